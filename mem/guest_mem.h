@@ -1,0 +1,62 @@
+/*
+ * The guest memory map: a sorted set of non-overlapping regions with checked
+ * translation. Every translation takes a length; gpa + len is overflow-checked.
+ */
+#ifndef MEM_GUEST_MEM_H
+#define MEM_GUEST_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem/region.h"
+
+#define GUEST_MEM_MAX_REGIONS 8
+
+struct guest_mem {
+	struct region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned nr;
+};
+
+/* Empty map. */
+void guest_mem_init(struct guest_mem *gm);
+
+/*
+ * Add an already-mapped region (ownership moves into gm; *r is zeroed).
+ * Keeps the set sorted; -EEXIST if it overlaps, -ENOSPC if full.
+ */
+int guest_mem_add(struct guest_mem *gm, struct region *r)
+	__attribute__((warn_unused_result));
+
+/* Unmap and forget every region (msync first for file-backed ones). */
+void guest_mem_destroy(struct guest_mem *gm);
+
+/* Region containing [gpa, gpa+len), or NULL (len 0 is treated as 1). */
+struct region *guest_mem_find(const struct guest_mem *gm, uint64_t gpa,
+			      uint64_t len);
+
+/*
+ * Host pointer for [gpa, gpa+len) when the whole range is inside one region;
+ * NULL when any byte is outside RAM, the range spans regions, or gpa+len
+ * overflows. len 0 returns NULL.
+ */
+void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Copy to/from guest memory, possibly spanning adjacent regions.
+ * 0, or -EFAULT if any byte is outside RAM (then nothing is copied). */
+int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf,
+		   uint64_t len) __attribute__((warn_unused_result));
+int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf,
+		    uint64_t len) __attribute__((warn_unused_result));
+
+/* Total bytes of RAM. */
+uint64_t guest_mem_size(const struct guest_mem *gm);
+
+/*
+ * Discard [gpa, gpa+len) (may span regions); each region frees only whole
+ * pages of its own page size. *returned = bytes really released.
+ * -EFAULT if the range is not entirely RAM.
+ */
+int guest_mem_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len,
+		      uint64_t *returned) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * A region: one host mapping of guest RAM placed at a guest-physical base,
+ * with its own page size policy. Regions know nothing of KVM.
+ */
+#ifndef MEM_REGION_H
+#define MEM_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum region_pages {
+	REGION_PAGES_BASE,   /* 4K, anonymous private, MAP_NORESERVE */
+	REGION_PAGES_THP,    /* transparent hugepages, MADV_HUGEPAGE */
+	REGION_PAGES_HUGE,   /* hugetlb 2 MiB, reserved at creation */
+	REGION_PAGES_HUGE1G, /* hugetlb 1 GiB, reserved at creation */
+};
+
+enum region_backing {
+	REGION_BACKING_ANON,   /* anonymous private (hugetlb: MAP_HUGETLB) */
+	REGION_BACKING_SHARED, /* memfd, MAP_SHARED */
+	REGION_BACKING_FILE,   /* a user file, MAP_SHARED, msync on close */
+};
+
+/* How a region wants to be built. */
+struct region_policy {
+	enum region_pages pages;
+	/* REGION_FALLBACK_NONE: a short pool is an error. Otherwise the
+	 * explicit, loudly reported downgrade target. */
+	int has_fallback;
+	enum region_pages fallback;
+	enum region_backing backing;
+	const char *path; /* REGION_BACKING_FILE only */
+};
+
+/* What a region became. */
+struct region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;        /* guest RAM start (between the guard pages) */
+	uint8_t *map_base;   /* whole reservation incl. guards and slack */
+	size_t map_len;
+	size_t page_size;    /* page size actually in use */
+	enum region_pages pages;     /* policy actually in use */
+	enum region_pages requested; /* policy asked for */
+	enum region_backing backing;
+	int fd;             /* memfd or file, -1 for anonymous */
+	uint64_t fd_offset; /* where this region starts in fd */
+	int downgraded;     /* 1 if the fallback was taken */
+};
+
+/* Page size in bytes for a policy (4K, 2M, 2M, 1G). */
+size_t region_page_size(enum region_pages pages);
+
+/* "base", "thp", "huge", "huge1g". */
+const char *region_pages_name(enum region_pages pages);
+
+/*
+ * Parse "base|thp|huge|huge1g[,fallback=base|thp|huge]" into *pol (pages,
+ * fallback only; backing is left alone). Returns 0 or -EINVAL; on error
+ * writes a one-line reason into err.
+ */
+int region_policy_parse(const char *s, struct region_policy *pol, char *err,
+			size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Map a region of `size` bytes for guest address `gpa` under `pol`.
+ * Checks gpa and size are multiples of the page size; aligns the host
+ * address so hva == gpa modulo the huge page size; puts PROT_NONE guard
+ * pages on both sides; for hugetlb reserves the pool now (a short pool is
+ * -ENOMEM with a reason naming pages needed/free and the command to reserve
+ * them, unless the policy has a fallback). Nothing is populated.
+ * On success the caller owns *r and releases it with region_unmap().
+ * On failure nothing is left mapped and err holds a one-line reason.
+ */
+int region_map(struct region *r, uint64_t gpa, uint64_t size,
+	       const struct region_policy *pol, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* msync (file backing), unmap, close. Safe on a zeroed region. */
+void region_unmap(struct region *r);
+
+/* msync a file-backed region; 0 for others. */
+int region_sync(struct region *r) __attribute__((warn_unused_result));
+
+/*
+ * Give [off, off+len) of the region back to the host, the right way for its
+ * backing: MADV_DONTNEED for anonymous private, fallocate(PUNCH_HOLE) for
+ * memfd/hugetlb/file. Only whole pages of the region's page size inside the
+ * range are returned; *returned gets the bytes actually released (may be 0).
+ * Returns 0 or a negative errno.
+ */
+int region_discard(struct region *r, uint64_t off, uint64_t len,
+		   uint64_t *returned) __attribute__((warn_unused_result));
+
+#endif

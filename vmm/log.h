@@ -1,0 +1,56 @@
+/*
+ * Logging to stderr, prefixed "microvm: ". A leaf: any module may use it.
+ * Guest-triggerable messages must go through a rate limiter or log_once.
+ */
+#ifndef VMM_LOG_H
+#define VMM_LOG_H
+
+#include <stdint.h>
+
+enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Messages above this level are dropped (default LOG_WARN; --verbose
+ * raises it to LOG_INFO). */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* A token bucket: at most `burst` messages per `interval_ms`; the count of
+ * dropped ones is reported with the next message let through. Zero-init
+ * gives 10 per 5 s. Thread-safe. */
+struct log_ratelimit {
+	uint64_t window_start_ns;
+	unsigned printed;
+	unsigned suppressed;
+	unsigned burst;
+	unsigned interval_ms;
+};
+
+/* 1 if a message may be printed now; if some were suppressed before, it
+ * logs how many first. */
+int log_ratelimit_ok(struct log_ratelimit *rl);
+
+#define log_ratelimited(rl, level, ...)                                       \
+	do {                                                                  \
+		if (log_ratelimit_ok(rl))                                     \
+			log_msg(level, __VA_ARGS__);                          \
+	} while (0)
+
+/* Log the first time only; *flag starts 0. Thread-safe. */
+#define log_once(flag, level, ...)                                            \
+	do {                                                                  \
+		if (!__atomic_exchange_n((flag), 1, __ATOMIC_RELAXED))        \
+			log_msg(level, __VA_ARGS__);                          \
+	} while (0)
+
+/* Monotonic time in nanoseconds. */
+uint64_t log_now_ns(void);
+
+#endif
