@@ -24,8 +24,8 @@ enum region_backing {
 /* How a region wants to be built. */
 struct region_policy {
 	enum region_pages pages;
-	/* REGION_FALLBACK_NONE: a short pool is an error. Otherwise the
-	 * explicit, loudly reported downgrade target. */
+	/* has_fallback 0: a short pool is an error. Otherwise `fallback` is
+	 * the explicit, loudly reported downgrade target. */
 	int has_fallback;
 	enum region_pages fallback;
 	enum region_backing backing;
@@ -43,9 +43,10 @@ struct region {
 	enum region_pages pages;     /* policy actually in use */
 	enum region_pages requested; /* policy asked for */
 	enum region_backing backing;
-	int fd;             /* memfd or file, -1 for anonymous */
+	int fd;             /* memfd or file (owned, dup'd), -1 for anonymous */
 	uint64_t fd_offset; /* where this region starts in fd */
-	int downgraded;     /* 1 if the fallback was taken */
+	size_t discard_granule; /* smallest unit discard frees */
+	int downgraded;     /* 1 if this region is a fallback's result */
 };
 
 /* Page size in bytes for a policy (4K, 2M, 2M, 1G). */
@@ -63,18 +64,38 @@ int region_policy_parse(const char *s, struct region_policy *pol, char *err,
 			size_t errlen) __attribute__((warn_unused_result));
 
 /*
- * Map a region of `size` bytes for guest address `gpa` under `pol`.
+ * Hugepages of this policy's size that a new mapping could reserve now
+ * (free minus reserved), or -1 when the size is not supported here.
+ */
+long region_pool_available(enum region_pages pages);
+
+/*
+ * Open the shared backing for a policy: a memfd (hugetlb for huge/huge1g)
+ * for REGION_BACKING_SHARED and for hugetlb pages, or pol->path for
+ * REGION_BACKING_FILE (created with `size` bytes if new or empty; an
+ * existing non-empty file must be at least `size` bytes). *fd = -1 for
+ * anonymous private memory. *created tells whether a file was made (so a
+ * failed start can remove it). The caller closes *fd.
+ */
+int region_open_backing(const struct region_policy *pol, uint64_t size,
+			int *fd, int *created, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/*
+ * Map a region of `size` bytes for guest address `gpa` under `pol`, from
+ * `fd` at `fd_offset` (fd from region_open_backing(); -1 for anonymous).
  * Checks gpa and size are multiples of the page size; aligns the host
- * address so hva == gpa modulo the huge page size; puts PROT_NONE guard
- * pages on both sides; for hugetlb reserves the pool now (a short pool is
- * -ENOMEM with a reason naming pages needed/free and the command to reserve
- * them, unless the policy has a fallback). Nothing is populated.
- * On success the caller owns *r and releases it with region_unmap().
- * On failure nothing is left mapped and err holds a one-line reason.
+ * address so hva == gpa modulo the page size (and 2 MiB at least), so KVM
+ * can use huge EPT entries; puts PROT_NONE guard pages on both sides; for
+ * hugetlb reserves the pool now: a short pool is -ENOMEM with a reason
+ * naming the pages needed and free and the command that reserves them.
+ * THP with THP disabled on the host is -EOPNOTSUPP. Nothing is populated.
+ * On success the caller owns *r (fd is dup'd) and releases it with
+ * region_unmap(). On failure nothing is left mapped and err says why.
  */
 int region_map(struct region *r, uint64_t gpa, uint64_t size,
-	       const struct region_policy *pol, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+	       const struct region_policy *pol, int fd, uint64_t fd_offset,
+	       char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /* msync (file backing), unmap, close. Safe on a zeroed region. */
 void region_unmap(struct region *r);
@@ -85,8 +106,10 @@ int region_sync(struct region *r) __attribute__((warn_unused_result));
 /*
  * Give [off, off+len) of the region back to the host, the right way for its
  * backing: MADV_DONTNEED for anonymous private, fallocate(PUNCH_HOLE) for
- * memfd/hugetlb/file. Only whole pages of the region's page size inside the
- * range are returned; *returned gets the bytes actually released (may be 0).
+ * memfd/hugetlb/file. Only whole discard granules (4K for base and thp, the
+ * huge page for hugetlb) inside the range are returned; *returned gets the
+ * bytes actually released (may be 0). Touching them again later gives
+ * zero-filled pages of the same size.
  * Returns 0 or a negative errno.
  */
 int region_discard(struct region *r, uint64_t off, uint64_t len,

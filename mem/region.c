@@ -1,0 +1,507 @@
+#include "mem/region.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/magic.h>
+#include <linux/memfd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "mem/size.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#define MAP_HUGE_1GB (30 << MAP_HUGE_SHIFT)
+#endif
+
+#define REGION_GUARD (4096UL)
+#define REGION_2M (2UL << 20)
+
+size_t region_page_size(enum region_pages pages)
+{
+	switch (pages) {
+	case REGION_PAGES_BASE: return 4096;
+	case REGION_PAGES_THP: return REGION_2M;
+	case REGION_PAGES_HUGE: return REGION_2M;
+	case REGION_PAGES_HUGE1G: return 1UL << 30;
+	}
+	return 4096;
+}
+
+const char *region_pages_name(enum region_pages pages)
+{
+	switch (pages) {
+	case REGION_PAGES_BASE: return "base";
+	case REGION_PAGES_THP: return "thp";
+	case REGION_PAGES_HUGE: return "huge";
+	case REGION_PAGES_HUGE1G: return "huge1g";
+	}
+	return "?";
+}
+
+static int region_pages_from_name(const char *s, size_t n,
+				  enum region_pages *out)
+{
+	static const enum region_pages all[] = {
+		REGION_PAGES_BASE, REGION_PAGES_THP, REGION_PAGES_HUGE,
+		REGION_PAGES_HUGE1G
+	};
+
+	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		const char *name = region_pages_name(all[i]);
+
+		if (strlen(name) == n && !strncmp(s, name, n)) {
+			*out = all[i];
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int region_is_hugetlb(enum region_pages p)
+{
+	return p == REGION_PAGES_HUGE || p == REGION_PAGES_HUGE1G;
+}
+
+int region_policy_parse(const char *s, struct region_policy *pol, char *err,
+			size_t errlen)
+{
+	const char *comma = strchr(s, ',');
+	size_t n = comma ? (size_t)(comma - s) : strlen(s);
+	struct region_policy p = *pol;
+
+	p.has_fallback = 0;
+	if (region_pages_from_name(s, n, &p.pages)) {
+		snprintf(err, errlen,
+			 "unknown page policy '%.*s': use base, thp, huge or "
+			 "huge1g",
+			 (int)n, s);
+		return -EINVAL;
+	}
+	if (comma) {
+		const char *f = comma + 1;
+
+		if (strncmp(f, "fallback=", 9) ||
+		    region_pages_from_name(f + 9, strlen(f + 9), &p.fallback)) {
+			snprintf(err, errlen,
+				 "bad page policy option '%s': the only option "
+				 "is fallback=base|thp|huge",
+				 f);
+			return -EINVAL;
+		}
+		if (region_page_size(p.fallback) > region_page_size(p.pages) ||
+		    p.fallback == p.pages) {
+			snprintf(err, errlen,
+				 "fallback=%s is not smaller than %s: fall "
+				 "back to a smaller page size",
+				 region_pages_name(p.fallback),
+				 region_pages_name(p.pages));
+			return -EINVAL;
+		}
+		p.has_fallback = 1;
+	}
+	*pol = p;
+	return 0;
+}
+
+static long region_sysfs_long(const char *path)
+{
+	long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static const char *region_hp_dir(enum region_pages pages)
+{
+	return pages == REGION_PAGES_HUGE1G
+		       ? "/sys/kernel/mm/hugepages/hugepages-1048576kB"
+		       : "/sys/kernel/mm/hugepages/hugepages-2048kB";
+}
+
+static long region_hp_read(enum region_pages pages, const char *file)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", region_hp_dir(pages), file);
+	return region_sysfs_long(path);
+}
+
+long region_pool_available(enum region_pages pages)
+{
+	long free_pages = region_hp_read(pages, "free_hugepages");
+	long resv = region_hp_read(pages, "resv_hugepages");
+
+	if (free_pages < 0 || resv < 0)
+		return -1;
+	return free_pages > resv ? free_pages - resv : 0;
+}
+
+/* The one-line error for a short pool: how many pages are needed, how many
+ * can be had, and the command that reserves the rest. */
+static void region_pool_error(enum region_pages pages, uint64_t size,
+			      char *err, size_t errlen)
+{
+	unsigned long need = size / region_page_size(pages);
+	long avail = region_pool_available(pages);
+	long total = region_hp_read(pages, "nr_hugepages");
+	const char *sz = pages == REGION_PAGES_HUGE1G ? "1G" : "2M";
+
+	if (avail < 0 || total < 0) {
+		snprintf(err, errlen,
+			 "%s hugepages are not supported by this kernel "
+			 "(%s missing): use --pages huge or thp",
+			 sz, region_hp_dir(pages));
+		return;
+	}
+	snprintf(err, errlen,
+		 "hugepage pool too small: need %lu %s pages, %ld free; "
+		 "reserve them with: echo %lu > %s/nr_hugepages "
+		 "(or add ,fallback=thp to --pages)",
+		 need, sz, avail, (unsigned long)total + need - (unsigned long)avail,
+		 region_hp_dir(pages));
+}
+
+/* THP must really be available: a thp policy on a host with THP off would be
+ * a silent fallback to 4K pages. */
+static int region_thp_check(int shmem, char *err, size_t errlen)
+{
+	const char *path =
+		shmem ? "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+		      : "/sys/kernel/mm/transparent_hugepage/enabled";
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	const char *sel;
+
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	sel = strchr(buf, '[');
+	if (!sel) {
+		snprintf(err, errlen,
+			 "transparent hugepages are not available (%s "
+			 "unreadable): use --pages base or huge",
+			 path);
+		return -EOPNOTSUPP;
+	}
+	if (!strncmp(sel, "[never]", 7) || !strncmp(sel, "[deny]", 6)) {
+		snprintf(err, errlen,
+			 "transparent hugepages are disabled (%s is %.*s): "
+			 "echo %s > %s, or use --pages base or huge",
+			 path, (int)(strchr(sel, ']') - sel + 1), sel,
+			 shmem ? "advise" : "madvise", path);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+int region_open_backing(const struct region_policy *pol, uint64_t size,
+			int *fd, int *created, char *err, size_t errlen)
+{
+	unsigned flags = MFD_CLOEXEC;
+	struct stat st;
+	int f;
+
+	*fd = -1;
+	*created = 0;
+	if (pol->backing == REGION_BACKING_FILE) {
+		f = open(pol->path, O_RDWR | O_CLOEXEC);
+		if (f < 0 && errno == ENOENT) {
+			f = open(pol->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+				 0600);
+			*created = f >= 0;
+		}
+		if (f < 0) {
+			int e = errno;
+
+			snprintf(err, errlen,
+				 "cannot open memory file %s: %s", pol->path,
+				 strerror(e));
+			return -e;
+		}
+		if (fstat(f, &st) || !S_ISREG(st.st_mode)) {
+			snprintf(err, errlen,
+				 "memory file %s is not a regular file",
+				 pol->path);
+			goto fail_einval;
+		}
+		if (st.st_size == 0) {
+			if (ftruncate(f, (off_t)size)) {
+				int e = errno;
+
+				snprintf(err, errlen,
+					 "cannot size memory file %s to %llu "
+					 "bytes: %s",
+					 pol->path, (unsigned long long)size,
+					 strerror(e));
+				close(f);
+				if (*created)
+					unlink(pol->path);
+				*created = 0;
+				return -e;
+			}
+		} else if ((uint64_t)st.st_size < size) {
+			char a[32], b[32];
+
+			snprintf(err, errlen,
+				 "memory file %s holds %s but the guest needs "
+				 "%s: use an empty or larger file",
+				 pol->path,
+				 size_format((uint64_t)st.st_size, a, sizeof(a)),
+				 size_format(size, b, sizeof(b)));
+			goto fail_einval;
+		}
+		*fd = f;
+		return 0;
+	}
+	if (pol->backing == REGION_BACKING_ANON && !region_is_hugetlb(pol->pages))
+		return 0;
+	/* Hugetlb memory always comes from a memfd, even when private to us:
+	 * fallocate(PUNCH_HOLE) on it returns pages to the pool cleanly. */
+	if (pol->pages == REGION_PAGES_HUGE)
+		flags |= MFD_HUGETLB | MFD_HUGE_2MB;
+	else if (pol->pages == REGION_PAGES_HUGE1G)
+		flags |= MFD_HUGETLB | MFD_HUGE_1GB;
+	f = memfd_create("microvm-ram", flags);
+	if (f < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "memfd_create for guest memory: %s",
+			 strerror(e));
+		return -e;
+	}
+	if (ftruncate(f, (off_t)size)) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot size guest memory memfd: %s",
+			 strerror(e));
+		close(f);
+		return -e;
+	}
+	*fd = f;
+	return 0;
+
+fail_einval:
+	close(f);
+	if (*created)
+		unlink(pol->path);
+	*created = 0;
+	return -EINVAL;
+}
+
+static int region_file_pages_ok(const struct region_policy *pol, int fd,
+				char *err, size_t errlen)
+{
+	struct statfs sf;
+	int huge_fs;
+
+	if (pol->backing != REGION_BACKING_FILE)
+		return 0;
+	if (fstatfs(fd, &sf)) {
+		snprintf(err, errlen, "statfs on %s: %s", pol->path,
+			 strerror(errno));
+		return -errno;
+	}
+	huge_fs = sf.f_type == HUGETLBFS_MAGIC;
+	if (region_is_hugetlb(pol->pages) && !huge_fs) {
+		snprintf(err, errlen,
+			 "--pages %s needs the memory file on hugetlbfs, but "
+			 "%s is not: mount hugetlbfs or use --pages base",
+			 region_pages_name(pol->pages), pol->path);
+		return -EINVAL;
+	}
+	if (pol->pages == REGION_PAGES_THP) {
+		snprintf(err, errlen,
+			 "--pages thp cannot back a regular memory file (%s): "
+			 "use --pages base, or huge with a hugetlbfs file",
+			 pol->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int region_map(struct region *r, uint64_t gpa, uint64_t size,
+	       const struct region_policy *pol, int fd, uint64_t fd_offset,
+	       char *err, size_t errlen)
+{
+	size_t ps = region_page_size(pol->pages);
+	size_t align = ps > REGION_2M ? ps : REGION_2M;
+	int hugetlb = region_is_hugetlb(pol->pages);
+	uint64_t end, len;
+	uint8_t *res, *hva;
+	void *m;
+	int flags, ret, own_fd = -1;
+	char a[32], b[32];
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	if (!size || gpa % ps || size % ps ||
+	    __builtin_add_overflow(gpa, size, &end)) {
+		snprintf(err, errlen,
+			 "guest memory at %#llx size %s is not a multiple of "
+			 "the %s page size of --pages %s: use a multiple of %s",
+			 (unsigned long long)gpa,
+			 size_format(size, a, sizeof(a)),
+			 size_format(ps, b, sizeof(b)),
+			 region_pages_name(pol->pages), b);
+		return -EINVAL;
+	}
+	if (fd < 0 && (hugetlb || pol->backing != REGION_BACKING_ANON)) {
+		snprintf(err, errlen, "internal: region needs a backing fd");
+		return -EINVAL;
+	}
+	if (fd >= 0 && (ret = region_file_pages_ok(pol, fd, err, errlen)))
+		return ret;
+	if (pol->pages == REGION_PAGES_THP &&
+	    (ret = region_thp_check(fd >= 0, err, errlen)))
+		return ret;
+	if (hugetlb) {
+		long avail = region_pool_available(pol->pages);
+
+		/* The kernel would refuse the mmap below anyway; checking
+		 * first lets the error say how many pages are missing. */
+		if (avail < 0 || (uint64_t)avail < size / ps) {
+			region_pool_error(pol->pages, size, err, errlen);
+			return -ENOMEM;
+		}
+	}
+
+	/* Reserve guard + alignment slack + size + guard as PROT_NONE, then
+	 * map the memory over the middle. What stays PROT_NONE on either side
+	 * are the guard pages. */
+	if (__builtin_add_overflow(size, align + 2 * REGION_GUARD, &len)) {
+		snprintf(err, errlen, "guest memory size overflows");
+		return -EINVAL;
+	}
+	m = mmap(NULL, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot reserve %s of address space: %s",
+			 size_format(size, a, sizeof(a)), strerror(-ret));
+		return ret;
+	}
+	res = m;
+	hva = res + REGION_GUARD;
+	/* hva == gpa modulo align, so KVM may map huge EPT/NPT entries. */
+	hva += (gpa - (uintptr_t)hva) & (align - 1);
+
+	if (fd >= 0) {
+		flags = MAP_SHARED | MAP_FIXED;
+		m = mmap(hva, size, PROT_READ | PROT_WRITE, flags, fd,
+			 (off_t)fd_offset);
+	} else {
+		flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+		m = mmap(hva, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	}
+	if (m == MAP_FAILED) {
+		ret = -errno;
+		if (hugetlb && ret == -ENOMEM)
+			region_pool_error(pol->pages, size, err, errlen);
+		else
+			snprintf(err, errlen, "cannot map %s of guest memory: %s",
+				 size_format(size, a, sizeof(a)),
+				 strerror(-ret));
+		goto fail_unmap;
+	}
+	if (pol->pages == REGION_PAGES_THP &&
+	    madvise(hva, size, MADV_HUGEPAGE)) {
+		/* Before any fault, or the first touches get 4K pages. */
+		ret = -errno;
+		snprintf(err, errlen, "madvise(MADV_HUGEPAGE): %s",
+			 strerror(-ret));
+		goto fail_unmap;
+	}
+	/* Guest RAM in a core dump is noise and possibly secrets. */
+	(void)madvise(hva, size, MADV_DONTDUMP);
+	if (fd >= 0) {
+		own_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (own_fd < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "dup: %s", strerror(-ret));
+			goto fail_unmap;
+		}
+	}
+
+	r->gpa = gpa;
+	r->size = size;
+	r->hva = hva;
+	r->map_base = res;
+	r->map_len = len;
+	r->page_size = ps;
+	r->pages = pol->pages;
+	r->requested = pol->pages;
+	r->backing = pol->backing;
+	r->fd = own_fd;
+	r->fd_offset = fd_offset;
+	r->discard_granule = hugetlb ? ps : 4096;
+	return 0;
+
+fail_unmap:
+	munmap(res, len);
+	return ret;
+}
+
+int region_sync(struct region *r)
+{
+	if (r->backing != REGION_BACKING_FILE || !r->hva)
+		return 0;
+	if (msync(r->hva, r->size, MS_SYNC))
+		return -errno;
+	if (r->fd >= 0 && fdatasync(r->fd))
+		return -errno;
+	return 0;
+}
+
+void region_unmap(struct region *r)
+{
+	if (r->map_base) {
+		/* File-backed guest memory must reach the file. */
+		(void)region_sync(r);
+		munmap(r->map_base, r->map_len);
+	}
+	if (r->fd >= 0 && r->map_base)
+		close(r->fd);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+int region_discard(struct region *r, uint64_t off, uint64_t len,
+		   uint64_t *returned)
+{
+	uint64_t g = r->discard_granule, start, end;
+
+	*returned = 0;
+	if (__builtin_add_overflow(off, len, &end) || end > r->size)
+		return -EFAULT;
+	/* Only whole granules inside the range: a partial hugepage stays. */
+	start = (off + g - 1) & ~(g - 1);
+	end &= ~(g - 1);
+	if (start >= end)
+		return 0;
+	if (r->fd >= 0) {
+		if (fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (off_t)(r->fd_offset + start),
+			      (off_t)(end - start)))
+			return -errno;
+	} else if (madvise(r->hva + start, end - start, MADV_DONTNEED)) {
+		return -errno;
+	}
+	*returned = end - start;
+	return 0;
+}
