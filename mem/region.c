@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mem/size.h"
+#include "vmm/log.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -471,8 +472,11 @@ int region_sync(struct region *r)
 void region_unmap(struct region *r)
 {
 	if (r->map_base) {
-		/* File-backed guest memory must reach the file. */
-		(void)region_sync(r);
+		/* File-backed guest memory must reach the file; callers
+		 * that can report an error sync first themselves. */
+		if (region_sync(r))
+			log_err("msync of guest memory file failed: %s",
+				strerror(errno));
 		munmap(r->map_base, r->map_len);
 	}
 	if (r->fd >= 0 && r->map_base)
