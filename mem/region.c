@@ -24,7 +24,7 @@
 #endif
 
 #define REGION_GUARD (4096UL)
-#define REGION_2M (2UL << 20)
+#define REGION_2M    (2UL << 20)
 
 size_t region_page_size(enum region_pages pages)
 {
@@ -53,8 +53,7 @@ static int region_pages_from_name(const char *s, size_t n,
 {
 	static const enum region_pages all[] = {
 		REGION_PAGES_BASE, REGION_PAGES_THP, REGION_PAGES_HUGE,
-		REGION_PAGES_HUGE1G
-	};
+		REGION_PAGES_HUGE1G};
 
 	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		const char *name = region_pages_name(all[i]);
@@ -153,8 +152,8 @@ long region_pool_available(enum region_pages pages)
 
 /* The one-line error for a short pool: how many pages are needed, how many
  * can be had, and the command that reserves the rest. */
-static void region_pool_error(enum region_pages pages, uint64_t size,
-			      char *err, size_t errlen)
+static void region_pool_error(enum region_pages pages, uint64_t size, char *err,
+			      size_t errlen)
 {
 	unsigned long need = size / region_page_size(pages);
 	long avail = region_pool_available(pages);
@@ -172,7 +171,8 @@ static void region_pool_error(enum region_pages pages, uint64_t size,
 		 "hugepage pool too small: need %lu %s pages, %ld free; "
 		 "reserve them with: echo %lu > %s/nr_hugepages "
 		 "(or add ,fallback=thp to --pages)",
-		 need, sz, avail, (unsigned long)total + need - (unsigned long)avail,
+		 need, sz, avail,
+		 (unsigned long)total + need - (unsigned long)avail,
 		 region_hp_dir(pages));
 }
 
@@ -211,8 +211,8 @@ static int region_thp_check(int shmem, char *err, size_t errlen)
 	return 0;
 }
 
-int region_open_backing(const struct region_policy *pol, uint64_t size,
-			int *fd, int *created, char *err, size_t errlen)
+int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
+			int *created, char *err, size_t errlen)
 {
 	unsigned flags = MFD_CLOEXEC;
 	struct stat st;
@@ -223,16 +223,15 @@ int region_open_backing(const struct region_policy *pol, uint64_t size,
 	if (pol->backing == REGION_BACKING_FILE) {
 		f = open(pol->path, O_RDWR | O_CLOEXEC);
 		if (f < 0 && errno == ENOENT) {
-			f = open(pol->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-				 0600);
+			f = open(pol->path,
+				 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 			*created = f >= 0;
 		}
 		if (f < 0) {
 			int e = errno;
 
-			snprintf(err, errlen,
-				 "cannot open memory file %s: %s", pol->path,
-				 strerror(e));
+			snprintf(err, errlen, "cannot open memory file %s: %s",
+				 pol->path, strerror(e));
 			return -e;
 		}
 		if (fstat(f, &st) || !S_ISREG(st.st_mode)) {
@@ -259,18 +258,20 @@ int region_open_backing(const struct region_policy *pol, uint64_t size,
 		} else if ((uint64_t)st.st_size < size) {
 			char a[32], b[32];
 
-			snprintf(err, errlen,
-				 "memory file %s holds %s but the guest needs "
-				 "%s: use an empty or larger file",
-				 pol->path,
-				 size_format((uint64_t)st.st_size, a, sizeof(a)),
-				 size_format(size, b, sizeof(b)));
+			snprintf(
+				err, errlen,
+				"memory file %s holds %s but the guest needs "
+				"%s: use an empty or larger file",
+				pol->path,
+				size_format((uint64_t)st.st_size, a, sizeof(a)),
+				size_format(size, b, sizeof(b)));
 			goto fail_einval;
 		}
 		*fd = f;
 		return 0;
 	}
-	if (pol->backing == REGION_BACKING_ANON && !region_is_hugetlb(pol->pages))
+	if (pol->backing == REGION_BACKING_ANON &&
+	    !region_is_hugetlb(pol->pages))
 		return 0;
 	/* Hugetlb memory always comes from a memfd, even when private to us:
 	 * fallocate(PUNCH_HOLE) on it returns pages to the pool cleanly. */
@@ -415,7 +416,8 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 		if (hugetlb && ret == -ENOMEM)
 			region_pool_error(pol->pages, size, err, errlen);
 		else
-			snprintf(err, errlen, "cannot map %s of guest memory: %s",
+			snprintf(err, errlen,
+				 "cannot map %s of guest memory: %s",
 				 size_format(size, a, sizeof(a)),
 				 strerror(-ret));
 		goto fail_unmap;

@@ -36,17 +36,17 @@ struct region_policy {
 struct region {
 	uint64_t gpa;
 	uint64_t size;
-	uint8_t *hva;        /* guest RAM start (between the guard pages) */
-	uint8_t *map_base;   /* whole reservation incl. guards and slack */
+	uint8_t *hva;	   /* guest RAM start (between the guard pages) */
+	uint8_t *map_base; /* whole reservation incl. guards and slack */
 	size_t map_len;
-	size_t page_size;    /* page size actually in use */
+	size_t page_size;	     /* page size actually in use */
 	enum region_pages pages;     /* policy actually in use */
 	enum region_pages requested; /* policy asked for */
 	enum region_backing backing;
-	int fd;             /* memfd or file (owned, dup'd), -1 for anonymous */
+	int fd;		    /* memfd or file (owned, dup'd), -1 for anonymous */
 	uint64_t fd_offset; /* where this region starts in fd */
 	size_t discard_granule; /* smallest unit discard frees */
-	int downgraded;     /* 1 if this region is a fallback's result */
+	int downgraded;		/* 1 if this region is a fallback's result */
 };
 
 /* Page size in bytes for a policy (4K, 2M, 2M, 1G). */
@@ -77,8 +77,8 @@ long region_pool_available(enum region_pages pages);
  * anonymous private memory. *created tells whether a file was made (so a
  * failed start can remove it). The caller closes *fd.
  */
-int region_open_backing(const struct region_policy *pol, uint64_t size,
-			int *fd, int *created, char *err, size_t errlen)
+int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
+			int *created, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /*

@@ -16,10 +16,26 @@ int size_parse(const char *s, uint64_t *out)
 			return -ERANGE;
 	}
 	switch (*p) {
-	case 'k': case 'K': mult = 1ULL << 10; p++; break;
-	case 'm': case 'M': mult = 1ULL << 20; p++; break;
-	case 'g': case 'G': mult = 1ULL << 30; p++; break;
-	case 't': case 'T': mult = 1ULL << 40; p++; break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		p++;
+		break;
 	default: break;
 	}
 	/* "512MiB" and "512MB" both mean 512 MiB; a bare "B" only after a

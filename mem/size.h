@@ -10,7 +10,8 @@
  * accepted). No sign, no spaces, no fractions, no hex, no overflow.
  * Returns 0 and stores the byte count in *out, or -EINVAL / -ERANGE.
  */
-int size_parse(const char *s, uint64_t *out) __attribute__((warn_unused_result));
+int size_parse(const char *s, uint64_t *out)
+	__attribute__((warn_unused_result));
 
 /* Format bytes as a short human string ("512M", "1G", "4096") into buf. */
 const char *size_format(uint64_t bytes, char *buf, unsigned len);

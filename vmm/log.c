@@ -28,7 +28,7 @@ uint64_t log_now_ns(void)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const names[] = { "error: ", "warning: ", "", "" };
+	static const char *const names[] = {"error: ", "warning: ", "", ""};
 	char line[1024];
 	va_list ap;
 

@@ -17,9 +17,9 @@ enum log_level log_get_level(void);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* A token bucket: at most `burst` messages per `interval_ms`; the count of
@@ -37,17 +37,17 @@ struct log_ratelimit {
  * logs how many first. */
 int log_ratelimit_ok(struct log_ratelimit *rl);
 
-#define log_ratelimited(rl, level, ...)                                       \
-	do {                                                                  \
-		if (log_ratelimit_ok(rl))                                     \
-			log_msg(level, __VA_ARGS__);                          \
+#define log_ratelimited(rl, level, ...)              \
+	do {                                         \
+		if (log_ratelimit_ok(rl))            \
+			log_msg(level, __VA_ARGS__); \
 	} while (0)
 
 /* Log the first time only; *flag starts 0. Thread-safe. */
-#define log_once(flag, level, ...)                                            \
-	do {                                                                  \
-		if (!__atomic_exchange_n((flag), 1, __ATOMIC_RELAXED))        \
-			log_msg(level, __VA_ARGS__);                          \
+#define log_once(flag, level, ...)                                     \
+	do {                                                           \
+		if (!__atomic_exchange_n((flag), 1, __ATOMIC_RELAXED)) \
+			log_msg(level, __VA_ARGS__);                   \
 	} while (0)
 
 /* Monotonic time in nanoseconds. */

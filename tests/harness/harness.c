@@ -35,7 +35,9 @@ static int hp_path(char *buf, size_t len, unsigned long size_kb,
 		   const char *file)
 {
 	return snprintf(buf, len, "/sys/kernel/mm/hugepages/hugepages-%lukB/%s",
-			size_kb, file) < (int)len ? 0 : -1;
+			size_kb, file) < (int)len
+		       ? 0
+		       : -1;
 }
 
 static long hp_read(unsigned long size_kb, const char *file)
@@ -71,13 +73,14 @@ int harness_hugepages(unsigned long size_kb, unsigned long pages)
 		return -1;
 	if ((unsigned long)free_now >= pages)
 		return 0;
-	if (!harness_is_root() || hp_path(path, sizeof(path), size_kb,
-					  "nr_hugepages"))
+	if (!harness_is_root() ||
+	    hp_path(path, sizeof(path), size_kb, "nr_hugepages"))
 		return -1;
 	f = fopen(path, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "%lu\n", (unsigned long)total + pages - (unsigned long)free_now);
+	fprintf(f, "%lu\n",
+		(unsigned long)total + pages - (unsigned long)free_now);
 	fclose(f);
 	return (unsigned long)hp_read(size_kb, "free_hugepages") >= pages ? 0
 									  : -1;

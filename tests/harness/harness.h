@@ -10,10 +10,10 @@
 
 /* Record that the current test is skipped, with a reason, and return from
  * it. Counted as skipped (not passed) in the runner's summary. */
-#define HARNESS_SKIP(...)                                                     \
-	do {                                                                  \
-		harness_skip(__func__, __VA_ARGS__);                          \
-		return;                                                       \
+#define HARNESS_SKIP(...)                            \
+	do {                                         \
+		harness_skip(__func__, __VA_ARGS__); \
+		return;                              \
 	} while (0)
 
 void harness_skip(const char *test, const char *fmt, ...)

@@ -21,11 +21,10 @@ struct runner_suite {
 };
 
 static const struct runner_suite runner_suites[] = {
-#define SUITE(name) { #name, name##_suite },
+#define SUITE(name) {#name, name##_suite},
 #include "suites.h"
 #undef SUITE
-	{ NULL, NULL }
-};
+	{NULL, NULL}};
 
 static int runner_wanted(const char *name, int argc, char **argv)
 {
