@@ -1,0 +1,76 @@
+# Shared helpers for microvm's shell scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+# The script's own name, for messages.
+# shellcheck disable=SC2034 # used by the sourcing scripts
+mv_prog=${0##*/}
+
+# The repository root (this file lives in scripts/).
+# shellcheck disable=SC2034 # used by the sourcing scripts
+mv_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# die MESSAGE...: one line on stderr naming the problem and the fix, exit 1.
+die() {
+	printf '%s: error: %s\n' "$mv_prog" "$*" >&2
+	exit 1
+}
+
+# note MESSAGE...: progress on stderr (stdout carries the scripts' results).
+note() {
+	printf '%s: %s\n' "$mv_prog" "$*" >&2
+}
+
+# mv_cache_dir: prints the cache root, creating it.
+mv_cache_dir() {
+	local d
+	if [ -n "${MICROVM_CACHE:-}" ]; then
+		d=$MICROVM_CACHE
+	elif [ -n "${HOME:-}" ]; then
+		d=$HOME/.cache/microvm
+	else
+		die "neither MICROVM_CACHE nor HOME is set: set MICROVM_CACHE to a writable directory"
+	fi
+	mkdir -p "$d" || die "cannot create cache directory $d: set MICROVM_CACHE to a writable directory"
+	printf '%s\n' "$d"
+}
+
+# mv_hash FILE... [-- STRING...]: prints a 16-hex-digit digest of the files'
+# names and contents and of the strings.
+mv_hash() {
+	local f
+	{
+		while [ $# -gt 0 ] && [ "$1" != -- ]; do
+			[ -r "$1" ] || die "cannot read $1 to hash it: check that the file exists"
+			printf 'file %s\n' "${1##*/}"
+			sha256sum <"$1"
+			shift
+		done
+		[ $# -gt 0 ] && shift
+		for f in "$@"; do
+			printf 'str %s\n' "$f"
+		done
+	} | sha256sum | cut -c1-16
+}
+
+# need_cmd CMD PACKAGE: dies unless CMD is on PATH.
+need_cmd() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "$1 not found: install package $2 (scripts/install-deps)"
+}
+
+# pkg_version PACKAGE: prints the installed Debian package version or dies.
+pkg_version() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' "$1" 2>/dev/null) || v=
+	[ -n "$v" ] || die "package $1 is not installed: run scripts/install-deps"
+	printf '%s\n' "$v"
+}
+
+# publish_dir TMPDIR FINAL: renames a finished directory into place. Another
+# process may have published the same entry first; that counts as success.
+publish_dir() {
+	if ! mv -T "$1" "$2" 2>/dev/null; then
+		[ -d "$2" ] || die "cannot move $1 to $2: check permissions on the cache directory"
+		rm -rf "$1"
+	fi
+}
