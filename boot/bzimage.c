@@ -1,0 +1,147 @@
+#include "boot/bzimage.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "boot/err.h"
+#include "boot/layout.h"
+
+#define BZIMAGE_SECTOR	       512
+#define BZIMAGE_ENTRY64_OFFSET 0x200
+
+int bzimage_probe(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	return p && len >= BZIMAGE_MAGIC_OFFSET + 4 &&
+	       !memcmp(p + BZIMAGE_MAGIC_OFFSET, "HdrS", 4);
+}
+
+static int bzimage_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Copy the setup header; its length is given by the short jump at 0x200
+ * (the header ends at 0x202 + that byte), capped by what we know and by the
+ * file. */
+static void bzimage_copy_hdr(const uint8_t *p, size_t len,
+			     struct setup_header *hdr)
+{
+	size_t end = BZIMAGE_MAGIC_OFFSET + p[0x201];
+	size_t n;
+
+	if (end > len)
+		end = len;
+	n = end - BZIMAGE_HDR_OFFSET;
+	if (n > sizeof(*hdr))
+		n = sizeof(*hdr);
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr, p + BZIMAGE_HDR_OFFSET, n);
+}
+
+static int bzimage_check(const struct setup_header *h, size_t len,
+			 uint64_t setup_size, char *err, size_t errlen)
+{
+	if (h->boot_flag != 0xaa55)
+		return boot_err(err, errlen, -ENOEXEC,
+				"corrupt bzImage: boot flag 0x%04x, not 0xaa55",
+				h->boot_flag);
+	if (h->version < BZIMAGE_MIN_VERSION)
+		return boot_err(err, errlen, -ENOEXEC,
+				"bzImage boot protocol %u.%02u is too old "
+				"(need 2.06 or newer)",
+				h->version >> 8, h->version & 0xff);
+	if (setup_size >= len)
+		return boot_err(err, errlen, -ENOEXEC,
+				"truncated bzImage: %zu bytes, setup alone is "
+				"%llu",
+				len, (unsigned long long)setup_size);
+	if ((uint64_t)h->syssize * 16 > len - setup_size)
+		return boot_err(err, errlen, -ENOEXEC,
+				"truncated bzImage: kernel is %llu bytes, "
+				"header says %llu",
+				(unsigned long long)(len - setup_size),
+				(unsigned long long)h->syssize * 16);
+	if (!(h->loadflags & LOADED_HIGH))
+		return boot_err(err, errlen, -ENOEXEC,
+				"bzImage is not loaded high (zImage?): "
+				"unsupported");
+	if (h->version < BZIMAGE_XLF_VERSION ||
+	    !(h->xloadflags & XLF_KERNEL_64))
+		return boot_err(err, errlen, -ENOEXEC,
+				"bzImage has no 64-bit entry (XLF_KERNEL_64, "
+				"protocol %u.%02u)",
+				h->version >> 8, h->version & 0xff);
+	if (h->relocatable_kernel && !bzimage_is_pow2(h->kernel_alignment))
+		return boot_err(err, errlen, -ENOEXEC,
+				"corrupt bzImage: kernel_alignment 0x%x",
+				h->kernel_alignment);
+	if (!h->init_size)
+		return boot_err(err, errlen, -ENOEXEC,
+				"corrupt bzImage: init_size is 0");
+	return 0;
+}
+
+int bzimage_load(const struct guest_mem *gm, const void *image, size_t len,
+		 struct bzimage_info *out, char *err, size_t errlen)
+{
+	const uint8_t *p = image;
+	struct bzimage_info bi;
+	uint64_t setup_size, dest, end;
+	uint8_t *dst;
+	int ret;
+
+	if (!bzimage_probe(p, len))
+		return boot_err(err, errlen, -ENOEXEC,
+				"not a bzImage (no HdrS magic)");
+	memset(&bi, 0, sizeof(bi));
+	bzimage_copy_hdr(p, len, &bi.hdr);
+	setup_size =
+		(uint64_t)((bi.hdr.setup_sects ? bi.hdr.setup_sects : 4) + 1) *
+		BZIMAGE_SECTOR;
+	ret = bzimage_check(&bi.hdr, len, setup_size, err, errlen);
+	if (ret)
+		return ret;
+
+	/* The setup code is for real-mode entry; we only load the rest. The
+	 * 64-bit entry is 0x200 into it. */
+	bi.load_addr = LAYOUT_HIMEM_START;
+	bi.load_size = len - setup_size;
+	bi.entry64 = bi.load_addr + BZIMAGE_ENTRY64_OFFSET;
+
+	/*
+	 * Where the decompressor will run: a relocatable kernel rounds its
+	 * load address up to kernel_alignment but never goes below
+	 * pref_address (LOAD_PHYSICAL_ADDR); a fixed one uses pref_address.
+	 * It needs init_size bytes there.
+	 */
+	dest = bi.load_addr;
+	if (bi.hdr.relocatable_kernel)
+		dest = (dest + bi.hdr.kernel_alignment - 1) &
+		       ~((uint64_t)bi.hdr.kernel_alignment - 1);
+	if (!bi.hdr.relocatable_kernel || dest < bi.hdr.pref_address)
+		dest = bi.hdr.pref_address ? bi.hdr.pref_address : dest;
+	if (__builtin_add_overflow(dest, (uint64_t)bi.hdr.init_size, &end))
+		return boot_err(err, errlen, -ENOEXEC,
+				"corrupt bzImage: pref_address 0x%llx",
+				(unsigned long long)bi.hdr.pref_address);
+	if (end < bi.load_addr + bi.load_size)
+		end = bi.load_addr + bi.load_size;
+	bi.kernel_end = end;
+
+	if (!guest_mem_ptr(gm, bi.load_addr, end - bi.load_addr))
+		return boot_err(err, errlen, -ENOMEM,
+				"kernel does not fit in RAM: bzImage needs "
+				"[0x%llx, 0x%llx) (%llu MiB)",
+				(unsigned long long)bi.load_addr,
+				(unsigned long long)end,
+				(unsigned long long)((end + LAYOUT_MiB - 1) /
+						     LAYOUT_MiB));
+	dst = guest_mem_ptr(gm, bi.load_addr, bi.load_size);
+	if (!dst)
+		return boot_err(err, errlen, -EFAULT, "kernel area vanished");
+	memcpy(dst, p + setup_size, bi.load_size);
+	*out = bi;
+	return 0;
+}
