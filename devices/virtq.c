@@ -320,7 +320,6 @@ int virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
 int virtq_should_notify(struct virtq *q)
 {
 	uint16_t old, event;
-	int valid;
 
 	if (!virtq_ready(q))
 		return 0;
@@ -328,16 +327,12 @@ int virtq_should_notify(struct virtq *q)
 	 * suppression fields, or both sides can miss each other. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	old = q->signalled_used;
-	valid = q->signalled_valid;
 	q->signalled_used = q->used_idx;
-	q->signalled_valid = 1;
-	if (valid && old == q->used_idx)
-		return 0;
+	if (old == q->used_idx)
+		return 0; /* nothing pushed since the last decision */
 	if (!q->event_idx)
 		return !(virtq_load16(q->avail, __ATOMIC_RELAXED) &
 			 VIRTQ_AVAIL_F_NO_INTERRUPT);
-	if (!valid)
-		return 1;
 	event = virtq_load16(q->avail + VIRTQ_AVAIL_RING + 2 * (size_t)q->size,
 			     __ATOMIC_RELAXED);
 	return virtq_need_event(event, q->used_idx, old);

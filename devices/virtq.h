@@ -57,10 +57,9 @@ struct virtq {
 	uint8_t *desc; /* host views of the three areas */
 	uint8_t *avail;
 	uint8_t *used;
-	uint16_t last_avail; /* next avail ring slot to consume */
-	uint16_t used_idx;   /* our copy of used->idx */
-	uint16_t signalled_used;
-	int signalled_valid;
+	uint16_t last_avail;	 /* next avail ring slot to consume */
+	uint16_t used_idx;	 /* our copy of used->idx */
+	uint16_t signalled_used; /* used_idx at the last notify decision */
 	int broken;
 	const char *err; /* why it broke (static string) */
 };

@@ -402,15 +402,17 @@ START_TEST(virtq_event_idx)
 	ck_assert_int_eq(virtq_pop(&tq, &tch), 0);
 	ck_assert_uint_eq(get16(avail_event), 3);
 
-	/* Driver wants an interrupt once used idx passes 1 (entry 1). */
-	put16(used_event, 1);
-	virtq_push(&tq, 0, 0);
-	ck_assert_int_eq(virtq_should_notify(&tq), 1); /* first one */
-	ck_assert_int_eq(virtq_should_notify(&tq), 0); /* nothing new */
-	virtq_push(&tq, 1, 0);			       /* idx 1 -> 2 */
+	/* used_event 0: interrupt when the entry at index 0 is used. */
+	put16(used_event, 0);
+	virtq_push(&tq, 0, 0); /* idx 0 -> 1 */
 	ck_assert_int_eq(virtq_should_notify(&tq), 1);
-	virtq_push(&tq, 2, 0); /* idx 2 -> 3: used_event 1 already passed */
+	ck_assert_int_eq(virtq_should_notify(&tq), 0); /* nothing new */
+	/* used_event 2: not for entry 1, but for entry 2. */
+	put16(used_event, 2);
+	virtq_push(&tq, 1, 0); /* idx 1 -> 2 */
 	ck_assert_int_eq(virtq_should_notify(&tq), 0);
+	virtq_push(&tq, 2, 0); /* idx 2 -> 3 */
+	ck_assert_int_eq(virtq_should_notify(&tq), 1);
 	/* The NO_INTERRUPT flag is ignored with EVENT_IDX. */
 	put16(used_event, 3);
 	put16(AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
