@@ -1,0 +1,156 @@
+#include "boot/loader.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "boot/bzimage.h"
+#include "boot/elf.h"
+#include "boot/err.h"
+#include "boot/layout.h"
+#include "boot/mptable.h"
+#include "boot/params.h"
+#include "boot/regs.h"
+
+const char *boot_format_name(enum boot_format f)
+{
+	return f == BOOT_FORMAT_BZIMAGE ? "bzImage" : "vmlinux";
+}
+
+const char *boot_entry_name(enum boot_entry_mode m)
+{
+	return m == BOOT_ENTRY_PVH32 ? "PVH" : "64-bit";
+}
+
+/* Load the kernel image and say where it sits and how it is entered. */
+static int boot_load_kernel(const struct guest_mem *gm, const void *kernel,
+			    size_t kernel_len, struct boot_info *bi,
+			    struct setup_header *hdr, int *have_hdr, char *err,
+			    size_t errlen)
+{
+	int ret;
+
+	*have_hdr = 0;
+	if (elf_probe(kernel, kernel_len)) {
+		struct elf_image img;
+
+		ret = elf_load(gm, kernel, kernel_len, &img, err, errlen);
+		if (ret)
+			return ret;
+		bi->format = BOOT_FORMAT_VMLINUX;
+		/* PVH needs neither page tables nor a zero page from us and is
+		 * what vmlinux kernels are built to be entered through. */
+		if (img.has_pvh) {
+			bi->mode = BOOT_ENTRY_PVH32;
+			bi->entry = img.pvh_entry;
+		} else {
+			bi->mode = BOOT_ENTRY_64;
+			bi->entry = img.entry64;
+		}
+		bi->kernel_start = img.load_start;
+		bi->kernel_end = img.load_end;
+		return 0;
+	}
+	if (bzimage_probe(kernel, kernel_len)) {
+		struct bzimage_info bz;
+
+		ret = bzimage_load(gm, kernel, kernel_len, &bz, err, errlen);
+		if (ret)
+			return ret;
+		bi->format = BOOT_FORMAT_BZIMAGE;
+		bi->mode = BOOT_ENTRY_64;
+		bi->entry = bz.entry64;
+		bi->kernel_start = bz.load_addr;
+		bi->kernel_end = bz.kernel_end;
+		*hdr = bz.hdr;
+		*have_hdr = 1;
+		return 0;
+	}
+	return boot_err(err, errlen, -ENOEXEC,
+			"not a kernel: neither ELF vmlinux nor bzImage");
+}
+
+int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
+	      const void *initrd, size_t initrd_len, const char *cmdline,
+	      unsigned ncpus, struct boot_info *out, char *err, size_t errlen)
+{
+	struct boot_info bi;
+	struct setup_header hdr;
+	struct params_boot pb;
+	uint32_t cmdline_max = PARAMS_CMDLINE_SIZE_DEFAULT;
+	uint64_t initrd_max = PARAMS_INITRD_ADDR_MAX_DEFAULT;
+	int have_hdr, ret;
+
+	if (!gm || !out || (!kernel && kernel_len) || (!initrd && initrd_len))
+		return boot_err(err, errlen, -EINVAL, "bad boot arguments");
+	if (!ncpus)
+		return boot_err(err, errlen, -EINVAL, "no vCPUs");
+	if (ncpus > MPTABLE_MAX_CPUS)
+		return boot_err(err, errlen, -E2BIG,
+				"too many CPUs for the MP table: %u, the limit "
+				"is %llu",
+				ncpus, (unsigned long long)MPTABLE_MAX_CPUS);
+	/* The zero page, page tables, cmdline and MP table live there. */
+	if (!guest_mem_ptr(gm, 0, LAYOUT_HIMEM_START))
+		return boot_err(err, errlen, -EFAULT,
+				"guest RAM too small: the boot structures need "
+				"RAM over the first 1 MiB");
+
+	memset(&bi, 0, sizeof(bi));
+	bi.ncpus = ncpus;
+	ret = boot_load_kernel(gm, kernel, kernel_len, &bi, &hdr, &have_hdr,
+			       err, errlen);
+	if (ret)
+		return ret;
+	if (have_hdr) {
+		cmdline_max = hdr.cmdline_size;
+		/* Protocol < 2.03 default; 2.06+ always sets it. */
+		initrd_max =
+			hdr.initrd_addr_max ? hdr.initrd_addr_max : 0x37ffffff;
+	}
+
+	ret = params_write_cmdline(gm, cmdline, cmdline_max, err, errlen);
+	if (ret)
+		return ret;
+	bi.cmdline_addr = LAYOUT_CMDLINE_ADDR;
+
+	ret = params_place_initrd(gm, initrd, initrd_len, bi.kernel_end,
+				  initrd_max, &bi.initrd_addr, err, errlen);
+	if (ret)
+		return ret;
+	bi.initrd_size = initrd_len;
+
+	pb.cmdline_addr = bi.cmdline_addr;
+	pb.initrd_addr = bi.initrd_addr;
+	pb.initrd_size = bi.initrd_size;
+	if (bi.mode == BOOT_ENTRY_PVH32) {
+		bi.params_addr = LAYOUT_PVH_INFO_ADDR;
+		ret = params_write_pvh(gm, &pb, err, errlen);
+	} else {
+		bi.params_addr = LAYOUT_ZERO_PAGE_ADDR;
+		ret = params_write_zero_page(gm, have_hdr ? &hdr : NULL, &pb,
+					     err, errlen);
+	}
+	if (ret)
+		return ret;
+
+	ret = mptable_write(gm, ncpus);
+	if (ret)
+		return boot_err(err, errlen, ret,
+				"cannot write the MP table for %u CPUs", ncpus);
+	if (bi.mode == BOOT_ENTRY_64 && regs_write_page_tables(gm))
+		return boot_err(err, errlen, -EFAULT,
+				"cannot write the boot page tables");
+	if (regs_write_gdt(gm, bi.mode == BOOT_ENTRY_64))
+		return boot_err(err, errlen, -EFAULT, "cannot write the GDT");
+	*out = bi;
+	return 0;
+}
+
+void boot_setup_regs(const struct boot_info *bi, struct kvm_sregs *sregs,
+		     struct kvm_regs *regs)
+{
+	if (bi->mode == BOOT_ENTRY_PVH32)
+		regs_setup_pvh(sregs, regs, bi->entry, bi->params_addr);
+	else
+		regs_setup_long(sregs, regs, bi->entry, bi->params_addr);
+}
