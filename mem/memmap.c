@@ -90,6 +90,17 @@ int memmap_build(struct guest_mem *gm, uint64_t mem_size, uint64_t hole_start,
 		fb.pages = pol->fallback;
 		fb.has_fallback = 0;
 	}
+	if (!pol->has_fallback && (pol->pages == REGION_PAGES_HUGE ||
+				   pol->pages == REGION_PAGES_HUGE1G)) {
+		long avail = region_pool_available(pol->pages);
+
+		/* Check the whole map at once, so the error counts every page
+		 * the guest needs, not just the first region's. */
+		if (avail < 0 || (uint64_t)avail < mem_size / ps) {
+			region_pool_error(pol->pages, mem_size, err, errlen);
+			return -ENOMEM;
+		}
+	}
 	if (huge_left < mem_size) {
 		/* The fallback part may need its own backing: hugetlb and
 		 * ordinary memfds are different files. */

@@ -152,8 +152,8 @@ long region_pool_available(enum region_pages pages)
 
 /* The one-line error for a short pool: how many pages are needed, how many
  * can be had, and the command that reserves the rest. */
-static void region_pool_error(enum region_pages pages, uint64_t size, char *err,
-			      size_t errlen)
+void region_pool_error(enum region_pages pages, uint64_t size, char *err,
+		       size_t errlen)
 {
 	unsigned long need = size / region_page_size(pages);
 	long avail = region_pool_available(pages);
