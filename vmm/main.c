@@ -1,7 +1,51 @@
+/*
+ * microvm: the only place that turns an error into an exit status.
+ * Sequence: options -> /dev/kvm -> guest memory (policy, reserve, prefault)
+ * -> VM, irqchip, slots -> kernel, initrd, cmdline -> vCPUs -> devices ->
+ * run -> stop vCPUs, flush, msync, report, exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-int main(void)
+#include "vmm/cli.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+
+#define MICROVM_VERSION "0.1.0"
+
+int main(int argc, char **argv)
 {
-	fprintf(stderr, "microvm: not yet\n");
-	return 1;
+	struct machine_timing t0;
+	struct cli_opts opts;
+	char err[512];
+	int ret;
+
+	machine_timing_now(&t0);
+	if (cli_parse(argc, argv, &opts, err, sizeof(err))) {
+		fprintf(stderr, "microvm: error: %s\n", err);
+		return 2;
+	}
+	if (opts.help) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (opts.version) {
+		printf("microvm %s\n", MICROVM_VERSION);
+		return 0;
+	}
+	if (opts.verbose)
+		log_set_level(LOG_INFO);
+	ret = machine_run(&opts, &t0, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "microvm: error: %s\n", err);
+		return 1;
+	}
+	return ret;
 }

@@ -1,0 +1,281 @@
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "boot/cpuid.h"
+#include "vmm/exit.h"
+#include "vmm/log.h"
+
+#define MSR_IA32_TSC	      0x10
+#define MSR_IA32_SYSENTER_CS  0x174
+#define MSR_IA32_SYSENTER_ESP 0x175
+#define MSR_IA32_SYSENTER_EIP 0x176
+#define MSR_IA32_MISC_ENABLE  0x1a0
+#define MSR_MTRR_DEF_TYPE     0x2ff
+#define MSR_STAR	      0xc0000081
+#define MSR_LSTAR	      0xc0000082
+#define MSR_CSTAR	      0xc0000083
+#define MSR_SYSCALL_MASK      0xc0000084
+#define MSR_KERNEL_GS_BASE    0xc0000102
+
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
+#define APIC_MODE_NMI	 0x4
+#define APIC_MODE_EXTINT 0x7
+
+static void vcpu_kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = vcpu_kick_handler;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must return -EINTR. */
+	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned index, char *err,
+		size_t errlen)
+{
+	void *run;
+	int ret;
+
+	memset(v, 0, sizeof(*v));
+	v->vm = vm;
+	v->index = index;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (v->fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "KVM_CREATE_VCPU %u: %s", index,
+			 strerror(-ret));
+		return ret;
+	}
+	run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   v->fd, 0);
+	if (run == MAP_FAILED) {
+		ret = -errno;
+		snprintf(err, errlen, "mmap of kvm_run for vCPU %u: %s", index,
+			 strerror(-ret));
+		close(v->fd);
+		v->fd = -1;
+		return ret;
+	}
+	v->run = run;
+	return 0;
+}
+
+static int vcpu_set_cpuid(struct vcpu *v, unsigned ncpus)
+{
+	const struct kvm_cpuid2 *sup = v->vm->supported_cpuid;
+	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, sup, sz);
+	ret = cpuid_patch(c->entries, c->nent, v->index, ncpus);
+	if (!ret && ioctl(v->fd, KVM_SET_CPUID2, c))
+		ret = -errno;
+	free(c);
+	return ret;
+}
+
+static int vcpu_set_msrs(struct vcpu *v)
+{
+	static const uint32_t zero_msrs[] = {
+		MSR_IA32_SYSENTER_CS,
+		MSR_IA32_SYSENTER_ESP,
+		MSR_IA32_SYSENTER_EIP,
+		MSR_STAR,
+		MSR_CSTAR,
+		MSR_KERNEL_GS_BASE,
+		MSR_SYSCALL_MASK,
+		MSR_LSTAR,
+		MSR_IA32_TSC,
+	};
+	enum { N = sizeof(zero_msrs) / sizeof(zero_msrs[0]) + 2 };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[N];
+	} m;
+	unsigned n = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (unsigned i = 0; i < N - 2; i++)
+		m.e[n++].index = zero_msrs[i];
+	/* Fast strings on; MTRRs enabled with write-back as the default, so
+	 * the guest does not run its RAM uncached. */
+	m.e[n].index = MSR_IA32_MISC_ENABLE;
+	m.e[n++].data = 1;
+	m.e[n].index = MSR_MTRR_DEF_TYPE;
+	m.e[n++].data = (1 << 11) | 6;
+	m.hdr.nmsrs = n;
+	return ioctl(v->fd, KVM_SET_MSRS, &m) == (int)n ? 0 : -EINVAL;
+}
+
+static int vcpu_set_lint(struct vcpu *v)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t *lvt0, *lvt1;
+
+	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic))
+		return -errno;
+	lvt0 = (uint32_t *)(void *)&lapic.regs[APIC_LVT0];
+	lvt1 = (uint32_t *)(void *)&lapic.regs[APIC_LVT1];
+	*lvt0 = (*lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
+	*lvt1 = (*lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
+	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic))
+		return -errno;
+	return 0;
+}
+
+int vcpu_init_x86(struct vcpu *v, unsigned ncpus, char *err, size_t errlen)
+{
+	struct kvm_fpu fpu;
+	const char *what;
+	int ret;
+
+	what = "KVM_SET_CPUID2";
+	if ((ret = vcpu_set_cpuid(v, ncpus)))
+		goto fail;
+	what = "KVM_SET_MSRS";
+	if ((ret = vcpu_set_msrs(v)))
+		goto fail;
+	memset(&fpu, 0, sizeof(fpu));
+	fpu.fcw = 0x37f;
+	fpu.mxcsr = 0x1f80;
+	what = "KVM_SET_FPU";
+	if (ioctl(v->fd, KVM_SET_FPU, &fpu)) {
+		ret = -errno;
+		goto fail;
+	}
+	what = "KVM_SET_LAPIC";
+	if ((ret = vcpu_set_lint(v)))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "vCPU %u: %s: %s", v->index, what,
+		 strerror(-ret));
+	return ret;
+}
+
+int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs)
+{
+	return ioctl(v->fd, KVM_GET_SREGS, sregs) ? -errno : 0;
+}
+
+int vcpu_set_regs(struct vcpu *v, const struct kvm_sregs *sregs,
+		  const struct kvm_regs *regs)
+{
+	if (ioctl(v->fd, KVM_SET_SREGS, sregs))
+		return -errno;
+	if (ioctl(v->fd, KVM_SET_REGS, regs))
+		return -errno;
+	return 0;
+}
+
+void vcpu_loop(struct vcpu *v)
+{
+	struct exit_ctx ctx = {
+		.pio = &v->vm->pio,
+		.mmio = &v->vm->mmio,
+		.run_size = v->vm->run_size,
+	};
+	char why[256];
+	int first = 1;
+
+	if (v->on_start && v->on_start(v)) {
+		vm_request_stop(v->vm, 1, "vCPU thread setup failed");
+		return;
+	}
+	while (!vm_stopping(v->vm)) {
+		enum exit_action act;
+
+		if (first && v->on_first_run)
+			v->on_first_run(v);
+		first = 0;
+		if (ioctl(v->fd, KVM_RUN, 0)) {
+			if (errno == EINTR || errno == EAGAIN) {
+				/* A kick: clear it and look at the flag. */
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			snprintf(why, sizeof(why), "vCPU %u: KVM_RUN: %s",
+				 v->index, strerror(errno));
+			vm_request_stop(v->vm, 1, why);
+			break;
+		}
+		v->exits++;
+		act = exit_dispatch(v->run, &ctx, why, sizeof(why));
+		if (act == EXIT_GUEST_STOP) {
+			vm_request_stop(v->vm, 0, why);
+		} else if (act == EXIT_ERROR) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "vCPU %u: %s", v->index,
+				 why);
+			vm_request_stop(v->vm, 1, msg);
+		}
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	pthread_setname_np(pthread_self(), name);
+	vcpu_loop(v);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *v)
+{
+	int ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+
+	if (ret)
+		return -ret;
+	v->thread_started = 1;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+	/* immediate_exit covers the window between the flag check and
+	 * KVM_RUN; the signal covers a vCPU already inside the guest. */
+	if (v->run)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (v->thread_started)
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_destroy(struct vcpu *v)
+{
+	if (v->thread_started) {
+		pthread_join(v->thread, NULL);
+		v->thread_started = 0;
+	}
+	if (v->run) {
+		munmap(v->run, v->vm->run_size);
+		v->run = NULL;
+	}
+	if (v->fd >= 0 && v->vm)
+		close(v->fd);
+	v->fd = -1;
+}

@@ -1,0 +1,73 @@
+/*
+ * vCPUs: one thread each running KVM_RUN and the exit dispatcher. A stop is
+ * a flag plus a signal (SIGUSR1) with immediate_exit, so a vCPU blocked in
+ * the guest comes back out at once.
+ */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+
+#include "vmm/vm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	int thread_started;
+	uint64_t exits; /* counted by the loop, read after join */
+	void *opaque;	/* the owner's, for the hooks below */
+	/* Called once on the vCPU thread before the first KVM_RUN (seccomp
+	 * goes here). A non-zero return stops the VM. */
+	int (*on_start)(struct vcpu *v);
+	/* Called right before the first KVM_RUN of vCPU 0 (boot timing). */
+	void (*on_first_run)(struct vcpu *v);
+};
+
+/* Install the (empty) kick signal handler. Once per process, before any
+ * vCPU thread starts. */
+int vcpu_signals_init(void) __attribute__((warn_unused_result));
+
+/* Create vCPU `index` and map its kvm_run. */
+int vcpu_create(struct vcpu *v, struct vm *vm, unsigned index, char *err,
+		size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * x86 state common to every vCPU: CPUID patched for index/ncpus, MSRs,
+ * FPU, and the LAPIC's LINT0 (ExtINT) and LINT1 (NMI).
+ */
+int vcpu_init_x86(struct vcpu *v, unsigned ncpus, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Read the special registers (for the boot code to modify). */
+int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs)
+	__attribute__((warn_unused_result));
+
+/* Load registers for the entry point (the boot vCPU only; the others
+ * wait for INIT/SIPI from the guest). */
+int vcpu_set_regs(struct vcpu *v, const struct kvm_sregs *sregs,
+		  const struct kvm_regs *regs)
+	__attribute__((warn_unused_result));
+
+/*
+ * Run until the VM stops: KVM_RUN, dispatch, repeat. Requests the VM stop
+ * itself on a guest reset/poweroff (status 0) or an error (status 1).
+ * Runs on the calling thread.
+ */
+void vcpu_loop(struct vcpu *v);
+
+/* Start vcpu_loop() on a new thread. */
+int vcpu_start(struct vcpu *v) __attribute__((warn_unused_result));
+
+/* Make the vCPU leave KVM_RUN now (after vm_request_stop). */
+void vcpu_kick(struct vcpu *v);
+
+/* Join the thread (if started), unmap and close. */
+void vcpu_destroy(struct vcpu *v);
+
+#endif

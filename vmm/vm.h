@@ -1,0 +1,79 @@
+/*
+ * The VM: the /dev/kvm and VM file descriptors, the in-kernel irqchip and
+ * PIT, memory slots registered from the guest memory map, the two buses, and
+ * the stop protocol shared by the vCPU threads and the main loop.
+ */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+
+#include <linux/kvm.h>
+#include <stdint.h>
+
+#include "devices/bus.h"
+#include "mem/guest_mem.h"
+
+#define VM_MAX_VCPUS 64
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	struct kvm_cpuid2 *supported_cpuid; /* owned */
+	const struct guest_mem *gm;
+	unsigned nr_slots;
+	struct bus pio;
+	struct bus mmio;
+	int has_ioeventfd, has_irqfd;
+
+	/* Stop protocol: the first vm_request_stop() wins; stop_fd (an
+	 * eventfd) becomes readable so the main loop wakes up. */
+	int stop_fd;
+	int stopping;	 /* atomic */
+	int exit_status; /* 0 guest reset/poweroff, else failure */
+	char stop_reason[256];
+};
+
+/*
+ * Open /dev/kvm and check the API version and every capability microvm
+ * uses. On failure err names what is missing and what to do.
+ */
+int vm_open(struct vm *vm, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Create the VM: TSS and identity map, irqchip, PIT. After vm_open(). */
+int vm_create(struct vm *vm, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Register every region of gm as a memory slot. gm must outlive vm. */
+int vm_set_memory(struct vm *vm, const struct guest_mem *gm, char *err,
+		  size_t errlen) __attribute__((warn_unused_result));
+
+/* Close everything (safe after a partial setup). */
+void vm_destroy(struct vm *vm);
+
+/* Assert or deassert an interrupt line (an irq_line.set callback). */
+void vm_irq_line(void *opaque, unsigned gsi, int level);
+
+/*
+ * An irqfd for gsi (eventfd that injects an edge), or a negative errno.
+ * The caller owns the fd.
+ */
+int vm_irqfd(struct vm *vm, unsigned gsi) __attribute__((warn_unused_result));
+
+/*
+ * An ioeventfd: writes of `len` bytes equal to `datamatch` at MMIO `addr`
+ * signal the returned eventfd instead of exiting. The caller owns the fd.
+ */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, uint64_t datamatch)
+	__attribute__((warn_unused_result));
+
+/*
+ * Ask the VM to stop with `status` (0: clean guest exit). The first call
+ * wins; later ones are ignored. Thread-safe, async-signal-unsafe.
+ */
+void vm_request_stop(struct vm *vm, int status, const char *reason);
+
+/* 1 once a stop was requested. */
+int vm_stopping(const struct vm *vm);
+
+#endif
