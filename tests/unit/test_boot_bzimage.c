@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <glob.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +266,80 @@ START_TEST(bz_mutations)
 }
 END_TEST
 
+/* Read a whole file into a malloc'd buffer; NULL if it cannot be read. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0) {
+		rewind(f);
+		buf = malloc((size_t)n);
+		if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+			*len = (size_t)n;
+		} else {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Real bzImages when present: the microVM kernel the build script makes and
+ * Debian's cloud kernel fetched for the nested L1. */
+START_TEST(bz_real_images)
+{
+	const uint64_t ram_size = 512ULL << 20;
+	const char *env = getenv("MICROVM_BZIMAGE");
+	const char *home = getenv("HOME") ? getenv("HOME") : "/root";
+	char pattern[512];
+	glob_t g = {0};
+	unsigned tried = 0;
+	uint8_t *ram = ram_map(ram_size);
+	struct guest_mem gm;
+
+	gm_one(&gm, ram, ram_size);
+	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/kernel-*/bzImage",
+		 home);
+	glob(pattern, 0, NULL, &g);
+	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/l1-*/vmlinuz",
+		 home);
+	glob(pattern, GLOB_APPEND, NULL, &g);
+	for (size_t i = 0; i <= g.gl_pathc; i++) {
+		const char *path = i < g.gl_pathc ? g.gl_pathv[i] : env;
+		struct bzimage_info bi;
+		char err[256] = "";
+		size_t len = 0, setup;
+		uint8_t *buf;
+
+		if (!path || !(buf = slurp(path, &len)))
+			continue;
+		tried++;
+		ck_assert_msg(bzimage_probe(buf, len), "%s", path);
+		ck_assert_msg(
+			bzimage_load(&gm, buf, len, &bi, err, sizeof(err)) == 0,
+			"%s: %s", path, err);
+		setup = (size_t)((buf[0x1f1] ? buf[0x1f1] : 4) + 1) * 512;
+		ck_assert_uint_eq(bi.entry64, 0x100200);
+		ck_assert_uint_ge(bi.hdr.version, 0x020c);
+		ck_assert_uint_eq(bi.load_size, len - setup);
+		ck_assert_mem_eq(ram + 0x100000, buf + setup, 4096);
+		ck_assert_uint_gt(bi.kernel_end, 0x100000 + bi.load_size);
+		ck_assert_uint_le(bi.kernel_end, ram_size);
+		free(buf);
+	}
+	globfree(&g);
+	munmap(ram, ram_size);
+	if (!tried)
+		HARNESS_SKIP("no bzImage under ~/.cache/microvm "
+			     "(set MICROVM_BZIMAGE)");
+}
+END_TEST
+
 Suite *boot_bzimage_suite(void);
 Suite *boot_bzimage_suite(void)
 {
@@ -281,6 +357,7 @@ Suite *boot_bzimage_suite(void)
 	tcase_add_test(tc, bz_not_in_ram);
 	tcase_add_test(tc, bz_every_truncation);
 	tcase_add_test(tc, bz_mutations);
+	tcase_add_test(tc, bz_real_images);
 	suite_add_tcase(s, tc);
 	return s;
 }

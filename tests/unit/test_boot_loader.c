@@ -1,5 +1,7 @@
 #include <elf.h>
 #include <errno.h>
+#include <glob.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +307,65 @@ START_TEST(loader_mutations)
 }
 END_TEST
 
+/* The whole path over the microVM kernel the build script makes, when it
+ * is there: vmlinux through PVH, bzImage through the 64-bit entry. */
+START_TEST(loader_real_kernels)
+{
+	static const char *const names[] = {"vmlinux", "bzImage"};
+	const uint64_t ram_size = 256 * MiB;
+	const char *home = getenv("HOME") ? getenv("HOME") : "/root";
+	uint8_t *ram = ram_map(ram_size), initrd[65536];
+	unsigned tried = 0;
+
+	memset(initrd, 0x33, sizeof(initrd));
+	for (unsigned n = 0; n < 2; n++) {
+		char pattern[512], err[256] = "";
+		glob_t g = {0};
+		struct guest_mem gm;
+		struct boot_info bi;
+		uint8_t *buf;
+		long len;
+		FILE *f;
+
+		snprintf(pattern, sizeof(pattern),
+			 "%s/.cache/microvm/kernel-*/%s", home, names[n]);
+		if (glob(pattern, 0, NULL, &g) || !g.gl_pathc) {
+			globfree(&g);
+			continue;
+		}
+		f = fopen(g.gl_pathv[0], "rb");
+		ck_assert_ptr_nonnull(f);
+		fseek(f, 0, SEEK_END);
+		len = ftell(f);
+		rewind(f);
+		buf = malloc((size_t)len);
+		ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+		fclose(f);
+		memset(ram, 0, 2 * MiB);
+		gm_one(&gm, ram, ram_size);
+		ck_assert_msg(boot_load(&gm, buf, (size_t)len, initrd,
+					sizeof(initrd),
+					"console=ttyS0 reboot=k panic=1", 2,
+					&bi, err, sizeof(err)) == 0,
+			      "%s: %s", g.gl_pathv[0], err);
+		ck_assert_int_eq(bi.format,
+				 n ? BOOT_FORMAT_BZIMAGE : BOOT_FORMAT_VMLINUX);
+		ck_assert_int_eq(bi.mode, n ? BOOT_ENTRY_64 : BOOT_ENTRY_PVH32);
+		ck_assert(bi.entry >= bi.kernel_start &&
+			  bi.entry < bi.kernel_end);
+		ck_assert_uint_ge(bi.initrd_addr, bi.kernel_end);
+		ck_assert_uint_eq(ram[bi.initrd_addr], 0x33);
+		ck_assert_mem_eq(ram + LAYOUT_EBDA_START, "_MP_", 4);
+		tried++;
+		free(buf);
+		globfree(&g);
+	}
+	munmap(ram, ram_size);
+	if (!tried)
+		HARNESS_SKIP("no kernel under ~/.cache/microvm/kernel-*");
+}
+END_TEST
+
 Suite *boot_loader_suite(void);
 Suite *boot_loader_suite(void)
 {
@@ -317,6 +378,7 @@ Suite *boot_loader_suite(void)
 	tcase_add_test(tc, loader_bzimage);
 	tcase_add_test(tc, loader_errors);
 	tcase_add_test(tc, loader_mutations);
+	tcase_add_test(tc, loader_real_kernels);
 	suite_add_tcase(s, tc);
 	return s;
 }
