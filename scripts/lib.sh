@@ -74,3 +74,44 @@ publish_dir() {
 		rm -rf "$1"
 	fi
 }
+
+# newc_node NAME MODE_OCTAL MAJOR MINOR INO: writes one empty newc cpio entry
+# (a device node or the TRAILER!!!) to stdout: a header of 8-hex-digit fields,
+# then the NUL-terminated name padded so header + name end on a 4-byte
+# boundary. Lets a non-root user put device nodes into an initramfs: the
+# kernel unpacks concatenated newc archives in order.
+newc_node() {
+	local name=$1 mode=$2 major=$3 minor=$4 ino=$5 namesize pad
+	namesize=$((${#name} + 1))
+	printf '070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x' \
+		"$ino" "$((8#$mode))" 0 0 1 0 0 0 0 "$major" "$minor" "$namesize" 0
+	printf '%s\0' "$name"
+	pad=$(((4 - (110 + namesize) % 4) % 4))
+	head -c "$pad" /dev/zero
+}
+
+# busybox_path: prints the path of Debian's static busybox or dies.
+busybox_path() {
+	local bb
+	bb=$(dpkg-query -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$') ||
+		die "busybox-static is not installed: run scripts/install-deps"
+	[ -x "$bb" ] || die "$bb is not executable: apt-get install --reinstall busybox-static"
+	printf '%s\n' "$bb"
+}
+
+# stage_busybox BUSYBOX DIR: copies busybox to DIR/bin/busybox with one
+# relative symlink per applet (busybox --install -s would point them at the
+# host's path).
+stage_busybox() {
+	local applet
+	mkdir -p "$2/bin"
+	cp "$1" "$2/bin/busybox"
+	chmod 755 "$2/bin/busybox"
+	while IFS= read -r applet; do
+		case "$applet" in
+		busybox | */*) continue ;;
+		esac
+		ln -s busybox "$2/bin/$applet"
+	done < <("$1" --list)
+	[ -L "$2/bin/sh" ] || die "busybox at $1 has no sh applet: install Debian's busybox-static"
+}
