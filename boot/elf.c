@@ -242,7 +242,16 @@ int elf_load(const struct guest_mem *gm, const void *image, size_t len,
 				return ret;
 			continue;
 		}
-		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+		if (ph.p_type != PT_LOAD)
+			continue;
+		/* An empty segment loads nothing, but it must not carry file
+		 * bytes either: the entry lookups trust filesz <= memsz. */
+		if (ph.p_memsz == 0 && ph.p_filesz)
+			return boot_err(err, errlen, -ENOEXEC,
+					"corrupt ELF: segment %u file size "
+					"%llu > memory size 0",
+					i, (unsigned long long)ph.p_filesz);
+		if (ph.p_memsz == 0)
 			continue;
 		ret = elf_check_load(gm, &ph, i, len, err, errlen);
 		if (ret)

@@ -251,6 +251,13 @@ START_TEST(elf_filesz_gt_memsz)
 	build_elf(img, 1);
 	phdr(img, 1)->p_memsz = SEG2_FILESZ - 1;
 	expect_fail(img, IMG_LEN, -ENOEXEC, "file size");
+	/* An empty segment with file bytes (found by fuzzing: it escaped
+	 * the checks and fed the virtual entry translation). */
+	build_elf(img, 0);
+	phdr(img, 1)->p_memsz = 0;
+	phdr(img, 1)->p_paddr = 0xab00000000ULL;
+	((Elf64_Ehdr *)img)->e_entry = phdr(img, 1)->p_vaddr;
+	expect_fail(img, IMG_LEN, -ENOEXEC, "memory size 0");
 }
 END_TEST
 
