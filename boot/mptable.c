@@ -78,17 +78,18 @@ static void mp_lint(struct mp_buf *b, uint8_t type, uint8_t dst_apic,
 
 int mptable_write(const struct guest_mem *gm, unsigned ncpus)
 {
-	uint8_t tab[MPTABLE_END - LAYOUT_EBDA_START];
-	const uint64_t cfg = LAYOUT_EBDA_START + MPTABLE_FLOATING_SIZE;
-	struct mp_buf b = {.p = tab};
-	size_t cfg_len;
+	uint8_t fp[MPTABLE_FLOATING_SIZE];
+	uint8_t tab[MPTABLE_SIZE(MPTABLE_MAX_CPUS) - MPTABLE_FLOATING_SIZE];
+	struct mp_buf b = {.p = fp};
+	uint64_t cfg = LAYOUT_EBDA_START + MPTABLE_FLOATING_SIZE;
 	uint8_t ioapic_id = (uint8_t)ncpus;
 
 	if (!ncpus)
 		return -EINVAL;
 	if (ncpus > MPTABLE_MAX_CPUS)
 		return -E2BIG;
-	memset(tab, 0, sizeof(tab));
+	if (ncpus > MPTABLE_EBDA_MAX_CPUS)
+		cfg = MPTABLE_HIGH_ADDR;
 
 	/* Floating pointer structure. */
 	mp_putstr(&b, "_MP_", 4);
@@ -98,9 +99,10 @@ int mptable_write(const struct guest_mem *gm, unsigned ncpus)
 	mp_put8(&b, 0); /* checksum, below */
 	for (int i = 0; i < 5; i++)
 		mp_put8(&b, 0); /* feature bytes: config table present */
-	tab[10] = mp_checksum(tab, MPTABLE_FLOATING_SIZE);
+	fp[10] = mp_checksum(fp, sizeof(fp));
 
 	/* Configuration table header; length and checksum patched below. */
+	b = (struct mp_buf){.p = tab};
 	mp_putstr(&b, "PCMP", 4);
 	mp_put16(&b, 0); /* base table length */
 	mp_put8(&b, MP_SPEC_REV);
@@ -149,13 +151,13 @@ int mptable_write(const struct guest_mem *gm, unsigned ncpus)
 	mp_lint(&b, MP_INT_EXTINT, 0, 0);
 	mp_lint(&b, MP_INT_NMI, 0xff, 1); /* all local APICs */
 
-	cfg_len = b.pos - MPTABLE_FLOATING_SIZE;
-	tab[MPTABLE_FLOATING_SIZE + 4] = (uint8_t)cfg_len;
-	tab[MPTABLE_FLOATING_SIZE + 5] = (uint8_t)(cfg_len >> 8);
-	tab[MPTABLE_FLOATING_SIZE + 7] =
-		mp_checksum(tab + MPTABLE_FLOATING_SIZE, cfg_len);
+	tab[4] = (uint8_t)b.pos;
+	tab[5] = (uint8_t)(b.pos >> 8);
+	tab[7] = mp_checksum(tab, b.pos);
 
-	if (guest_mem_write(gm, LAYOUT_EBDA_START, tab, b.pos))
+	/* Table first: a failure leaves no pointer to a missing table. */
+	if (guest_mem_write(gm, cfg, tab, b.pos) ||
+	    guest_mem_write(gm, LAYOUT_EBDA_START, fp, sizeof(fp)))
 		return -EFAULT;
 	return 0;
 }

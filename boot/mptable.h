@@ -24,15 +24,20 @@
 	 (ncpus)*MPTABLE_CPU_SIZE +                    \
 	 (2 + MPTABLE_NR_IRQS + 2) * MPTABLE_ENTRY_SIZE)
 
-/* The table lives in the EBDA's last KiB below 640K, which Linux scans;
- * that bounds the processor count (37). */
-#define MPTABLE_END 0xa0000ULL
-#define MPTABLE_MAX_CPUS \
+/* The floating pointer and, when it fits, the configuration table live in
+ * the EBDA's last KiB below 640K, which Linux scans: room for 37 CPUs.
+ * Larger tables go to the start of the BIOS area (reserved in the e820
+ * like the EBDA), which the floating pointer points to. */
+#define MPTABLE_END	  0xa0000ULL
+#define MPTABLE_HIGH_ADDR 0xf0000ULL
+#define MPTABLE_EBDA_MAX_CPUS \
 	((MPTABLE_END - LAYOUT_EBDA_START - MPTABLE_SIZE(0)) / MPTABLE_CPU_SIZE)
+#define MPTABLE_MAX_CPUS 64
 
 /*
- * Write the floating pointer ("_MP_") at LAYOUT_EBDA_START, followed by the
- * configuration table ("PCMP"): one processor per vCPU (APIC id = index,
+ * Write the floating pointer ("_MP_") at LAYOUT_EBDA_START and the
+ * configuration table ("PCMP") right after it, or at MPTABLE_HIGH_ADDR
+ * above MPTABLE_EBDA_MAX_CPUS: one processor per vCPU (APIC id = index,
  * cpu 0 the BSP), an ISA bus, the IOAPIC (id ncpus, LAYOUT_IOAPIC_ADDR),
  * IRQs 0-23 routed to the same IOAPIC pins, ExtINT on LINT0 and NMI on
  * LINT1. Returns 0, -EINVAL for 0 CPUs, -E2BIG above MPTABLE_MAX_CPUS,

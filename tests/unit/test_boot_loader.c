@@ -263,7 +263,7 @@ START_TEST(loader_errors)
 	expect_err(bz, sizeof(bz), 0, longline, 1, 64 * MiB, -E2BIG,
 		   "kernel command line too long: 256 bytes, the limit is 255");
 	expect_err(elf, sizeof(elf), 0, "", MPTABLE_MAX_CPUS + 1, 64 * MiB,
-		   -E2BIG, "too many CPUs for the MP table: 38");
+		   -E2BIG, "too many CPUs for the MP table: 65");
 	expect_err(elf, sizeof(elf), 0, "", 0, 64 * MiB, -EINVAL, "no vCPUs");
 	/* Less than 1 MiB of RAM: no room for the boot structures. */
 	expect_err(elf, sizeof(elf), 0, "", 1, 512 * 1024, -EFAULT,

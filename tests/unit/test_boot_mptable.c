@@ -58,7 +58,8 @@ static void check_table(const uint8_t *ram, unsigned ncpus)
 	ck_assert_uint_eq(fp[9], 4); /* spec 1.4 */
 	ck_assert_uint_eq(sum(fp, 16), 0);
 	ck_assert_uint_eq(fp[11], 0); /* config table present */
-	ck_assert_uint_eq(rd32(fp + 4), LAYOUT_EBDA_START + 16);
+	ck_assert_uint_eq(rd32(fp + 4), ncpus <= 37 ? LAYOUT_EBDA_START + 16
+						    : MPTABLE_HIGH_ADDR);
 
 	cfg = ram + rd32(fp + 4);
 	ck_assert_mem_eq(cfg, "PCMP", 4);
@@ -66,7 +67,13 @@ static void check_table(const uint8_t *ram, unsigned ncpus)
 	ck_assert_uint_eq(rd16(cfg + 4), MPTABLE_SIZE(ncpus) - 16);
 	ck_assert_uint_eq(sum(cfg, rd16(cfg + 4)), 0);
 	ck_assert_uint_eq(rd32(cfg + 36), LAYOUT_LAPIC_ADDR);
-	ck_assert_uint_le(LAYOUT_EBDA_START + MPTABLE_SIZE(ncpus), 0xa0000);
+	/* Inside the EBDA KiB, or inside the 64 KiB BIOS area. */
+	if (ncpus <= 37)
+		ck_assert_uint_le(LAYOUT_EBDA_START + MPTABLE_SIZE(ncpus),
+				  0xa0000);
+	else
+		ck_assert_uint_le(MPTABLE_HIGH_ADDR + MPTABLE_SIZE(ncpus),
+				  0x100000);
 
 	end = cfg + rd16(cfg + 4);
 	for (e = cfg + 44; e < end; nent++) {
@@ -127,6 +134,7 @@ START_TEST(mptable_counts)
 	gm_one(&gm, ram, RAM);
 	for (unsigned i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		memset(ram + LAYOUT_EBDA_START, 0xcc, 0x400);
+		memset(ram + MPTABLE_HIGH_ADDR, 0xcc, 0x1000);
 		ck_assert_int_eq(mptable_write(&gm, counts[i]), 0);
 		check_table(ram, counts[i]);
 	}
@@ -140,7 +148,8 @@ START_TEST(mptable_limits)
 	struct guest_mem gm;
 
 	/* The EBDA KiB holds 37 processors next to the fixed entries. */
-	ck_assert_uint_eq(MPTABLE_MAX_CPUS, 37);
+	ck_assert_uint_eq(MPTABLE_EBDA_MAX_CPUS, 37);
+	ck_assert_uint_eq(MPTABLE_MAX_CPUS, 64);
 	gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(mptable_write(&gm, MPTABLE_MAX_CPUS + 1), -E2BIG);
 	ck_assert_int_eq(mptable_write(&gm, 255), -E2BIG);
@@ -148,6 +157,11 @@ START_TEST(mptable_limits)
 	ck_assert_uint_eq(ram[LAYOUT_EBDA_START], 0);
 	gm.regions[0].size = LAYOUT_EBDA_START; /* RAM ends below it */
 	ck_assert_int_eq(mptable_write(&gm, 1), -EFAULT);
+	gm.regions[0].size = 0xa0000; /* no BIOS area for a big table */
+	ck_assert_int_eq(mptable_write(&gm, 1), 0);
+	memset(ram + LAYOUT_EBDA_START, 0, 16);
+	ck_assert_int_eq(mptable_write(&gm, 38), -EFAULT);
+	ck_assert_uint_eq(ram[LAYOUT_EBDA_START], 0); /* no dangling pointer */
 	munmap(ram, RAM);
 }
 END_TEST
