@@ -88,7 +88,7 @@
 #define VIRTIO_STATUS_DEVICE_NEEDS_RESET 0x40
 #define VIRTIO_STATUS_FAILED		 0x80
 
-#define VIRTIO_MMIO_MAX_QUEUES 4
+#define VIRTIO_MMIO_MAX_QUEUES 8 /* balloon uses up to 5 */
 
 /* What a device type supplies. Callbacks run with the device lock held. */
 struct virtio_mmio_ops {
