@@ -23,6 +23,7 @@ void virtio_mmio_init(struct virtio_mmio_dev *d,
 {
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->irq_lock, NULL);
 	d->ops = ops;
 	d->opaque = opaque;
 	d->name = name;
@@ -59,6 +60,7 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *d)
 	if (d->event_fd >= 0)
 		close(d->event_fd);
 	d->event_fd = -1;
+	pthread_mutex_destroy(&d->irq_lock);
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -123,11 +125,35 @@ int virtio_mmio_negotiated(const struct virtio_mmio_dev *d, unsigned bit)
  * InterruptStatus, so a spurious edge costs one register read. */
 static void virtio_mmio_raise(struct virtio_mmio_dev *d, uint32_t bits)
 {
+	pthread_mutex_lock(&d->irq_lock);
 	d->int_status |= bits;
 	if (d->irq.irqfd >= 0)
 		irq_pulse(&d->irq);
 	else
 		irq_set(&d->irq, 1);
+	pthread_mutex_unlock(&d->irq_lock);
+}
+
+/* The driver acknowledged `bits`. In level mode the line drops only when
+ * nothing is pending; status and line change together under irq_lock, so
+ * a raise racing with the ack cannot leave the line low with a bit set. */
+static void virtio_mmio_ack(struct virtio_mmio_dev *d, uint32_t bits)
+{
+	pthread_mutex_lock(&d->irq_lock);
+	d->int_status &= ~bits;
+	if (!d->int_status && d->irq.irqfd < 0)
+		irq_set(&d->irq, 0);
+	pthread_mutex_unlock(&d->irq_lock);
+}
+
+static uint32_t virtio_mmio_int_status(struct virtio_mmio_dev *d)
+{
+	uint32_t v;
+
+	pthread_mutex_lock(&d->irq_lock);
+	v = d->int_status;
+	pthread_mutex_unlock(&d->irq_lock);
+	return v;
 }
 
 void virtio_mmio_used(struct virtio_mmio_dev *d, unsigned q)
@@ -184,9 +210,7 @@ static void virtio_mmio_do_reset(struct virtio_mmio_dev *d)
 	d->driver_features_sel = 0;
 	d->queue_sel = 0;
 	d->status = 0;
-	d->int_status = 0;
-	if (d->irq.irqfd < 0)
-		irq_set(&d->irq, 0);
+	virtio_mmio_ack(d, 0xffffffff);
 }
 
 static struct virtio_mmio_queue *virtio_mmio_sel(struct virtio_mmio_dev *d)
@@ -212,7 +236,6 @@ static uint32_t virtio_mmio_reg_read(struct virtio_mmio_dev *d, uint64_t off)
 				  (32 * d->device_features_sel));
 	case VIRTIO_MMIO_REG_QUEUE_NUM_MAX: return q ? d->ops->queue_max : 0;
 	case VIRTIO_MMIO_REG_QUEUE_READY: return q ? q->ready : 0;
-	case VIRTIO_MMIO_REG_INTERRUPT_STATUS: return d->int_status;
 	case VIRTIO_MMIO_REG_STATUS: return d->status;
 	case VIRTIO_MMIO_REG_SHM_LEN_LOW:
 	case VIRTIO_MMIO_REG_SHM_LEN_HIGH:
@@ -433,11 +456,6 @@ static void virtio_mmio_reg_write(struct virtio_mmio_dev *d, uint64_t off,
 	case VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH:
 		virtio_mmio_queue_write(d, off, v);
 		return;
-	case VIRTIO_MMIO_REG_INTERRUPT_ACK:
-		d->int_status &= ~v;
-		if (!d->int_status && d->irq.irqfd < 0)
-			irq_set(&d->irq, 0);
-		return;
 	case VIRTIO_MMIO_REG_STATUS: virtio_mmio_set_status(d, v); return;
 	case VIRTIO_MMIO_REG_SHM_SEL: return;
 	default:
@@ -469,9 +487,13 @@ static void virtio_mmio_read(void *opaque, uint64_t off, void *data,
 				     d->name, len, off);
 		return;
 	}
-	pthread_mutex_lock(&d->lock);
-	v = virtio_mmio_reg_read(d, off);
-	pthread_mutex_unlock(&d->lock);
+	if (off == VIRTIO_MMIO_REG_INTERRUPT_STATUS) {
+		v = virtio_mmio_int_status(d);
+	} else {
+		pthread_mutex_lock(&d->lock);
+		v = virtio_mmio_reg_read(d, off);
+		pthread_mutex_unlock(&d->lock);
+	}
 	memcpy(data, &v, 4);
 }
 
@@ -513,6 +535,10 @@ static void virtio_mmio_write(void *opaque, uint64_t off, const void *data,
 					     d->name, v);
 		else
 			virtio_mmio_kick(d);
+		return;
+	}
+	if (off == VIRTIO_MMIO_REG_INTERRUPT_ACK) {
+		virtio_mmio_ack(d, v);
 		return;
 	}
 	pthread_mutex_lock(&d->lock);

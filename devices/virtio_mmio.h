@@ -19,7 +19,11 @@
  *
  * One mutex per device serializes register accesses and device work. Device
  * callbacks run with it held; entry points a device exposes to the event
- * loop (e.g. virtio_net_rx) take it with virtio_mmio_lock().
+ * loop (e.g. virtio_net_rx) take it with virtio_mmio_lock(). The registers
+ * a running driver touches on its hot paths (QueueNotify, InterruptStatus,
+ * InterruptACK) do not take it: a vCPU never waits behind device I/O. The
+ * interrupt status and line have their own short lock (irq_lock, always
+ * taken after the device lock, never before).
  *
  * Guest errors: a register write with a bad value, or one the spec forbids
  * in the current state, is ignored and logged once per class. A malformed
@@ -137,6 +141,7 @@ enum virtio_mmio_log {
 
 struct virtio_mmio_dev {
 	pthread_mutex_t lock;
+	pthread_mutex_t irq_lock; /* int_status and the line level */
 	const struct virtio_mmio_ops *ops;
 	void *opaque;
 	const char *name; /* for logs, e.g. "virtio-blk" */
@@ -150,7 +155,7 @@ struct virtio_mmio_dev {
 	uint32_t driver_features_sel;
 	uint32_t queue_sel;
 	uint32_t status;
-	uint32_t int_status;
+	uint32_t int_status; /* under irq_lock */
 	uint32_t config_generation;
 	struct virtio_mmio_queue queues[VIRTIO_MMIO_MAX_QUEUES];
 	int logged[VIRTIO_MMIO_LOG_NR];

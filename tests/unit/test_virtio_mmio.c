@@ -622,6 +622,28 @@ START_TEST(mmio_config_changed)
 }
 END_TEST
 
+START_TEST(mmio_hot_registers_lock_free)
+{
+	struct virtio_mmio_dev *d = &td.mmio;
+
+	vtest_driver_init(d, VERSION_1, 2);
+	vtest_desc(0, 0, VTEST_DATA, 8, 0, 0);
+	vtest_avail(0, 0);
+	virtio_mmio_process(d);
+	/* While the event loop holds the device (say, in a long disk
+	 * write), a vCPU can still notify, read and ack interrupts. With a
+	 * non-recursive lock held here, taking it would hang the test. */
+	virtio_mmio_lock(d);
+	ck_assert_uint_eq(vtest_rd(d, VIRTIO_MMIO_REG_INTERRUPT_STATUS),
+			  VIRTIO_MMIO_INT_VRING);
+	vtest_wr(d, VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	ck_assert_int_eq(vtest_irq_level(), 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0);
+	virtio_mmio_unlock(d);
+	ck_assert(event_pending());
+}
+END_TEST
+
 Suite *virtio_mmio_suite(void);
 Suite *virtio_mmio_suite(void)
 {
@@ -640,6 +662,7 @@ Suite *virtio_mmio_suite(void)
 	tcase_add_test(tc, mmio_reset_clears);
 	tcase_add_test(tc, mmio_cmdline);
 	tcase_add_test(tc, mmio_config_changed);
+	tcase_add_test(tc, mmio_hot_registers_lock_free);
 	suite_add_tcase(s, tc);
 	return s;
 }
