@@ -18,6 +18,10 @@
 #include "devices/boot_timer.h"
 #include "devices/i8042.h"
 #include "devices/serial8250.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
 #include "mem/memmap.h"
 #include "mem/prefault.h"
 #include "mem/report.h"
@@ -28,6 +32,8 @@
 
 #define MACHINE_CMDLINE_MAX 4096
 #define MACHINE_MAX_EPOLL   32
+#define MACHINE_MAX_VIRTIO \
+	(LAYOUT_VIRTIO_LAST_IRQ - LAYOUT_VIRTIO_FIRST_IRQ + 1)
 
 /* Everything one VM owns; torn down in reverse order by machine_free. */
 struct machine {
@@ -46,6 +52,14 @@ struct machine {
 	struct i8042 i8042;
 	int i8042_ready;
 	struct boot_timer timer;
+	/* virtio devices, in slot order; the structs are large: heap. */
+	struct virtio_blk *disks[CLI_MAX_DISKS];
+	unsigned nr_disks;
+	struct virtio_net *net;
+	struct virtio_rng *rng;
+	struct virtio_mmio_dev *vdevs[MACHINE_MAX_VIRTIO];
+	int irqfds[MACHINE_MAX_VIRTIO];
+	unsigned nr_vdevs;
 	void *kernel, *initrd;
 	size_t kernel_len, initrd_len;
 	char cmdline[MACHINE_CMDLINE_MAX];
@@ -239,6 +253,147 @@ fail:
 	return ret;
 }
 
+static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+
+	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+enum { TAG_STOP = 1, TAG_SIGNAL, TAG_STDIN, TAG_NET, TAG_VDEV = 0x100 };
+
+/* Slot i of the MMIO gap, IRQ 5 + i: attach, register, announce on the
+ * kernel command line, and route notifications and interrupts through
+ * ioeventfd/irqfd where KVM has them (MMIO exits and KVM_IRQ_LINE else). */
+static int machine_add_virtio(struct machine *m, struct virtio_mmio_dev *d,
+			      const char *name, char *err, size_t errlen)
+{
+	unsigned i = m->nr_vdevs;
+	uint64_t base = LAYOUT_VIRTIO_MMIO_BASE + i * LAYOUT_MMIO_SLOT_SIZE;
+	struct irq_line irq = {
+		.set = vm_irq_line,
+		.opaque = &m->vm,
+		.gsi = LAYOUT_VIRTIO_FIRST_IRQ + i,
+		.irqfd = -1,
+	};
+	size_t len = strlen(m->cmdline);
+	int ret;
+
+	if (i >= MACHINE_MAX_VIRTIO) {
+		snprintf(err, errlen,
+			 "too many virtio devices: at most %d (IRQs %d-%d)",
+			 MACHINE_MAX_VIRTIO, LAYOUT_VIRTIO_FIRST_IRQ,
+			 LAYOUT_VIRTIO_LAST_IRQ);
+		return -ENOSPC;
+	}
+	ret = getenv("MICROVM_NO_IRQFD") ? -1 : vm_irqfd(&m->vm, irq.gsi);
+	irq.irqfd = ret >= 0 ? ret : -1;
+	m->irqfds[i] = irq.irqfd;
+	ret = virtio_mmio_attach(d, &m->gm, base, &irq);
+	if (ret)
+		goto fail;
+	m->vdevs[i] = d;
+	m->nr_vdevs++;
+	ret = bus_add(&m->vm.mmio, base, VIRTIO_MMIO_SLOT_SIZE,
+		      &virtio_mmio_bus_ops, d, name);
+	if (ret)
+		goto fail;
+	if (getenv("MICROVM_NO_IOEVENTFD") ||
+	    vm_ioeventfd(&m->vm, virtio_mmio_event_fd(d),
+			 base + VIRTIO_MMIO_REG_QUEUE_NOTIFY, 4))
+		log_info("%s: no ioeventfd, queue notifications exit to the "
+			 "VMM",
+			 name);
+	ret = machine_epoll_add(m, virtio_mmio_event_fd(d), TAG_VDEV + i);
+	if (ret)
+		goto fail;
+	if (len + 1 >= sizeof(m->cmdline)) {
+		ret = -E2BIG;
+		goto fail;
+	}
+	m->cmdline[len] = ' ';
+	ret = virtio_mmio_cmdline(d, m->cmdline + len + 1,
+				  sizeof(m->cmdline) - len - 1);
+	if (ret < 0)
+		goto fail;
+	log_info("%s at %#llx IRQ %u%s", name, (unsigned long long)base,
+		 irq.gsi, irq.irqfd >= 0 ? " (irqfd)" : "");
+	return 0;
+fail:
+	snprintf(err, errlen, "setting up %s: %s", name, strerror(-ret));
+	return ret;
+}
+
+static int machine_virtio(struct machine *m, char *err, size_t errlen)
+{
+	const struct cli_opts *o = m->o;
+	char name[32];
+	int ret;
+
+	for (unsigned i = 0; i < o->nr_disks; i++) {
+		struct virtio_blk *b = calloc(1, sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		ret = virtio_blk_open(b, o->disks[i], 0, err, errlen);
+		if (ret) {
+			free(b);
+			return ret;
+		}
+		m->disks[m->nr_disks++] = b;
+		snprintf(name, sizeof(name), "virtio-blk%u", i);
+		ret = machine_add_virtio(m, &b->mmio, name, err, errlen);
+		if (ret)
+			return ret;
+	}
+	if (o->net) {
+		struct virtio_net_cfg cfg;
+
+		ret = virtio_net_parse(o->net, &cfg, err, errlen);
+		if (ret)
+			return ret;
+		m->net = calloc(1, sizeof(*m->net));
+		if (!m->net)
+			return -ENOMEM;
+		ret = virtio_net_open(m->net, &cfg, err, errlen);
+		if (ret) {
+			free(m->net);
+			m->net = NULL;
+			return ret;
+		}
+		ret = machine_add_virtio(m, &m->net->mmio, "virtio-net", err,
+					 errlen);
+		if (!ret)
+			ret = machine_epoll_add(m, virtio_net_tap_fd(m->net),
+						TAG_NET);
+		if (ret)
+			return ret;
+	}
+	if (o->rng) {
+		m->rng = calloc(1, sizeof(*m->rng));
+		if (!m->rng)
+			return -ENOMEM;
+		virtio_rng_init(m->rng);
+		ret = machine_add_virtio(m, &m->rng->mmio, "virtio-rng", err,
+					 errlen);
+		if (ret)
+			return ret;
+	}
+	/* Without an initrd the first disk is the root file system. */
+	if (o->nr_disks && !o->initrd) {
+		size_t len = strlen(m->cmdline);
+		int n = snprintf(m->cmdline + len, sizeof(m->cmdline) - len,
+				 " root=/dev/vda %s",
+				 m->disks[0]->ro ? "ro" : "rw");
+
+		if (n < 0 || (size_t)n >= sizeof(m->cmdline) - len) {
+			snprintf(err, errlen, "kernel command line too long");
+			return -E2BIG;
+		}
+	}
+	return 0;
+}
+
 static int machine_vcpus(struct machine *m, const struct boot_info *bi,
 			 char *err, size_t errlen)
 {
@@ -295,15 +450,6 @@ static void machine_tty_raw(struct machine *m)
 		m->tty_raw = 1;
 }
 
-static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
-
-	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-enum { TAG_STOP = 1, TAG_SIGNAL, TAG_STDIN };
-
 static void machine_stdin(struct machine *m)
 {
 	char buf[64];
@@ -352,6 +498,13 @@ static int machine_loop(struct machine *m, char *err, size_t errlen)
 				break;
 			}
 			case TAG_STDIN: machine_stdin(m); break;
+			case TAG_NET: virtio_net_rx(m->net); break;
+			default:
+				if (evs[i].data.u64 - TAG_VDEV < m->nr_vdevs)
+					virtio_mmio_process(
+						m->vdevs[evs[i].data.u64 -
+							 TAG_VDEV]);
+				break;
 			}
 		}
 	}
@@ -371,6 +524,22 @@ static void machine_free(struct machine *m)
 		vcpu_destroy(&m->vcpus[i]);
 	if (m->pf_running && prefault_wait(&m->pf, err, sizeof(err)))
 		log_err("%s", err);
+	/* Disks flush (fdatasync) as they close: after the vCPUs stopped. */
+	for (unsigned i = 0; i < m->nr_disks; i++) {
+		virtio_blk_close(m->disks[i]);
+		free(m->disks[i]);
+	}
+	if (m->net) {
+		virtio_net_close(m->net);
+		free(m->net);
+	}
+	if (m->rng) {
+		virtio_rng_close(m->rng);
+		free(m->rng);
+	}
+	for (unsigned i = 0; i < m->nr_vdevs; i++)
+		if (m->irqfds[i] >= 0)
+			close(m->irqfds[i]);
 	if (m->i8042_ready)
 		i8042_destroy(&m->i8042);
 	if (m->serial_ready)
@@ -402,6 +571,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	m->o = o;
 	m->t0 = *t0;
 	m->epfd = m->sigfd = -1;
+	for (unsigned i = 0; i < MACHINE_MAX_VIRTIO; i++)
+		m->irqfds[i] = -1;
 	guest_mem_init(&m->gm);
 
 	ret = machine_read_file("kernel", o->kernel, &m->kernel, &m->kernel_len,
@@ -411,6 +582,12 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 					&m->initrd_len, err, errlen);
 	if (ret)
 		goto out;
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "epoll_create1: %s", strerror(-ret));
+		goto out;
+	}
 	ret = vm_open(&m->vm, err, errlen);
 	if (ret)
 		goto out;
@@ -423,6 +600,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		ret = vm_set_memory(&m->vm, &m->gm, err, errlen);
 	if (!ret)
 		ret = machine_cmdline(m, err, errlen);
+	if (!ret)
+		ret = machine_virtio(m, err, errlen);
 	if (ret)
 		goto out;
 	ret = boot_load(&m->gm, m->kernel, m->kernel_len, m->initrd,
@@ -454,8 +633,7 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	m->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (m->sigfd < 0 || m->epfd < 0) {
+	if (m->sigfd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "signalfd/epoll: %s", strerror(-ret));
 		goto out;

@@ -230,28 +230,17 @@ int vm_irqfd(struct vm *vm, unsigned gsi)
 	return fd;
 }
 
-int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, uint64_t datamatch)
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned len)
 {
 	struct kvm_ioeventfd req = {
-		.datamatch = datamatch,
 		.addr = addr,
 		.len = len,
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		.fd = fd,
 	};
-	int fd, ret;
 
 	if (!vm->has_ioeventfd)
 		return -ENOTSUP;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	req.fd = fd;
-	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &req)) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	return fd;
+	return ioctl(vm->vm_fd, KVM_IOEVENTFD, &req) ? -errno : 0;
 }
 
 void vm_request_stop(struct vm *vm, int status, const char *reason)

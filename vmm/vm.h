@@ -61,10 +61,10 @@ void vm_irq_line(void *opaque, unsigned gsi, int level);
 int vm_irqfd(struct vm *vm, unsigned gsi) __attribute__((warn_unused_result));
 
 /*
- * An ioeventfd: writes of `len` bytes equal to `datamatch` at MMIO `addr`
- * signal the returned eventfd instead of exiting. The caller owns the fd.
+ * Make guest writes of `len` bytes at MMIO `addr` signal eventfd `fd`
+ * instead of exiting to userspace (any value; the fd stays the caller's).
  */
-int vm_ioeventfd(struct vm *vm, uint64_t addr, unsigned len, uint64_t datamatch)
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned len)
 	__attribute__((warn_unused_result));
 
 /*

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Every bad input gets a one-line error naming the problem, a non-zero exit
+# and no hang. These need no Linux boot, so they run on any host with
+# microvm built (some need /dev/kvm, some root; those SKIP without).
+# Prints: BOOT-TEST <name> PASS|FAIL|SKIP [why]. Needs MICROVM, VMLINUX.
+set -u
+: "${MICROVM:?}" "${VMLINUX:?}"
+T=$(mktemp -d /tmp/microvm-errors.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+result() {
+	echo "BOOT-TEST $*"
+}
+
+# expect NAME STATUS 'message part' -- ARGS...  (STATUS: exact exit code)
+expect() {
+	local name=$1 want_rc=$2 want_msg=$3 rc out
+	shift 4
+	out=$(timeout 20 "$MICROVM" "$@" </dev/null 2>&1 >/dev/null)
+	rc=$?
+	if [ $rc -eq 124 ]; then
+		result "$name" FAIL "hung (killed after 20 s)"
+	elif [ $rc -ne "$want_rc" ]; then
+		result "$name" FAIL "exit status $rc, wanted $want_rc: $out"
+	elif [ "$(printf '%s\n' "$out" | grep -c 'microvm: error:')" -ne 1 ]; then
+		result "$name" FAIL "not exactly one error line: $out"
+	elif ! printf '%s' "$out" | grep -qF -- "$want_msg"; then
+		result "$name" FAIL "message lacks '$want_msg': $out"
+	else
+		result "$name" PASS "$(printf '%s' "$out" | head -c 160)"
+	fi
+}
+
+K=(--kernel "$VMLINUX")
+expect no-kernel 2 "no kernel given: use --kernel" --
+expect missing-kernel 1 "cannot read kernel /nonexistent/vmlinux: No such file" -- --kernel /nonexistent/vmlinux
+expect kernel-is-dir 1 "is not a regular file" -- --kernel /
+printf 'just text\n' >"$T/notakernel"
+expect not-a-kernel 1 "not a kernel" -- --kernel "$T/notakernel"
+: >"$T/empty"
+expect empty-kernel 1 "is empty" -- --kernel "$T/empty"
+expect unreadable-initrd 1 "cannot read initrd" -- "${K[@]}" --initrd /nonexistent/initrd
+expect bad-size 2 "--mem '12X' is not a size" -- "${K[@]}" --mem 12X
+expect zero-size 2 "is not a size" -- "${K[@]}" --mem 0
+expect bad-policy 2 "unknown page policy 'giant'" -- "${K[@]}" --pages giant
+expect bad-fallback 2 "not smaller than" -- "${K[@]}" --pages huge,fallback=huge1g
+expect too-many-cpus 2 "too many vCPUs" -- "${K[@]}" --cpus 65
+expect zero-cpus 2 "is not a vCPU count" -- "${K[@]}" --cpus 0
+expect unknown-option 2 "unknown option '--frobnicate'" -- "${K[@]}" --frobnicate
+expect stray-argument 2 "unexpected argument 'vmlinux'" -- "${K[@]}" vmlinux
+expect mem-not-page-multiple 1 "not a multiple of the 2M page size" -- "${K[@]}" --mem 513M --pages huge
+expect pool-short 1 "hugepage pool too small: need 32768 2M pages" -- "${K[@]}" --mem 64G --pages huge
+expect huge1g-not-multiple 1 "not a multiple of the 1G page size" -- "${K[@]}" --mem 1536M --pages huge1g
+
+if [ -w /dev/kvm ]; then
+	expect kernel-too-big 1 "does not fit" -- "${K[@]}" --mem 8M
+	truncate -s 300M "$T/big-initrd"
+	expect initrd-too-big 1 "initrd" -- "${K[@]}" --mem 256M --initrd "$T/big-initrd"
+	printf 'x' >"$T/small.mem"
+	expect mem-file-too-small 1 "holds 1 but the guest needs 256M" -- "${K[@]}" --mem 256M --mem-file "$T/small.mem"
+	# A memory file microvm created for a VM that then failed is removed.
+	expect mem-file-cleanup 1 "not a kernel" -- --kernel "$T/notakernel" --mem-file "$T/new.mem"
+	if [ -e "$T/new.mem" ]; then
+		result mem-file-removed FAIL "$T/new.mem left behind"
+	else
+		result mem-file-removed PASS "no half-written memory file"
+	fi
+else
+	for c in kernel-too-big initrd-too-big mem-file-too-small mem-file-cleanup mem-file-removed; do
+		result $c SKIP "/dev/kvm not writable here"
+	done
+fi
+
+# /dev/kvm missing or not writable: a private mount namespace (root only).
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+	cp "$VMLINUX" "$T/vmlinux" && chmod 755 "$T" && chmod 644 "$T/vmlinux"
+	cp "$MICROVM" "$T/microvm" && chmod 755 "$T/microvm"
+	out=$(timeout 20 unshare -m sh -c "mount -t tmpfs none /dev && exec '$T/microvm' --kernel '$T/vmlinux'" 2>&1 </dev/null)
+	rc=$?
+	if [ $rc -eq 1 ] && printf '%s' "$out" | grep -qF "/dev/kvm does not exist"; then
+		result no-dev-kvm PASS "$out"
+	else
+		result no-dev-kvm FAIL "status $rc: $out"
+	fi
+	if command -v setpriv >/dev/null && [ -e /dev/kvm ] && [ "$(stat -c %a /dev/kvm)" = 600 ]; then
+		out=$(timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups "$T/microvm" --kernel "$T/vmlinux" 2>&1 </dev/null)
+		rc=$?
+		if [ $rc -eq 1 ] && printf '%s' "$out" | grep -qF "/dev/kvm is not writable"; then
+			result kvm-not-writable PASS "$out"
+		else
+			result kvm-not-writable FAIL "status $rc: $out"
+		fi
+	else
+		result kvm-not-writable SKIP "needs setpriv and a /dev/kvm with mode 600"
+	fi
+else
+	result no-dev-kvm SKIP "needs root and unshare"
+	result kvm-not-writable SKIP "needs root"
+fi
