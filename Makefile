@@ -36,7 +36,8 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/main.o
 
-.PHONY: all check test clean format format-check run bench-mem static
+.PHONY: all check test clean format format-check run bench-mem static \
+	fuzz fuzz-smoke
 all: $(BUILD)/microvm
 
 $(BUILD)/%.o: %.c
@@ -84,8 +85,42 @@ check: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 # Everything: unit, payload guests on this machine's KVM, Linux boots.
-test: $(BUILD)/microvm $(BUILD)/unit-tests $(BUILD)/guest-tests
+test: $(BUILD)/microvm $(BUILD)/microvm-static $(BUILD)/unit-tests \
+	$(BUILD)/guest-tests
 	scripts/run-tests
+
+# libFuzzer targets (clang): fuzz/NAME_fuzz.c with seeds in fuzz/corpus/NAME/.
+# `make fuzz` runs each for FUZZ_SECONDS; `make fuzz-smoke` (part of make
+# test) runs each for FUZZ_RUNS inputs on the committed corpus.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE -I. -Wall -Wextra
+FUZZ_RUNS ?= 5000
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := $(patsubst fuzz/%_fuzz.c,%,$(wildcard fuzz/*_fuzz.c))
+FUZZ_LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
+$(BUILD)/fuzz/%-fuzz: fuzz/%_fuzz.c $(FUZZ_LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) -pthread $(SECCOMP_LIBS)
+fuzz-smoke: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%-fuzz)
+	@p=0; f=0; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+		if $(BUILD)/fuzz/$$t-fuzz -runs=$(FUZZ_RUNS) \
+			$(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t \
+			> $(BUILD)/fuzz/$$t.log 2>&1; then \
+			echo "fuzz $$t: PASS ($(FUZZ_RUNS) runs)"; p=$$((p+1)); \
+		else echo "fuzz $$t: FAIL (see $(BUILD)/fuzz/$$t.log)"; \
+			tail -n 30 $(BUILD)/fuzz/$$t.log; f=$$((f+1)); fi; \
+	done; echo "fuzz: $$p passed, $$f failed, 0 skipped"; [ $$f -eq 0 ]
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%-fuzz)
+	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+		$(BUILD)/fuzz/$$t-fuzz -max_total_time=$(FUZZ_SECONDS) \
+			$(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; done
+
+# Boot the default microVM with the built kernel and initramfs: directly on
+# hardware KVM, inside the nested L1 otherwise. RUN_ARGS adds options.
+run: $(BUILD)/microvm $(BUILD)/microvm-static
+	scripts/run-vm $(RUN_ARGS)
 
 bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Linux boot cases. Runs where KVM can boot Linux: on the host when KVM is
+# Linux boot cases (memory policies, loaders, SMP, cmdline). Runs where KVM can boot Linux: on the host when KVM is
 # hardware-backed, or inside the nested L1 (busybox sh there, so POSIX sh
 # only). Prints one line per case: BOOT-TEST <name> PASS|FAIL|SKIP [why].
 # Needs: MICROVM VMLINUX BZIMAGE INITRD (paths) and a writable TMPDIR.
