@@ -124,6 +124,18 @@ run: $(BUILD)/microvm $(BUILD)/microvm-static
 
 bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)
+
+.PHONY: guest-kernel guest-initramfs lint-sh
+guest-kernel:
+	scripts/build-guest-kernel
+guest-initramfs:
+	scripts/build-initramfs
+lint-sh:
+	shellcheck -x scripts/lib.sh scripts/build-guest-kernel \
+		scripts/build-initramfs scripts/kvm-mode scripts/nested \
+		scripts/run-tests scripts/test scripts/run-vm tests/boot/run \
+		tests/boot/errors.sh
+	shellcheck -s sh tests/guest/scripts/*.sh tests/boot/cases-*.sh
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -99,7 +99,7 @@ if [ $have_huge -eq 1 ]; then
 		result huge-no-leak FAIL "free 2M pages $free0 before, $free1 after"
 	fi
 	# A short pool with an explicit fallback boots and says so.
-	echo $((hp_now = $(cat $HP) - $(cat $HPFREE) + 64)) >$HP
+	echo $(($(cat $HP) - $(cat $HPFREE) + 64)) >$HP
 	boot huge-fallback "hugepage pool short" -- \
 		--kernel "$VMLINUX" --initrd "$INITRD" --mem 256M --pages huge,fallback=thp
 	echo 160 >$HP
