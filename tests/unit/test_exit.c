@@ -118,7 +118,8 @@ START_TEST(exit_io_bad_offsets)
 	ck_assert_int_eq(exit_dispatch(run, &ctx, why, sizeof(why)),
 			 EXIT_ERROR);
 	ck_assert_ptr_nonnull(strstr(why, "bad IO exit"));
-	io_setup(KVM_EXIT_IO_OUT, 0x3f8, 4, 1000);
+	io_setup(KVM_EXIT_IO_OUT, 0x3f8, 4,
+		 2049); /* 8196 bytes: 4 past the end */
 	ck_assert_int_eq(exit_dispatch(run, &ctx, why, sizeof(why)),
 			 EXIT_ERROR);
 	io_setup(KVM_EXIT_IO_OUT, 0x3f8, 3, 1);
