@@ -30,8 +30,8 @@ END_TEST
 START_TEST(size_bad)
 {
 	static const char *const bad[] = {
-		"", "M", "-1M", "+1M", " 1M", "1M ", "1.5G", "0x100", "1X",
-		"1MM", "1iB", "12 M", "1Gi", "1GiBB",
+		"",	 "M",  "-1M", "+1M", " 1M",  "1M ", "1.5G",
+		"0x100", "1X", "1MM", "1iB", "12 M", "1Gi", "1GiBB",
 	};
 	uint64_t v = 77;
 
