@@ -20,6 +20,7 @@ enum {
 	OPT_SHARED_MEM,
 	OPT_BOOT_TIMER,
 	OPT_VERBOSE,
+	OPT_STATS_JSON,
 	OPT_NO_SECCOMP,
 	OPT_DISK,
 	OPT_NET,
@@ -42,6 +43,7 @@ static const struct option cli_long[] = {
 	{"shared-mem", no_argument, NULL, OPT_SHARED_MEM},
 	{"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
+	{"stats-json", required_argument, NULL, OPT_STATS_JSON},
 	{"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
 	{"disk", required_argument, NULL, OPT_DISK},
 	{"net", required_argument, NULL, OPT_NET},
@@ -89,6 +91,10 @@ void cli_usage(FILE *f)
 		"at 0xc0000000)\n"
 		"  --verbose            log setup details and the memory "
 		"backing report\n"
+		"  --stats-json FILE    write boot/setup times, host faults, "
+		"RSS and KVM stats\n"
+		"                       as JSON to FILE at exit (--verbose "
+		"logs the same line)\n"
 		"  --no-seccomp         do not install seccomp filters "
 		"(debugging only)\n"
 		"  --help, --version\n"
@@ -187,6 +193,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 		case OPT_SHARED_MEM: o->shared_mem = 1; break;
 		case OPT_BOOT_TIMER: o->boot_timer = 1; break;
 		case OPT_VERBOSE: o->verbose = 1; break;
+		case OPT_STATS_JSON: o->stats_json = optarg; break;
 		case OPT_NO_SECCOMP: o->no_seccomp = 1; break;
 		case OPT_DISK:
 			if (o->nr_disks == CLI_MAX_DISKS) {

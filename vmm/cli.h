@@ -33,6 +33,7 @@ struct cli_opts {
 	int shared_mem;
 	int boot_timer;
 	int verbose;
+	const char *stats_json; /* per-boot figures, written at exit */
 	int no_seccomp;
 	const char *disks[CLI_MAX_DISKS];
 	unsigned nr_disks;

@@ -26,6 +26,7 @@
 #include "mem/prefault.h"
 #include "mem/report.h"
 #include "mem/size.h"
+#include "vmm/kvm_stats.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -67,6 +68,8 @@ struct machine {
 	struct termios saved_tty;
 	int tty_raw;
 	int stop_signal;
+	struct machine_timing first_run; /* vCPU 0 entered the guest */
+	struct kvm_stats_src stats;
 };
 
 void machine_timing_now(struct machine_timing *t)
@@ -144,6 +147,7 @@ static void machine_first_run(struct vcpu *v)
 		return;
 	machine_timing_now(&now);
 	boot_timer_set_setup_ns(&m->timer, now.wall_ns - m->t0.wall_ns);
+	m->first_run = now;
 	log_info("VMM setup took %.1f ms wall, %.1f ms CPU",
 		 (double)(now.wall_ns - m->t0.wall_ns) / 1e6,
 		 (double)(now.cpu_ns - m->t0.cpu_ns) / 1e6);
@@ -196,6 +200,31 @@ static void machine_report(struct machine *m, const char *when)
 	}
 	log_info("memory report %s:", when);
 	report_print(stderr, &m->gm, rep);
+}
+
+/* --stats-json / --verbose: per-boot figures, read after the vCPUs
+ * stopped and before the VM is torn down. */
+static int machine_stats(struct machine *m, char *err, size_t errlen)
+{
+	struct kvm_stats_run r = {.mem_bytes = m->o->mem_size,
+				  .cpus = m->o->cpus};
+	int ret = 0;
+
+	r.boot_fired =
+		!boot_timer_result(&m->timer, &r.boot_wall_ns, &r.boot_cpu_ns);
+	r.setup_known = m->first_run.wall_ns != 0;
+	r.setup_wall_ns = m->first_run.wall_ns - m->t0.wall_ns;
+	r.setup_cpu_ns = m->first_run.cpu_ns - m->t0.cpu_ns;
+	kvm_stats_collect(&r, &m->stats, &m->gm);
+	if (m->o->verbose) {
+		fputs("microvm: stats ", stderr);
+		kvm_stats_json(stderr, &r);
+		fputc('\n', stderr);
+	}
+	if (m->o->stats_json)
+		ret = kvm_stats_write(m->o->stats_json, &r, err, errlen);
+	kvm_stats_run_free(&r);
+	return ret;
 }
 
 static int machine_cmdline(struct machine *m, char *err, size_t errlen)
@@ -544,6 +573,7 @@ static void machine_free(struct machine *m)
 		i8042_destroy(&m->i8042);
 	if (m->serial_ready)
 		serial8250_destroy(&m->serial);
+	kvm_stats_src_close(&m->stats);
 	if (m->vm_open)
 		vm_destroy(&m->vm);
 	guest_mem_destroy(&m->gm);
@@ -649,6 +679,13 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	    !machine_epoll_add(m, STDIN_FILENO, TAG_STDIN))
 		machine_tty_raw(m);
 	machine_report(m, "at start");
+	if (o->stats_json || o->verbose) {
+		int fds[VM_MAX_VCPUS];
+
+		for (unsigned i = 0; i < m->nr_vcpus; i++)
+			fds[i] = m->vcpus[i].fd;
+		kvm_stats_src_open(&m->stats, m->vm.vm_fd, fds, m->nr_vcpus);
+	}
 
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
 		ret = vcpu_start(&m->vcpus[i]);
@@ -683,6 +720,11 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		}
 	}
 	machine_report(m, "at exit");
+	if (o->stats_json || o->verbose) {
+		ret = machine_stats(m, err, errlen);
+		if (ret)
+			goto out;
+	}
 	status = m->vm.exit_status;
 	if (status == 0) {
 		log_info("%s", m->vm.stop_reason);
