@@ -4,7 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include "mem/guest_mem.h"
 
 void harness_skip(const char *test, const char *fmt, ...)
 {
@@ -94,4 +98,20 @@ int harness_have_kvm(void)
 		return 0;
 	close(fd);
 	return 1;
+}
+
+uint8_t *harness_ram_map(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	return p;
+}
+
+void harness_gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->nr = 1;
+	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
 }

@@ -7,6 +7,7 @@
 #define TESTS_HARNESS_H
 
 #include <check.h>
+#include <stdint.h>
 
 /* Record that the current test is skipped, with a reason, and return from
  * it. Counted as skipped (not passed) in the runner's summary. */
@@ -35,5 +36,15 @@ long harness_hugepages_free(unsigned long size_kb);
 
 /* 1 if /dev/kvm can be opened read-write. */
 int harness_have_kvm(void);
+
+struct guest_mem;
+
+/* Anonymous zeroed memory for a test guest RAM (fails the test if mmap
+ * fails). Left mapped: each test runs in its own process. */
+uint8_t *harness_ram_map(uint64_t len);
+
+/* A one-region guest memory map over buf at guest address 0, without the
+ * allocator (for tests of code that only translates addresses). */
+void harness_gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size);
 
 #endif

@@ -14,22 +14,6 @@
 #define PM_LEN	4096
 #define MAX_IMG (5 * 512 + PM_LEN)
 
-static uint8_t *ram_map(uint64_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-static void gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
-{
-	memset(gm, 0, sizeof(*gm));
-	gm->nr = 1;
-	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
-}
-
 /* A minimal bzImage: boot sector + (setup_sects) setup sectors carrying a
  * protocol 2.15 header, then PM_LEN bytes of "kernel". Returns its length. */
 static size_t build_bz(uint8_t *img, uint8_t setup_sects)
@@ -67,13 +51,13 @@ static struct setup_header *hdr(uint8_t *img)
 
 START_TEST(bz_load_good)
 {
-	uint8_t img[MAX_IMG], *ram = ram_map(RAM);
+	uint8_t img[MAX_IMG], *ram = harness_ram_map(RAM);
 	size_t len = build_bz(img, 1);
 	struct bzimage_info bi;
 	struct guest_mem gm;
 	char err[256] = "";
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert(bzimage_probe(img, len));
 	ck_assert_int_eq(bzimage_load(&gm, img, len, &bi, err, sizeof(err)), 0);
 	ck_assert_uint_eq(bi.load_addr, 0x100000);
@@ -92,13 +76,13 @@ END_TEST
 
 START_TEST(bz_setup_sects_zero)
 {
-	uint8_t img[MAX_IMG], *ram = ram_map(RAM);
+	uint8_t img[MAX_IMG], *ram = harness_ram_map(RAM);
 	size_t len = build_bz(img, 0);
 	struct bzimage_info bi;
 	struct guest_mem gm;
 
 	ck_assert_uint_eq(len, 5 * 512 + PM_LEN);
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(bzimage_load(&gm, img, len, &bi, NULL, 0), 0);
 	ck_assert_uint_eq(bi.load_size, PM_LEN);
 	ck_assert_mem_eq(ram + 0x100000, img + 5 * 512, PM_LEN);
@@ -108,12 +92,12 @@ END_TEST
 
 START_TEST(bz_kernel_end_variants)
 {
-	uint8_t img[MAX_IMG], *ram = ram_map(RAM);
+	uint8_t img[MAX_IMG], *ram = harness_ram_map(RAM);
 	size_t len = build_bz(img, 1);
 	struct bzimage_info bi;
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	/* Relocatable, 16 MiB alignment, low pref: aligned address wins. */
 	hdr(img)->kernel_alignment = 0x1000000;
 	hdr(img)->pref_address = 0x100000;
@@ -131,12 +115,12 @@ END_TEST
 static void expect_fail(uint8_t *img, size_t len, uint64_t ram_size, int want,
 			const char *needle)
 {
-	uint8_t *ram = ram_map(ram_size);
+	uint8_t *ram = harness_ram_map(ram_size);
 	struct bzimage_info bi;
 	struct guest_mem gm;
 	char err[256] = "";
 
-	gm_one(&gm, ram, ram_size);
+	harness_gm_one(&gm, ram, ram_size);
 	ck_assert_int_eq(bzimage_load(&gm, img, len, &bi, err, sizeof(err)),
 			 want);
 	ck_assert_msg(strstr(err, needle), "reason '%s' lacks '%s'", err,
@@ -223,12 +207,12 @@ END_TEST
 
 START_TEST(bz_every_truncation)
 {
-	uint8_t img[MAX_IMG], *ram = ram_map(RAM);
+	uint8_t img[MAX_IMG], *ram = harness_ram_map(RAM);
 	size_t len = build_bz(img, 1);
 	struct bzimage_info bi;
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	for (size_t l = 0; l < len; l++) {
 		uint8_t *copy = malloc(l ? l : 1);
 
@@ -242,12 +226,12 @@ END_TEST
 
 START_TEST(bz_mutations)
 {
-	uint8_t img[MAX_IMG], *ram = ram_map(RAM);
+	uint8_t img[MAX_IMG], *ram = harness_ram_map(RAM);
 	struct bzimage_info bi;
 	struct guest_mem gm;
 	unsigned seed = 7;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	for (int iter = 0; iter < 20000; iter++) {
 		size_t len = build_bz(img, 1);
 		int r;
@@ -299,10 +283,10 @@ START_TEST(bz_real_images)
 	char pattern[512];
 	glob_t g = {0};
 	unsigned tried = 0;
-	uint8_t *ram = ram_map(ram_size);
+	uint8_t *ram = harness_ram_map(ram_size);
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, ram_size);
+	harness_gm_one(&gm, ram, ram_size);
 	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/kernel-*/bzImage",
 		 home);
 	glob(pattern, 0, NULL, &g);

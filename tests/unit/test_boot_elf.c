@@ -24,22 +24,6 @@
 #define PVH_ENTRY   0x1000040ULL
 #define IMG_LEN	    (SEG2_OFF + SEG2_FILESZ)
 
-static uint8_t *ram_map(uint64_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-static void gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
-{
-	memset(gm, 0, sizeof(*gm));
-	gm->nr = 1;
-	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
-}
-
 static Elf64_Phdr *phdr(uint8_t *img, unsigned i)
 {
 	return (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr) +
@@ -102,13 +86,13 @@ static void build_elf(uint8_t *img, int with_note)
 
 START_TEST(elf_load_good)
 {
-	uint8_t img[IMG_LEN], *ram = ram_map(RAM);
+	uint8_t img[IMG_LEN], *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 	struct elf_image ei;
 	char err[256] = "";
 
 	build_elf(img, 1);
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	memset(ram + SEG2_PA, 0xaa, SEG2_MEMSZ + 16); /* stale bss */
 	ck_assert(elf_probe(img, sizeof(img)));
 	ck_assert_int_eq(elf_load(&gm, img, sizeof(img), &ei, err, sizeof(err)),
@@ -129,7 +113,7 @@ END_TEST
 
 START_TEST(elf_note_32bit_desc)
 {
-	uint8_t img[IMG_LEN], *ram = ram_map(RAM);
+	uint8_t img[IMG_LEN], *ram = harness_ram_map(RAM);
 	uint32_t descsz = 4, entry = (uint32_t)SEG1_PA + 8;
 	struct guest_mem gm;
 	struct elf_image ei;
@@ -138,7 +122,7 @@ START_TEST(elf_note_32bit_desc)
 	memcpy(img + NOTE_OFF + 4, &descsz, 4);
 	memcpy(img + NOTE_OFF + 16, &entry, 4);
 	phdr(img, 2)->p_filesz = 12 + 4 + 4;
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(elf_load(&gm, img, sizeof(img), &ei, NULL, 0), 0);
 	ck_assert(ei.has_pvh);
 	ck_assert_uint_eq(ei.pvh_entry, SEG1_PA + 8);
@@ -148,13 +132,13 @@ END_TEST
 
 START_TEST(elf_virtual_entry)
 {
-	uint8_t img[IMG_LEN], *ram = ram_map(RAM);
+	uint8_t img[IMG_LEN], *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 	struct elf_image ei;
 
 	build_elf(img, 0);
 	((Elf64_Ehdr *)img)->e_entry = SEG1_VA + 0x10;
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(elf_load(&gm, img, sizeof(img), &ei, NULL, 0), 0);
 	ck_assert(!ei.has_pvh);
 	ck_assert_uint_eq(ei.entry64, SEG1_PA + 0x10);
@@ -164,14 +148,14 @@ END_TEST
 
 START_TEST(elf_no_entry)
 {
-	uint8_t img[IMG_LEN], *ram = ram_map(RAM);
+	uint8_t img[IMG_LEN], *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 	struct elf_image ei;
 	char err[256] = "";
 
 	build_elf(img, 0);
 	((Elf64_Ehdr *)img)->e_entry = 0x12345;
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(elf_load(&gm, img, sizeof(img), &ei, err, sizeof(err)),
 			 -ENOEXEC);
 	ck_assert_msg(strstr(err, "no usable entry"), "%s", err);
@@ -183,12 +167,12 @@ END_TEST
  * left untouched. */
 static void expect_fail(uint8_t *img, size_t len, int want, const char *needle)
 {
-	uint8_t *ram = ram_map(RAM);
+	uint8_t *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 	struct elf_image ei;
 	char err[256] = "";
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(elf_load(&gm, img, len, &ei, err, sizeof(err)), want);
 	ck_assert_msg(strstr(err, needle), "reason '%s' lacks '%s'", err,
 		      needle);
@@ -331,12 +315,12 @@ END_TEST
  * ends the file), never crashes. */
 START_TEST(elf_every_truncation)
 {
-	uint8_t img[IMG_LEN], *ram = ram_map(RAM);
+	uint8_t img[IMG_LEN], *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 	struct elf_image ei;
 
 	build_elf(img, 1);
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	for (size_t len = 0; len < IMG_LEN; len++) {
 		uint8_t *copy = malloc(len ? len : 1);
 
@@ -354,12 +338,12 @@ END_TEST
  * success the reported range lies in RAM. */
 START_TEST(elf_mutations)
 {
-	uint8_t img[IMG_LEN], *ram = ram_map(RAM);
+	uint8_t img[IMG_LEN], *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 	struct elf_image ei;
 	unsigned seed = 1;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	for (int iter = 0; iter < 20000; iter++) {
 		int r;
 
@@ -411,8 +395,8 @@ START_TEST(elf_real_vmlinux)
 	buf = malloc((size_t)len);
 	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
 	fclose(f);
-	ram = ram_map(512ULL << 20);
-	gm_one(&gm, ram, 512ULL << 20);
+	ram = harness_ram_map(512ULL << 20);
+	harness_gm_one(&gm, ram, 512ULL << 20);
 	ck_assert_msg(elf_load(&gm, buf, (size_t)len, &ei, err, sizeof(err)) ==
 			      0,
 		      "%s: %s", path, err);

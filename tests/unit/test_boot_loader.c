@@ -22,22 +22,6 @@
 #define BZ_PM	4096
 #define BZ_LEN	(2 * 512 + BZ_PM)
 
-static uint8_t *ram_map(uint64_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-static void gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
-{
-	memset(gm, 0, sizeof(*gm));
-	gm->nr = 1;
-	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
-}
-
 /* One PT_LOAD of 0x100 bytes (+ 4 MiB bss) at 16 MiB, optional PVH note. */
 static void build_elf(uint8_t *img, int pvh)
 {
@@ -100,7 +84,7 @@ static void build_bz(uint8_t *img)
 START_TEST(loader_vmlinux_pvh)
 {
 	const uint64_t ram_size = 128 * MiB;
-	uint8_t img[ELF_LEN], initrd[5000], *ram = ram_map(ram_size);
+	uint8_t img[ELF_LEN], initrd[5000], *ram = harness_ram_map(ram_size);
 	struct params_pvh_start_info si;
 	struct guest_mem gm;
 	struct boot_info bi;
@@ -110,7 +94,7 @@ START_TEST(loader_vmlinux_pvh)
 
 	build_elf(img, 1);
 	memset(initrd, 0x42, sizeof(initrd));
-	gm_one(&gm, ram, ram_size);
+	harness_gm_one(&gm, ram, ram_size);
 	ck_assert_int_eq(boot_load(&gm, img, sizeof(img), initrd,
 				   sizeof(initrd), "console=ttyS0", 2, &bi, err,
 				   sizeof(err)),
@@ -146,7 +130,7 @@ END_TEST
 
 START_TEST(loader_vmlinux_64)
 {
-	uint8_t img[ELF_LEN], *ram = ram_map(64 * MiB);
+	uint8_t img[ELF_LEN], *ram = harness_ram_map(64 * MiB);
 	struct boot_params bp;
 	struct guest_mem gm;
 	struct boot_info bi;
@@ -154,7 +138,7 @@ START_TEST(loader_vmlinux_64)
 	struct kvm_regs r;
 
 	build_elf(img, 0);
-	gm_one(&gm, ram, 64 * MiB);
+	harness_gm_one(&gm, ram, 64 * MiB);
 	ck_assert_int_eq(boot_load(&gm, img, sizeof(img), NULL, 0, NULL, 1, &bi,
 				   NULL, 0),
 			 0);
@@ -183,7 +167,7 @@ END_TEST
 
 START_TEST(loader_bzimage)
 {
-	uint8_t img[BZ_LEN], initrd[4096], *ram = ram_map(256 * MiB);
+	uint8_t img[BZ_LEN], initrd[4096], *ram = harness_ram_map(256 * MiB);
 	struct boot_params bp;
 	struct guest_mem gm;
 	struct boot_info bi;
@@ -191,7 +175,7 @@ START_TEST(loader_bzimage)
 
 	build_bz(img);
 	memset(initrd, 0x17, sizeof(initrd));
-	gm_one(&gm, ram, 256 * MiB);
+	harness_gm_one(&gm, ram, 256 * MiB);
 	ck_assert_int_eq(boot_load(&gm, img, sizeof(img), initrd,
 				   sizeof(initrd), "quiet", 4, &bi, err,
 				   sizeof(err)),
@@ -218,14 +202,14 @@ static void expect_err(const void *k, size_t klen, size_t ilen,
 		       const char *cmdline, unsigned ncpus, uint64_t ram_size,
 		       int want, const char *prefix)
 {
-	uint8_t *ram = ram_map(ram_size), *initrd = NULL;
+	uint8_t *ram = harness_ram_map(ram_size), *initrd = NULL;
 	struct guest_mem gm;
 	struct boot_info bi;
 	char err[256] = "";
 
 	if (ilen)
-		initrd = ram_map(ilen);
-	gm_one(&gm, ram, ram_size);
+		initrd = harness_ram_map(ilen);
+	harness_gm_one(&gm, ram, ram_size);
 	ck_assert_int_eq(boot_load(&gm, k, klen, initrd, ilen, cmdline, ncpus,
 				   &bi, err, sizeof(err)),
 			 want);
@@ -276,14 +260,14 @@ END_TEST
 START_TEST(loader_mutations)
 {
 	const uint64_t ram_size = 40 * MiB;
-	uint8_t elf[ELF_LEN], bz[BZ_LEN], *ram = ram_map(ram_size);
+	uint8_t elf[ELF_LEN], bz[BZ_LEN], *ram = harness_ram_map(ram_size);
 	uint8_t initrd[8192];
 	struct guest_mem gm;
 	struct boot_info bi;
 	unsigned seed = 3;
 
 	memset(initrd, 1, sizeof(initrd));
-	gm_one(&gm, ram, ram_size);
+	harness_gm_one(&gm, ram, ram_size);
 	for (int iter = 0; iter < 4000; iter++) {
 		uint8_t *img = iter & 1 ? bz : elf;
 		size_t len = iter & 1 ? sizeof(bz) : sizeof(elf);
@@ -314,7 +298,7 @@ START_TEST(loader_real_kernels)
 	static const char *const names[] = {"vmlinux", "bzImage"};
 	const uint64_t ram_size = 256 * MiB;
 	const char *home = getenv("HOME") ? getenv("HOME") : "/root";
-	uint8_t *ram = ram_map(ram_size), initrd[65536];
+	uint8_t *ram = harness_ram_map(ram_size), initrd[65536];
 	unsigned tried = 0;
 
 	memset(initrd, 0x33, sizeof(initrd));
@@ -342,7 +326,7 @@ START_TEST(loader_real_kernels)
 		ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
 		fclose(f);
 		memset(ram, 0, 2 * MiB);
-		gm_one(&gm, ram, ram_size);
+		harness_gm_one(&gm, ram, ram_size);
 		ck_assert_msg(boot_load(&gm, buf, (size_t)len, initrd,
 					sizeof(initrd),
 					"console=ttyS0 reboot=k panic=1", 2,

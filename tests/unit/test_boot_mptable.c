@@ -10,22 +10,6 @@
 
 #define RAM (2ULL << 20)
 
-static uint8_t *ram_map(uint64_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-static void gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
-{
-	memset(gm, 0, sizeof(*gm));
-	gm->nr = 1;
-	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
-}
-
 static uint8_t sum(const uint8_t *p, size_t n)
 {
 	uint8_t s = 0;
@@ -128,10 +112,10 @@ static void check_table(const uint8_t *ram, unsigned ncpus)
 START_TEST(mptable_counts)
 {
 	static const unsigned counts[] = {1, 2, 4, 8, 17, MPTABLE_MAX_CPUS};
-	uint8_t *ram = ram_map(RAM);
+	uint8_t *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	for (unsigned i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		memset(ram + LAYOUT_EBDA_START, 0xcc, 0x400);
 		memset(ram + MPTABLE_HIGH_ADDR, 0xcc, 0x1000);
@@ -144,13 +128,13 @@ END_TEST
 
 START_TEST(mptable_limits)
 {
-	uint8_t *ram = ram_map(RAM);
+	uint8_t *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 
 	/* The EBDA KiB holds 37 processors next to the fixed entries. */
 	ck_assert_uint_eq(MPTABLE_EBDA_MAX_CPUS, 37);
 	ck_assert_uint_eq(MPTABLE_MAX_CPUS, 64);
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	ck_assert_int_eq(mptable_write(&gm, MPTABLE_MAX_CPUS + 1), -E2BIG);
 	ck_assert_int_eq(mptable_write(&gm, 255), -E2BIG);
 	ck_assert_int_eq(mptable_write(&gm, 0), -EINVAL);

@@ -11,22 +11,6 @@
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 
-static uint8_t *ram_map(uint64_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-static void gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
-{
-	memset(gm, 0, sizeof(*gm));
-	gm->nr = 1;
-	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
-}
-
 static void check_e820(const struct boot_e820_entry *e, uint64_t addr,
 		       uint64_t size, uint32_t type)
 {
@@ -40,7 +24,7 @@ START_TEST(params_e820_512m)
 	struct boot_e820_entry tab[PARAMS_E820_MAX];
 	struct guest_mem gm;
 
-	gm_one(&gm, NULL, 512 * MiB); /* e820 never touches RAM */
+	harness_gm_one(&gm, NULL, 512 * MiB); /* e820 never touches RAM */
 	ck_assert_int_eq(params_e820_build(&gm, tab, PARAMS_E820_MAX), 3);
 	check_e820(&tab[0], 0, 0x9fc00, PARAMS_E820_RAM);
 	check_e820(&tab[1], 0x9fc00, 0x100000 - 0x9fc00, PARAMS_E820_RESERVED);
@@ -85,11 +69,11 @@ END_TEST
 
 START_TEST(params_cmdline)
 {
-	uint8_t *ram = ram_map(4 * MiB);
+	uint8_t *ram = harness_ram_map(4 * MiB);
 	char line[LAYOUT_CMDLINE_MAX + 8], err[256] = "";
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, 4 * MiB);
+	harness_gm_one(&gm, ram, 4 * MiB);
 	ck_assert_int_eq(params_write_cmdline(&gm, "console=ttyS0 panic=1", 100,
 					      err, sizeof(err)),
 			 0);
@@ -121,14 +105,14 @@ END_TEST
 
 START_TEST(params_initrd_top)
 {
-	uint8_t *ram = ram_map(128 * MiB), initrd[10000];
+	uint8_t *ram = harness_ram_map(128 * MiB), initrd[10000];
 	struct guest_mem gm;
 	uint64_t addr = 1;
 	char err[256] = "";
 
 	for (unsigned i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i ^ 0x5a);
-	gm_one(&gm, ram, 128 * MiB);
+	harness_gm_one(&gm, ram, 128 * MiB);
 	ck_assert_int_eq(params_place_initrd(&gm, initrd, sizeof(initrd),
 					     32 * MiB, 0x7fffffff, &addr, err,
 					     sizeof(err)),
@@ -155,12 +139,13 @@ END_TEST
 START_TEST(params_initrd_no_fit)
 {
 	const uint64_t ram_size = 64 * MiB, len = 40 * MiB;
-	uint8_t *ram = ram_map(ram_size), *initrd = ram_map(len);
+	uint8_t *ram = harness_ram_map(ram_size),
+		*initrd = harness_ram_map(len);
 	struct guest_mem gm;
 	uint64_t addr = 1;
 	char err[256] = "";
 
-	gm_one(&gm, ram, ram_size);
+	harness_gm_one(&gm, ram, ram_size);
 	/* Kernel up to 32 MiB leaves 32 MiB: a 40 MiB initrd can't fit. */
 	ck_assert_int_eq(params_place_initrd(&gm, initrd, len, 32 * MiB,
 					     0x7fffffff, &addr, err,
@@ -185,14 +170,14 @@ END_TEST
 
 START_TEST(params_zero_page_vmlinux)
 {
-	uint8_t *ram = ram_map(512 * MiB);
+	uint8_t *ram = harness_ram_map(512 * MiB);
 	struct params_boot pb = {.cmdline_addr = LAYOUT_CMDLINE_ADDR,
 				 .initrd_addr = 0x1f000000,
 				 .initrd_size = 0x123456};
 	struct boot_params bp;
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, 512 * MiB);
+	harness_gm_one(&gm, ram, 512 * MiB);
 	memset(ram + LAYOUT_ZERO_PAGE_ADDR, 0xee, 4096); /* stale */
 	ck_assert_int_eq(params_write_zero_page(&gm, NULL, &pb, NULL, 0), 0);
 	memcpy(&bp, ram + LAYOUT_ZERO_PAGE_ADDR, sizeof(bp));
@@ -219,7 +204,7 @@ END_TEST
 
 START_TEST(params_zero_page_bzimage)
 {
-	uint8_t *ram = ram_map(64 * MiB);
+	uint8_t *ram = harness_ram_map(64 * MiB);
 	struct params_boot pb = {.cmdline_addr = LAYOUT_CMDLINE_ADDR};
 	struct setup_header h;
 	struct boot_params bp;
@@ -234,7 +219,7 @@ START_TEST(params_zero_page_bzimage)
 	h.loadflags = LOADED_HIGH;
 	h.init_size = 0x1234000;
 	h.xloadflags = XLF_KERNEL_64;
-	gm_one(&gm, ram, 64 * MiB);
+	harness_gm_one(&gm, ram, 64 * MiB);
 	ck_assert_int_eq(params_write_zero_page(&gm, &h, &pb, NULL, 0), 0);
 	memcpy(&bp, ram + LAYOUT_ZERO_PAGE_ADDR, sizeof(bp));
 	ck_assert_uint_eq(bp.hdr.setup_sects, 27);
@@ -251,7 +236,7 @@ END_TEST
 
 START_TEST(params_pvh)
 {
-	uint8_t *ram = ram_map(512 * MiB);
+	uint8_t *ram = harness_ram_map(512 * MiB);
 	struct params_boot pb = {.cmdline_addr = LAYOUT_CMDLINE_ADDR,
 				 .initrd_addr = 0x1f000000,
 				 .initrd_size = 0x4000};
@@ -260,7 +245,7 @@ START_TEST(params_pvh)
 	struct params_pvh_memmap_entry map[4];
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, 512 * MiB);
+	harness_gm_one(&gm, ram, 512 * MiB);
 	ck_assert_int_eq(params_write_pvh(&gm, &pb, NULL, 0), 0);
 	memcpy(&si, ram + LAYOUT_PVH_INFO_ADDR, sizeof(si));
 	ck_assert_uint_eq(si.magic, 0x336ec578);
@@ -296,12 +281,12 @@ END_TEST
 
 START_TEST(params_no_low_ram)
 {
-	uint8_t *ram = ram_map(0x10000);
+	uint8_t *ram = harness_ram_map(0x10000);
 	struct params_boot pb = {.cmdline_addr = LAYOUT_CMDLINE_ADDR};
 	struct guest_mem gm;
 	char err[256] = "";
 
-	gm_one(&gm, ram, 0x10000); /* 64 KiB: no room at 0x20000 */
+	harness_gm_one(&gm, ram, 0x10000); /* 64 KiB: no room at 0x20000 */
 	ck_assert_int_eq(params_write_cmdline(&gm, "x", 100, err, sizeof(err)),
 			 -EFAULT);
 	ck_assert_msg(strstr(err, "too small"), "%s", err);

@@ -10,22 +10,6 @@
 
 #define RAM (2ULL << 20)
 
-static uint8_t *ram_map(uint64_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	ck_assert_ptr_ne(p, MAP_FAILED);
-	return p;
-}
-
-static void gm_one(struct guest_mem *gm, uint8_t *buf, uint64_t size)
-{
-	memset(gm, 0, sizeof(*gm));
-	gm->nr = 1;
-	gm->regions[0] = (struct region){.gpa = 0, .size = size, .hva = buf};
-}
-
 static uint64_t rd64(const uint8_t *ram, uint64_t gpa)
 {
 	uint64_t v;
@@ -51,10 +35,10 @@ static uint64_t walk(const uint8_t *ram, uint64_t va)
 
 START_TEST(regs_page_tables)
 {
-	uint8_t *ram = ram_map(RAM);
+	uint8_t *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	memset(ram + LAYOUT_PML4_ADDR, 0xff, 0x6000); /* stale */
 	ck_assert_int_eq(regs_write_page_tables(&gm), 0);
 	ck_assert_uint_eq(rd64(ram, LAYOUT_PML4_ADDR), 0xa003);
@@ -80,10 +64,10 @@ END_TEST
 
 START_TEST(regs_gdt)
 {
-	uint8_t *ram = ram_map(RAM);
+	uint8_t *ram = harness_ram_map(RAM);
 	struct guest_mem gm;
 
-	gm_one(&gm, ram, RAM);
+	harness_gm_one(&gm, ram, RAM);
 	memset(ram + LAYOUT_GDT_ADDR, 0xff, 0x40);
 	ck_assert_int_eq(regs_write_gdt(&gm, 1), 0);
 	ck_assert_uint_eq(rd64(ram, LAYOUT_GDT_ADDR), 0);

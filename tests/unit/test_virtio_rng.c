@@ -3,22 +3,11 @@
 
 #include "devices/virtio_rng.h"
 #include "tests/harness/harness.h"
+#include "tests/unit/vtest.h"
 
-/* Guest-driver emulation, defined in test_virtio_mmio.c. */
-#define VTEST_RAM_BASE 0x100000ULL
-#define VTEST_RAM_SIZE 0x100000ULL
-#define VTEST_DATA     (VTEST_RAM_BASE + 0x40000)
-struct guest_mem *vtest_ram(void);
-void vtest_ram_free(void);
-void *vtest_gpa(uint64_t gpa);
 uint32_t vtest_rd(struct virtio_mmio_dev *d, uint64_t off);
-void vtest_irq(struct irq_line *l);
-int vtest_irq_level(void);
 uint32_t vtest_driver_init(struct virtio_mmio_dev *d, uint64_t features,
 			   unsigned nq);
-void vtest_desc(unsigned q, unsigned i, uint64_t addr, uint32_t len,
-		uint16_t flags, uint16_t next);
-void vtest_avail(unsigned q, uint16_t head);
 uint16_t vtest_used_idx(unsigned q);
 uint32_t vtest_used_len(unsigned q, uint16_t slot);
 uint32_t vtest_used_id(unsigned q, uint16_t slot);
