@@ -124,6 +124,8 @@ run: $(BUILD)/microvm $(BUILD)/microvm-static
 
 bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)
+.PHONY: bench-io
+bench-io: ; scripts/bench-io $(BENCH_ARGS)
 
 .PHONY: guest-kernel guest-initramfs lint-sh
 guest-kernel:
