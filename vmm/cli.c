@@ -26,6 +26,7 @@ enum {
 	OPT_NET,
 	OPT_RNG,
 	OPT_BALLOON,
+	OPT_CONTROL_SOCKET,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -49,6 +50,7 @@ static const struct option cli_long[] = {
 	{"net", required_argument, NULL, OPT_NET},
 	{"rng", no_argument, NULL, OPT_RNG},
 	{"balloon", optional_argument, NULL, OPT_BALLOON},
+	{"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
@@ -87,6 +89,10 @@ void cli_usage(FILE *f)
 		"  --rng                virtio-rng entropy device\n"
 		"  --balloon[=OPTS]     virtio-balloon: reporting, "
 		"deflate-on-oom, stats=SECONDS\n"
+		"  --control-socket PATH  serve runtime requests on a Unix "
+		"socket (balloon set <MiB>,\n"
+		"                       balloon stats; client: microvm ctl "
+		"PATH REQUEST...)\n"
 		"  --boot-timer         log guest boot time (guest writes 123 "
 		"at 0xc0000000)\n"
 		"  --verbose            log setup details and the memory "
@@ -207,6 +213,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 		case OPT_NET: o->net = optarg; break;
 		case OPT_RNG: o->rng = 1; break;
 		case OPT_BALLOON: o->balloon = optarg ? optarg : ""; break;
+		case OPT_CONTROL_SOCKET: o->control_socket = optarg; break;
 		case OPT_HELP: o->help = 1; return 0;
 		case OPT_VERSION: o->version = 1; return 0;
 		case ':':

@@ -39,7 +39,8 @@ struct cli_opts {
 	unsigned nr_disks;
 	const char *net;
 	int rng;
-	const char *balloon; /* NULL: none; "" plain; else options */
+	const char *balloon;	    /* NULL: none; "" plain; else options */
+	const char *control_socket; /* --control-socket PATH, or NULL */
 	int help, version;
 };
 

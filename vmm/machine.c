@@ -18,6 +18,7 @@
 #include "devices/boot_timer.h"
 #include "devices/i8042.h"
 #include "devices/serial8250.h"
+#include "devices/virtio_balloon.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
@@ -27,6 +28,7 @@
 #include "mem/report.h"
 #include "mem/size.h"
 #include "vmm/kvm_stats.h"
+#include "vmm/control.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -58,6 +60,8 @@ struct machine {
 	unsigned nr_disks;
 	struct virtio_net *net;
 	struct virtio_rng *rng;
+	struct virtio_balloon *balloon;
+	struct control *ctl; /* --control-socket */
 	struct virtio_mmio_dev *vdevs[MACHINE_MAX_VIRTIO];
 	int irqfds[MACHINE_MAX_VIRTIO];
 	unsigned nr_vdevs;
@@ -289,7 +293,15 @@ static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
 	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-enum { TAG_STOP = 1, TAG_SIGNAL, TAG_STDIN, TAG_NET, TAG_VDEV = 0x100 };
+enum {
+	TAG_STOP = 1,
+	TAG_SIGNAL,
+	TAG_STDIN,
+	TAG_NET,
+	TAG_BALLOON,
+	TAG_CONTROL,
+	TAG_VDEV = 0x100
+};
 
 /* Slot i of the MMIO gap, IRQ 5 + i: attach, register, announce on the
  * kernel command line, and route notifications and interrupts through
@@ -353,6 +365,57 @@ fail:
 	return ret;
 }
 
+/* --balloon (its stats timer on the event loop) and --control-socket. */
+static int machine_balloon_control(struct machine *m, char *err, size_t errlen)
+{
+	const struct cli_opts *o = m->o;
+	struct virtio_balloon_cfg cfg;
+	int ret, tfd;
+
+	if (o->balloon) {
+		ret = virtio_balloon_parse(o->balloon, &cfg, err, errlen);
+		if (ret)
+			return ret;
+		m->balloon = calloc(1, sizeof(*m->balloon));
+		if (!m->balloon)
+			return -ENOMEM;
+		ret = virtio_balloon_init(m->balloon, &cfg);
+		if (ret) {
+			free(m->balloon);
+			m->balloon = NULL;
+			snprintf(err, errlen, "virtio-balloon stats timer: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		ret = machine_add_virtio(m, &m->balloon->mmio, "virtio-balloon",
+					 err, errlen);
+		if (ret)
+			return ret;
+		tfd = virtio_balloon_timer_fd(m->balloon);
+		if (tfd >= 0 &&
+		    (ret = machine_epoll_add(m, tfd, TAG_BALLOON))) {
+			snprintf(err, errlen, "epoll_ctl: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	if (!o->control_socket)
+		return 0;
+	m->ctl = calloc(1, sizeof(*m->ctl));
+	if (!m->ctl)
+		return -ENOMEM;
+	ret = control_open(m->ctl, o->control_socket, &m->gm, m->balloon, err,
+			   errlen);
+	if (ret) {
+		free(m->ctl);
+		m->ctl = NULL;
+		return ret;
+	}
+	ret = machine_epoll_add(m, control_fd(m->ctl), TAG_CONTROL);
+	if (ret)
+		snprintf(err, errlen, "epoll_ctl: %s", strerror(-ret));
+	return ret;
+}
+
 static int machine_virtio(struct machine *m, char *err, size_t errlen)
 {
 	const struct cli_opts *o = m->o;
@@ -408,6 +471,9 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
+	ret = machine_balloon_control(m, err, errlen);
+	if (ret)
+		return ret;
 	/* Without an initrd the first disk is the root file system. */
 	if (o->nr_disks && !o->initrd) {
 		size_t len = strlen(m->cmdline);
@@ -528,6 +594,10 @@ static int machine_loop(struct machine *m, char *err, size_t errlen)
 			}
 			case TAG_STDIN: machine_stdin(m); break;
 			case TAG_NET: virtio_net_rx(m->net); break;
+			case TAG_BALLOON:
+				virtio_balloon_timer(m->balloon);
+				break;
+			case TAG_CONTROL: control_process(m->ctl); break;
 			default:
 				if (evs[i].data.u64 - TAG_VDEV < m->nr_vdevs)
 					virtio_mmio_process(
@@ -565,6 +635,14 @@ static void machine_free(struct machine *m)
 	if (m->rng) {
 		virtio_rng_close(m->rng);
 		free(m->rng);
+	}
+	if (m->ctl) {
+		control_close(m->ctl);
+		free(m->ctl);
+	}
+	if (m->balloon) {
+		virtio_balloon_close(m->balloon);
+		free(m->balloon);
 	}
 	for (unsigned i = 0; i < m->nr_vdevs; i++)
 		if (m->irqfds[i] >= 0)
@@ -720,6 +798,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		}
 	}
 	machine_report(m, "at exit");
+	if (m->balloon && o->verbose)
+		virtio_balloon_print(m->balloon, stderr);
 	if (o->stats_json || o->verbose) {
 		ret = machine_stats(m, err, errlen);
 		if (ret)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/control.h"
 #include "vmm/log.h"
 #include "vmm/machine.h"
 
@@ -28,6 +29,11 @@ int main(int argc, char **argv)
 	int ret;
 
 	machine_timing_now(&t0);
+	/* `microvm ctl PATH REQUEST...`: a client of a running VM's
+	 * --control-socket, not a VM. */
+	if (argc >= 2 && !strcmp(argv[1], "ctl"))
+		return control_client(argc >= 3 ? argv[2] : "",
+				      argc >= 3 ? argc - 3 : 0, argv + 3);
 	if (cli_parse(argc, argv, &opts, err, sizeof(err))) {
 		fprintf(stderr, "microvm: error: %s\n", err);
 		return 2;

@@ -1,0 +1,267 @@
+/* The control channel: request parsing and replies, the socket server
+ * (several clients, partial lines, overlong lines) and the ctl client. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/harness/harness.h"
+#include "tests/unit/vtest.h"
+#include "vmm/control.h"
+
+static struct virtio_balloon bl;
+static struct guest_mem *gm;
+static struct control ctl;
+static char path[108];
+
+static void setup(void)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1};
+	struct irq_line irq;
+
+	gm = vtest_ram(); /* 1 MiB of guest RAM */
+	ck_assert_int_eq(virtio_balloon_init(&bl, &cfg), 0);
+	vtest_irq(&irq);
+	ck_assert_int_eq(virtio_mmio_attach(&bl.mmio, gm, 0xc0003000, &irq), 0);
+	control_init(&ctl, gm, &bl);
+	snprintf(path, sizeof(path), "/tmp/microvm-ctl-test.%d.sock",
+		 (int)getpid());
+	unlink(path);
+}
+
+static void teardown(void)
+{
+	control_close(&ctl);
+	virtio_balloon_close(&bl);
+	vtest_ram_free();
+	unlink(path);
+}
+
+static int handle(const char *line, char *reply)
+{
+	int ok = control_handle(&ctl, line, reply, CONTROL_REPLY_MAX);
+
+	/* Every reply is one line, a JSON object. */
+	ck_assert_ptr_nonnull(strchr(reply, '\n'));
+	ck_assert_ptr_eq(strchr(reply, '\n'), reply + strlen(reply) - 1);
+	ck_assert_int_eq(reply[0], '{');
+	return ok;
+}
+
+START_TEST(ctl_requests)
+{
+	char r[CONTROL_REPLY_MAX];
+
+	ck_assert_int_eq(handle("ping", r), 1);
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	/* Words split on spaces and tabs; a CR before the newline is
+	 * ignored. 1 MiB is all of the test's RAM: allowed. */
+	ck_assert_int_eq(handle("  balloon\tset 1\r", r), 1);
+	ck_assert_int_eq(handle("balloon set 0", r), 1);
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	ck_assert_int_eq(handle("balloon set 2", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "more than the guest's RAM (1 MiB)"));
+
+	ck_assert_int_eq(handle("balloon stats", r), 1);
+	ck_assert_ptr_nonnull(strstr(r, "\"target_mib\":0,"));
+	ck_assert_ptr_nonnull(strstr(r, "\"returned_2m\":0,"));
+	ck_assert_ptr_nonnull(strstr(r, "\"unfreed_reports\":0,"));
+	ck_assert_ptr_nonnull(strstr(r, "\"guest\":{}}"));
+
+	/* Malformed requests: error replies naming the fix. */
+	ck_assert_int_eq(handle("", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "empty request"));
+	ck_assert_int_eq(handle("balloon set", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "usage: balloon set <MiB>"));
+	ck_assert_int_eq(handle("balloon set -5", r), 0);
+	ck_assert_int_eq(handle("balloon set 12abc", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "'12abc' is not a whole number"));
+	ck_assert_int_eq(handle("balloon set 99999999999999999999999", r), 0);
+	ck_assert_int_eq(handle("balloon set 1 2", r), 0);
+	ck_assert_int_eq(handle("balloon", r), 0);
+	ck_assert_int_eq(handle("balloon inflate", r), 0);
+	ck_assert_int_eq(handle("a b c d e f g h i j", r), 0);
+	ck_assert_int_eq(handle("re\"bo\\ot now", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "unknown request 're\\\"bo\\\\ot'"));
+	ck_assert_int_eq(handle("\x01\x7f", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "\\u0001\\u007f"));
+}
+END_TEST
+
+START_TEST(ctl_target_reaches_device)
+{
+	struct control big;
+	char r[CONTROL_REPLY_MAX];
+	struct virtio_balloon_info in;
+
+	/* 1 MiB of RAM: setting 1 MiB is the limit and reaches config. */
+	ck_assert_int_eq(handle("balloon set 1", r), 1);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 256);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.target_bytes, 1 << 20);
+	ck_assert_int_eq(handle("balloon stats", r), 1);
+	ck_assert_ptr_nonnull(strstr(r, "\"target_mib\":1,"));
+	/* Without a balloon: an error that says how to get one. */
+	control_init(&big, gm, NULL);
+	ck_assert_int_eq(control_handle(&big, "balloon stats", r, sizeof(r)),
+			 0);
+	ck_assert_ptr_nonnull(strstr(r, "start the VM with --balloon"));
+}
+END_TEST
+
+static int connect_to(const char *p)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Serve until `want` bytes ending in '\n' are readable on fd. */
+static void pump_read(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+
+	for (int tries = 0; tries < 200; tries++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		control_process(&ctl);
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		n = recv(fd, buf + got, size - 1 - got, MSG_DONTWAIT);
+		if (n <= 0) {
+			break;
+		}
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strchr(buf, '\n'))
+			return;
+	}
+	buf[got] = '\0';
+}
+
+START_TEST(ctl_socket)
+{
+	char err[256], r[CONTROL_REPLY_MAX], big[600];
+	struct control dup;
+	int a, b;
+
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	/* The path is taken now: a second VM gets a one-line error. */
+	ck_assert_int_eq(control_open(&dup, path, gm, &bl, err, sizeof(err)),
+			 -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "a VM is serving it: remove it"));
+
+	a = connect_to(path);
+	b = connect_to(path);
+	/* A request split over two writes; two in one write. */
+	ck_assert_int_eq(send(a, "pi", 2, 0), 2);
+	control_process(&ctl);
+	ck_assert_int_eq(send(b, "balloon set 1\nping\n", 19, 0), 19);
+	ck_assert_int_eq(send(a, "ng\n", 3, 0), 3);
+	pump_read(a, r, sizeof(r));
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	pump_read(b, r, sizeof(r));
+	ck_assert_str_eq(r, "{\"ok\":true}\n{\"ok\":true}\n");
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 256);
+
+	/* An overlong line: error reply, connection closed. */
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(send(a, big, sizeof(big), 0), (ssize_t)sizeof(big));
+	pump_read(a, r, sizeof(r));
+	ck_assert_ptr_nonnull(strstr(r, "request longer than 255 bytes"));
+	pump_read(a, r, sizeof(r));
+	ck_assert_str_eq(r, ""); /* EOF */
+	close(a);
+	/* The other connection is still served. */
+	ck_assert_int_eq(send(b, "balloon stats\n", 14, 0), 14);
+	pump_read(b, r, sizeof(r));
+	ck_assert_ptr_nonnull(strstr(r, "\"target_mib\":1,"));
+	close(b);
+	control_close(&ctl);
+	ck_assert_int_ne(access(path, F_OK), 0); /* socket file removed */
+
+	/* A stale socket (its VMM died) is replaced; a plain file is not. */
+	{
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)),
+				 0);
+		close(s);
+	}
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	control_close(&ctl);
+	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 -EEXIST);
+	ck_assert_ptr_nonnull(strstr(err, "is not a socket"));
+}
+END_TEST
+
+static volatile int serve_stop;
+
+static void *serve(void *arg)
+{
+	(void)arg;
+	while (!serve_stop) {
+		struct pollfd p = {.fd = control_fd(&ctl), .events = POLLIN};
+
+		if (poll(&p, 1, 10) > 0)
+			control_process(&ctl);
+	}
+	return NULL;
+}
+
+START_TEST(ctl_client)
+{
+	char err[256];
+	static char w0[] = "balloon", w1[] = "set", w2[] = "1", wx[] = "x";
+	char *set[] = {w0, w1, w2};
+	char *bad[] = {w0, w1, wx};
+	pthread_t t;
+
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	serve_stop = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, serve, NULL), 0);
+	ck_assert_int_eq(control_client(path, 3, set), 0);
+	ck_assert_int_eq(control_client(path, 3, bad), 1);
+	ck_assert_int_eq(control_client(path, 0, set), 1);
+	serve_stop = 1;
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 256);
+	/* Nobody listening: a clear error, status 1. */
+	control_close(&ctl);
+	ck_assert_int_eq(control_client(path, 3, set), 1);
+}
+END_TEST
+
+Suite *control_suite(void);
+Suite *control_suite(void)
+{
+	Suite *s = suite_create("control");
+	TCase *tc = tcase_create("protocol");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, ctl_requests);
+	tcase_add_test(tc, ctl_target_reaches_device);
+	tcase_add_test(tc, ctl_socket);
+	tcase_add_test(tc, ctl_client);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,360 @@
+/* virtio-balloon: options, PFN coalescing, inflate/report discards with
+ * their accounting per page size, stats polling, config space. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/virtio_balloon.h"
+#include "tests/harness/harness.h"
+#include "tests/unit/vtest.h"
+
+#define MiB	     (1ULL << 20)
+#define EXTRA_GPA    0x40000000ULL /* the discard-test region */
+#define EXTRA_SIZE   (4 * MiB)
+#define F(bit)	     (1ULL << (bit))
+#define F_VERSION_1  F(VIRTIO_F_VERSION_1)
+#define F_STATS	     F(VIRTIO_BALLOON_F_STATS_VQ)
+#define F_REPORTING  F(VIRTIO_BALLOON_F_FREE_PAGE_REPORTING)
+#define HUGE_FREE_KB 2048
+
+static struct virtio_balloon bl;
+static struct guest_mem *gm;
+static int extra_mapped;
+
+/* Map EXTRA_SIZE of `pages` at EXTRA_GPA into the test's guest memory. */
+static void extra_region(enum region_pages pages)
+{
+	struct region_policy pol = {.pages = pages};
+	struct region r;
+	char err[256];
+	int fd = -1, created = 0;
+
+	ck_assert_int_eq(region_open_backing(&pol, EXTRA_SIZE, &fd, &created,
+					     err, sizeof(err)),
+			 0);
+	ck_assert_msg(region_map(&r, EXTRA_GPA, EXTRA_SIZE, &pol, fd, 0, err,
+				 sizeof(err)) == 0,
+		      "%s", err);
+	if (fd >= 0)
+		close(fd);
+	ck_assert_int_eq(guest_mem_add(gm, &r), 0);
+	extra_mapped = 1;
+}
+
+static uint8_t *extra_hva(uint64_t off)
+{
+	return gm->regions[1].hva + off;
+}
+
+/* A balloon with cfg, attached, driver up with `features`. */
+static void start(const struct virtio_balloon_cfg *cfg, uint64_t features,
+		  unsigned nq)
+{
+	struct irq_line irq;
+
+	ck_assert_int_eq(virtio_balloon_init(&bl, cfg), 0);
+	vtest_irq(&irq);
+	ck_assert_int_eq(virtio_mmio_attach(&bl.mmio, gm, 0xc0003000, &irq), 0);
+	ck_assert_uint_eq(
+		vtest_driver_init(&bl.mmio, features | F_VERSION_1, nq) &
+			VIRTIO_STATUS_DRIVER_OK,
+		VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void setup(void)
+{
+	gm = vtest_ram();
+	extra_mapped = 0;
+}
+
+static void teardown(void)
+{
+	virtio_balloon_close(&bl);
+	if (extra_mapped) {
+		region_unmap(&gm->regions[1]);
+		gm->nr = 1;
+	}
+	vtest_ram_free();
+}
+
+START_TEST(bl_parse)
+{
+	struct virtio_balloon_cfg c;
+	char err[256];
+
+	ck_assert_int_eq(virtio_balloon_parse("", &c, err, sizeof(err)), 0);
+	ck_assert(!c.reporting && !c.deflate_on_oom && !c.stats_interval);
+	ck_assert_int_eq(virtio_balloon_parse(NULL, &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(virtio_balloon_parse("reporting,deflate-on-oom,"
+					      "stats=5",
+					      &c, err, sizeof(err)),
+			 0);
+	ck_assert(c.reporting && c.deflate_on_oom);
+	ck_assert_uint_eq(c.stats_interval, 5);
+	ck_assert_int_eq(virtio_balloon_parse("stats=0", &c, err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(c.stats_interval, 0);
+
+	ck_assert_int_eq(virtio_balloon_parse("report", &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "unknown option 'report'"));
+	ck_assert_ptr_null(strchr(err, '\n'));
+	ck_assert_int_eq(virtio_balloon_parse("stats=", &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(virtio_balloon_parse("stats=-1", &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(virtio_balloon_parse("stats=1x", &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(
+		virtio_balloon_parse("stats=3601", &c, err, sizeof(err)),
+		-EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "stats='3601'"));
+	ck_assert_int_eq(
+		virtio_balloon_parse("reporting,,bogus", &c, err, sizeof(err)),
+		-EINVAL);
+}
+END_TEST
+
+START_TEST(bl_runs)
+{
+	uint32_t pfns[] = {10, 3, 4, 12, 5, 11, 4, 100, 2};
+	struct virtio_balloon_run runs[9];
+	unsigned n = virtio_balloon_runs(pfns, 9, runs);
+
+	/* 2,3,4,5 | 10,11,12 | 100 (the duplicate 4 collapses). */
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(runs[0].pfn, 2);
+	ck_assert_uint_eq(runs[0].count, 4);
+	ck_assert_uint_eq(runs[1].pfn, 10);
+	ck_assert_uint_eq(runs[1].count, 3);
+	ck_assert_uint_eq(runs[2].pfn, 100);
+	ck_assert_uint_eq(runs[2].count, 1);
+	ck_assert_uint_eq(virtio_balloon_runs(pfns, 0, runs), 0);
+	pfns[0] = UINT32_MAX;
+	ck_assert_uint_eq(virtio_balloon_runs(pfns, 1, runs), 1);
+	ck_assert_uint_eq(runs[0].pfn, UINT32_MAX);
+}
+END_TEST
+
+START_TEST(bl_features_and_config)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1, .stats_interval = 1};
+	struct virtio_balloon_info in;
+	unsigned before;
+
+	start(&cfg, F_STATS | F_REPORTING, 4);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_DEVICE_ID), 5);
+	vtest_wr(&bl.mmio, VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 0);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_DEVICE_FEATURES) &
+				  0x3f,
+			  F_STATS | F_REPORTING);
+	ck_assert_int_ge(virtio_balloon_timer_fd(&bl), 0);
+
+	before = vtest_irq_raised();
+	ck_assert_int_eq(virtio_balloon_set_target(&bl, 192 * 4096), 0);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 192);
+	ck_assert_uint_gt(vtest_irq_raised(), before);
+	ck_assert_int_eq(virtio_balloon_set_target(&bl, 2 * VTEST_RAM_SIZE),
+			 -ERANGE);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 192);
+	/* The driver writes actual; it cannot write num_pages. */
+	vtest_wr(&bl.mmio, VIRTIO_MMIO_REG_CONFIG + 4, 100);
+	vtest_wr(&bl.mmio, VIRTIO_MMIO_REG_CONFIG, 7);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG + 4), 100);
+	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 192);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.target_bytes, 192 * 4096);
+	ck_assert_uint_eq(in.actual_bytes, 100 * 4096);
+	ck_assert_int_eq(in.driver_ok, 1);
+}
+END_TEST
+
+/* Inflate: pages out of order, coalesced into runs; the contents are
+ * gone (zero) afterwards, the neighbours are not. */
+START_TEST(bl_inflate_coalesce)
+{
+	struct virtio_balloon_cfg cfg = {0};
+	uint32_t pfns[] = {0x40003, 0x40001, 0x40002, 0x40010, 0x40000};
+	uint32_t *buf = vtest_gpa(VTEST_DATA);
+	struct virtio_balloon_info in;
+
+	extra_region(REGION_PAGES_BASE);
+	start(&cfg, 0, 2);
+	memset(extra_hva(0), 0xab, 0x20000);
+	for (unsigned i = 0; i < 5; i++)
+		buf[i] = htole32(pfns[i]);
+	vtest_desc(0, 0, VTEST_DATA, sizeof(pfns), 0, 0);
+	vtest_avail(0, 0);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(0), 1);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.inflated_bytes, 5 * 4096);
+	ck_assert_uint_eq(in.c.discards, 2); /* 0x40000-3 and 0x40010 */
+	ck_assert_uint_eq(in.c.returned[VIRTIO_BALLOON_PS_4K], 5 * 4096);
+	ck_assert_uint_eq(in.c.returned_bytes, 5 * 4096);
+	ck_assert_uint_eq(extra_hva(0)[0], 0);
+	ck_assert_uint_eq(extra_hva(0x3fff)[0], 0);
+	ck_assert_uint_eq(extra_hva(0x4000)[0], 0xab);
+	ck_assert_uint_eq(extra_hva(0x10000)[0], 0);
+	ck_assert_uint_eq(extra_hva(0x11000)[0], 0xab);
+
+	/* A PFN outside RAM is ignored; the device keeps working. */
+	buf[0] = htole32(0x30000);
+	vtest_desc(0, 1, VTEST_DATA, 4, 0, 0);
+	vtest_avail(0, 1);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(0), 2);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.bad_ranges, 1);
+	ck_assert_uint_eq(in.c.returned_bytes, 5 * 4096);
+	ck_assert_int_eq(virtio_mmio_live(&bl.mmio), 1);
+
+	/* Deflate only counts. */
+	vtest_desc(1, 0, VTEST_DATA, 8, 0, 0);
+	vtest_avail(1, 0);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(1), 1);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.deflated_bytes, 2 * 4096);
+}
+END_TEST
+
+/* Without stats the reporting queue is index 2. */
+START_TEST(bl_report_base)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1};
+	struct virtio_balloon_info in;
+
+	extra_region(REGION_PAGES_BASE);
+	start(&cfg, F_REPORTING, 3);
+	memset(extra_hva(0), 0xcd, 2 * MiB);
+	vtest_desc(2, 0, EXTRA_GPA, (uint32_t)MiB,
+		   VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	vtest_desc(2, 1, EXTRA_GPA + MiB + 4096, 8192, VIRTQ_DESC_F_WRITE, 0);
+	vtest_avail(2, 0);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(2), 1);
+	ck_assert_uint_eq(vtest_used_len(2, 0), 0);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.reports, 2);
+	ck_assert_uint_eq(in.c.reported_bytes, MiB + 8192);
+	ck_assert_uint_eq(in.c.returned[VIRTIO_BALLOON_PS_4K], MiB + 8192);
+	ck_assert_uint_eq(in.c.unfreed_reports, 0);
+	ck_assert_uint_eq(extra_hva(MiB - 1)[0], 0);
+	ck_assert_uint_eq(extra_hva(MiB)[0], 0xcd);
+	ck_assert_uint_eq(extra_hva(MiB + 4096)[0], 0);
+	ck_assert_uint_eq(extra_hva(MiB + 3 * 4096)[0], 0xcd);
+}
+END_TEST
+
+/* On hugetlb only whole 2M pages go back: a 2M report frees one page of
+ * the pool, a 1M report frees nothing and is counted. */
+START_TEST(bl_report_hugetlb)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1, .stats_interval = 1};
+	struct virtio_balloon_info in;
+	long free0, free1;
+
+	if (harness_hugepages(HUGE_FREE_KB, 2))
+		HARNESS_SKIP("needs 2 free 2M hugepages (echo 8 > "
+			     "/proc/sys/vm/nr_hugepages as root)");
+	extra_region(REGION_PAGES_HUGE);
+	start(&cfg, F_STATS | F_REPORTING, 4);
+	memset(extra_hva(0), 0xee, EXTRA_SIZE); /* both pages allocated */
+	free0 = harness_hugepages_free(HUGE_FREE_KB);
+	vtest_desc(3, 0, EXTRA_GPA, (uint32_t)(2 * MiB),
+		   VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	vtest_desc(3, 1, EXTRA_GPA + 2 * MiB, (uint32_t)MiB, VIRTQ_DESC_F_WRITE,
+		   0);
+	vtest_avail(3, 0);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(3), 1);
+	free1 = harness_hugepages_free(HUGE_FREE_KB);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.reports, 2);
+	ck_assert_uint_eq(in.c.reported_bytes, 3 * MiB);
+	ck_assert_uint_eq(in.c.returned[VIRTIO_BALLOON_PS_2M], 2 * MiB);
+	ck_assert_uint_eq(in.c.returned[VIRTIO_BALLOON_PS_4K], 0);
+	ck_assert_uint_eq(in.c.returned_bytes, 2 * MiB);
+	ck_assert_uint_eq(in.c.unfreed_reports, 1);
+	ck_assert_uint_eq(in.c.unfreed_bytes, MiB);
+	ck_assert_int_eq(free1, free0 + 1);
+	/* The second page is untouched; the first comes back zero. */
+	ck_assert_uint_eq(extra_hva(2 * MiB)[0], 0xee);
+	ck_assert_uint_eq(extra_hva(2 * MiB + MiB)[0], 0xee);
+	ck_assert_uint_eq(extra_hva(0)[0], 0);
+	ck_assert_uint_eq(extra_hva(2 * MiB - 1)[0], 0);
+
+	/* Inflating 4K pages of a huge page frees nothing; a whole
+	 * contiguous huge page does. */
+	ck_assert_int_eq(
+		virtio_balloon_discard(&bl, EXTRA_GPA + 2 * MiB, 4096, NULL),
+		0);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.returned_bytes, 2 * MiB);
+}
+END_TEST
+
+/* Stats: the buffer is held until the timer, then given back. */
+START_TEST(bl_stats)
+{
+	struct virtio_balloon_cfg cfg = {.stats_interval = 1};
+	struct virtio_balloon_info in;
+	uint8_t *p = vtest_gpa(VTEST_DATA);
+	uint16_t tag;
+	uint64_t val;
+
+	start(&cfg, F_STATS, 3);
+	tag = htole16(VIRTIO_BALLOON_S_MEMFREE);
+	val = htole64(123456789);
+	memcpy(p, &tag, 2);
+	memcpy(p + 2, &val, 8);
+	tag = htole16(VIRTIO_BALLOON_S_MEMTOT);
+	val = htole64(987654321);
+	memcpy(p + 10, &tag, 2);
+	memcpy(p + 12, &val, 8);
+	tag = htole16(200); /* unknown tag: skipped */
+	memcpy(p + 20, &tag, 2);
+	vtest_desc(2, 0, VTEST_DATA, 30, 0, 0);
+	vtest_avail(2, 0);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(2), 0); /* held */
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.stats_updates, 1);
+	ck_assert_uint_eq(in.stats[VIRTIO_BALLOON_S_MEMFREE], 123456789);
+	ck_assert_uint_eq(in.stats[VIRTIO_BALLOON_S_MEMTOT], 987654321);
+	ck_assert_uint_eq(in.stats_valid,
+			  (1U << VIRTIO_BALLOON_S_MEMFREE) |
+				  (1U << VIRTIO_BALLOON_S_MEMTOT));
+	virtio_balloon_timer(&bl);
+	ck_assert_uint_eq(vtest_used_idx(2), 1);
+	ck_assert_uint_eq(vtest_used_id(2, 0), 0);
+	/* Nothing held: a second tick does nothing. */
+	virtio_balloon_timer(&bl);
+	ck_assert_uint_eq(vtest_used_idx(2), 1);
+	ck_assert_str_eq(virtio_balloon_stat_name(VIRTIO_BALLOON_S_AVAIL),
+			 "available-memory");
+	ck_assert_ptr_null(virtio_balloon_stat_name(VIRTIO_BALLOON_S_NR));
+}
+END_TEST
+
+Suite *virtio_balloon_suite(void);
+Suite *virtio_balloon_suite(void)
+{
+	Suite *s = suite_create("virtio_balloon");
+	TCase *pure = tcase_create("parse");
+	TCase *dev = tcase_create("device");
+
+	tcase_add_test(pure, bl_parse);
+	tcase_add_test(pure, bl_runs);
+	tcase_add_checked_fixture(dev, setup, teardown);
+	tcase_add_test(dev, bl_features_and_config);
+	tcase_add_test(dev, bl_inflate_coalesce);
+	tcase_add_test(dev, bl_report_base);
+	tcase_add_test(dev, bl_report_hugetlb);
+	tcase_add_test(dev, bl_stats);
+	suite_add_tcase(s, pure);
+	suite_add_tcase(s, dev);
+	return s;
+}

@@ -1,0 +1,531 @@
+#include "vmm/control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mem/report.h"
+#include "vmm/log.h"
+
+#define CONTROL_MAX_WORDS      8
+#define CONTROL_CLIENT_WAIT_MS 5000
+#define TAG_LISTEN	       UINT64_MAX
+
+/* Append to reply; on overflow the reply stays truncated (callers size
+ * the buffer for the longest reply). */
+static void control_put(char *reply, size_t len, size_t *at, const char *fmt,
+			...) __attribute__((format(printf, 4, 5)));
+static void control_put(char *reply, size_t len, size_t *at, const char *fmt,
+			...)
+{
+	va_list ap;
+	int n;
+
+	if (*at >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(reply + *at, len - *at, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*at += (size_t)n < len - *at ? (size_t)n : len - *at - 1;
+}
+
+/* {"ok":false,"error":"..."} with the message escaped for JSON. */
+static int control_error(char *reply, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int control_error(char *reply, size_t len, const char *fmt, ...)
+{
+	char msg[512];
+	size_t at = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	control_put(reply, len, &at, "{\"ok\":false,\"error\":\"");
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			control_put(reply, len, &at, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			control_put(reply, len, &at, "\\u%04x", *p);
+		else
+			control_put(reply, len, &at, "%c", *p);
+	}
+	control_put(reply, len, &at, "\"}\n");
+	return 0;
+}
+
+static int control_ok(char *reply, size_t len)
+{
+	snprintf(reply, len, "{\"ok\":true}\n");
+	return 1;
+}
+
+static int control_balloon_stats(struct control *c, char *reply, size_t len)
+{
+	struct report_region rep[GUEST_MEM_MAX_REGIONS];
+	struct virtio_balloon_info in;
+	uint64_t rss4k = 0, rssthp = 0, rsshuge = 0;
+	size_t at = 0;
+	int first = 1, have_rss = 0;
+
+	virtio_balloon_get(c->balloon, &in);
+	/* smaps may be out of reach (seccomp refuses opening files on the
+	 * event loop): then the rss fields are null, never a made-up 0. */
+	if (c->gm && !report_read(c->gm, rep)) {
+		have_rss = 1;
+		for (unsigned i = 0; i < c->gm->nr; i++) {
+			rss4k += rep[i].bytes_4k;
+			rssthp += rep[i].bytes_thp;
+			rsshuge += rep[i].bytes_hugetlb;
+		}
+	}
+	control_put(reply, len, &at,
+		    "{\"ok\":true,\"target_mib\":%" PRIu64
+		    ",\"actual_mib\":%" PRIu64 ",\"driver_ok\":%s",
+		    in.target_bytes >> 20, in.actual_bytes >> 20,
+		    in.driver_ok ? "true" : "false");
+	control_put(
+		reply, len, &at,
+		",\"reported_bytes\":%" PRIu64 ",\"reports\":%" PRIu64
+		",\"unfreed_reports\":%" PRIu64 ",\"unfreed_bytes\":%" PRIu64
+		",\"inflated_bytes\":%" PRIu64 ",\"deflated_bytes\":%" PRIu64,
+		in.c.reported_bytes, in.c.reports, in.c.unfreed_reports,
+		in.c.unfreed_bytes, in.c.inflated_bytes, in.c.deflated_bytes);
+	control_put(reply, len, &at,
+		    ",\"returned_bytes\":%" PRIu64 ",\"returned_4k\":%" PRIu64
+		    ",\"returned_2m\":%" PRIu64 ",\"returned_1g\":%" PRIu64,
+		    in.c.returned_bytes, in.c.returned[VIRTIO_BALLOON_PS_4K],
+		    in.c.returned[VIRTIO_BALLOON_PS_2M],
+		    in.c.returned[VIRTIO_BALLOON_PS_1G]);
+	if (have_rss)
+		control_put(reply, len, &at,
+			    ",\"rss_bytes\":%" PRIu64 ",\"rss_4k\":%" PRIu64
+			    ",\"rss_thp\":%" PRIu64 ",\"rss_hugetlb\":%" PRIu64,
+			    rss4k + rssthp + rsshuge, rss4k, rssthp, rsshuge);
+	else
+		control_put(reply, len, &at,
+			    ",\"rss_bytes\":null,\"rss_4k\":null,"
+			    "\"rss_thp\":null,\"rss_hugetlb\":null");
+	control_put(reply, len, &at,
+		    ",\"stats_updates\":%" PRIu64 ",\"guest\":{",
+		    in.stats_updates);
+	for (unsigned t = 0; t < VIRTIO_BALLOON_MAX_STATS; t++) {
+		const char *name = virtio_balloon_stat_name(t);
+
+		if (!(in.stats_valid & (1U << t)))
+			continue;
+		if (name)
+			control_put(reply, len, &at, "%s\"%s\":%" PRIu64,
+				    first ? "" : ",", name, in.stats[t]);
+		else
+			control_put(reply, len, &at, "%s\"tag-%u\":%" PRIu64,
+				    first ? "" : ",", t, in.stats[t]);
+		first = 0;
+	}
+	control_put(reply, len, &at, "}}\n");
+	return 1;
+}
+
+static int control_balloon(struct control *c, char **w, unsigned n, char *reply,
+			   size_t len)
+{
+	if (!c->balloon)
+		return control_error(reply, len,
+				     "no balloon device: start the VM with "
+				     "--balloon");
+	if (n == 2 && !strcmp(w[1], "stats"))
+		return control_balloon_stats(c, reply, len);
+	if (n >= 2 && !strcmp(w[1], "set")) {
+		unsigned long long mib;
+		char *end;
+		int ret;
+
+		if (n != 3 || w[2][0] < '0' || w[2][0] > '9')
+			return control_error(
+				reply, len,
+				"usage: balloon set <MiB> (a whole "
+				"number, e.g. balloon set 64)");
+		errno = 0;
+		mib = strtoull(w[2], &end, 10);
+		if (*end || errno || mib > (UINT64_MAX >> 20))
+			return control_error(reply, len,
+					     "balloon set: '%s' is not a whole "
+					     "number of MiB (e.g. balloon set "
+					     "64)",
+					     w[2]);
+		ret = virtio_balloon_set_target(c->balloon, mib << 20);
+		if (ret == -ERANGE)
+			return control_error(
+				reply, len,
+				"balloon set: %llu MiB is more than the "
+				"guest's RAM (%llu MiB): ask for less",
+				mib,
+				(unsigned long long)(c->gm ? guest_mem_size(
+								     c->gm) >>
+								     20
+							   : 0));
+		if (ret)
+			return control_error(reply, len, "balloon set: %s",
+					     strerror(-ret));
+		return control_ok(reply, len);
+	}
+	return control_error(reply, len,
+			     "unknown balloon request: use 'balloon set "
+			     "<MiB>' or 'balloon stats'");
+}
+
+int control_handle(struct control *c, const char *line, char *reply, size_t len)
+{
+	char buf[CONTROL_LINE_MAX], *w[CONTROL_MAX_WORDS], *save = NULL, *t;
+	unsigned n = 0;
+
+	if (strlen(line) >= sizeof(buf))
+		return control_error(reply, len, "request longer than %d bytes",
+				     CONTROL_LINE_MAX - 1);
+	strcpy(buf, line);
+	for (t = strtok_r(buf, " \t\r", &save); t;
+	     t = strtok_r(NULL, " \t\r", &save)) {
+		if (n == CONTROL_MAX_WORDS)
+			return control_error(reply, len,
+					     "too many words in the request: "
+					     "see 'balloon set <MiB>', "
+					     "'balloon stats'");
+		w[n++] = t;
+	}
+	if (!n)
+		return control_error(reply, len,
+				     "empty request: send 'balloon set <MiB>', "
+				     "'balloon stats' or 'ping'");
+	if (!strcmp(w[0], "ping") && n == 1)
+		return control_ok(reply, len);
+	if (!strcmp(w[0], "balloon"))
+		return control_balloon(c, w, n, reply, len);
+	return control_error(
+		reply, len,
+		"unknown request '%.40s': send 'balloon set <MiB>', "
+		"'balloon stats' or 'ping'",
+		w[0]);
+}
+
+void control_init(struct control *c, const struct guest_mem *gm,
+		  struct virtio_balloon *balloon)
+{
+	memset(c, 0, sizeof(*c));
+	c->listen_fd = c->epfd = -1;
+	c->gm = gm;
+	c->balloon = balloon;
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		c->clients[i].fd = -1;
+}
+
+static int control_addr(const char *path, struct sockaddr_un *sa, char *err,
+			size_t errlen)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (!*path || strlen(path) >= sizeof(sa->sun_path)) {
+		snprintf(err, errlen,
+			 "control socket path '%s' is empty or longer than "
+			 "%zu bytes: use a shorter path",
+			 path, sizeof(sa->sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int control_open(struct control *c, const char *path,
+		 const struct guest_mem *gm, struct virtio_balloon *balloon,
+		 char *err, size_t errlen)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+	struct sockaddr_un sa;
+	struct stat st;
+	int ret;
+
+	control_init(c, gm, balloon);
+	ret = control_addr(path, &sa, err, errlen);
+	if (ret)
+		return ret;
+	if (!lstat(path, &st)) {
+		int probe = -1;
+
+		/* A socket nobody listens on is left over from a VMM that
+		 * died: replace it. Anything else is not ours to remove. */
+		if (S_ISSOCK(st.st_mode))
+			probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 &&
+		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) &&
+		    errno == ECONNREFUSED && !unlink(path)) {
+			close(probe);
+		} else {
+			if (probe >= 0)
+				close(probe);
+			snprintf(err, errlen,
+				 "control socket %s already exists%s: remove "
+				 "it or choose another path",
+				 path,
+				 S_ISSOCK(st.st_mode)
+					 ? " and a VM is serving it"
+					 : " and is not a socket");
+			return -EEXIST;
+		}
+	}
+	c->listen_fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "control socket: socket(): %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		ret = -errno;
+		snprintf(err, errlen,
+			 "cannot create control socket %s: %s: check the "
+			 "directory exists and is writable",
+			 path, strerror(-ret));
+		goto fail;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (listen(c->listen_fd, CONTROL_MAX_CLIENTS)) {
+		ret = -errno;
+		snprintf(err, errlen, "control socket %s: listen: %s", path,
+			 strerror(-ret));
+		goto fail;
+	}
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0 ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->listen_fd, &ev)) {
+		ret = -errno;
+		snprintf(err, errlen, "control socket: epoll: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	control_close(c);
+	return ret;
+}
+
+int control_fd(const struct control *c)
+{
+	return c->epfd;
+}
+
+static void control_drop(struct control *c, struct control_client *cl)
+{
+	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);
+	close(cl->fd);
+	cl->fd = -1;
+	cl->len = 0;
+}
+
+/* Replies are small and the client reads them: one send. A client that
+ * lets its receive buffer fill is dropped rather than waited for. */
+static int control_send(struct control_client *cl, const char *reply)
+{
+	size_t n = strlen(reply);
+
+	return send(cl->fd, reply, n, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)n
+		       ? 0
+		       : -1;
+}
+
+static void control_accept(struct control *c)
+{
+	for (;;) {
+		int fd = accept4(c->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct control_client *cl = NULL;
+		struct epoll_event ev = {.events = EPOLLIN};
+
+		if (fd < 0)
+			return;
+		for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+			if (c->clients[i].fd < 0) {
+				cl = &c->clients[i];
+				ev.data.u64 = i;
+				break;
+			}
+		if (!cl) {
+			const char *busy = "{\"ok\":false,\"error\":\"too many "
+					   "control connections (8): close "
+					   "one\"}\n";
+
+			if (send(fd, busy, strlen(busy),
+				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+				/* It goes away either way. */
+			}
+			close(fd);
+			continue;
+		}
+		cl->fd = fd;
+		cl->len = 0;
+		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
+			control_drop(c, cl);
+	}
+}
+
+static void control_read(struct control *c, struct control_client *cl)
+{
+	char reply[CONTROL_REPLY_MAX];
+
+	for (;;) {
+		ssize_t n = recv(cl->fd, cl->buf + cl->len,
+				 sizeof(cl->buf) - cl->len, MSG_DONTWAIT);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			control_drop(c, cl);
+			return;
+		}
+		cl->len += (size_t)n;
+		while ((nl = memchr(cl->buf, '\n', cl->len))) {
+			size_t used = (size_t)(nl - cl->buf) + 1;
+
+			*nl = '\0';
+			if (memchr(cl->buf, '\0', used - 1)) {
+				control_error(reply, sizeof(reply),
+					      "request contains a NUL byte");
+			} else {
+				control_handle(c, cl->buf, reply,
+					       sizeof(reply));
+			}
+			if (control_send(cl, reply)) {
+				control_drop(c, cl);
+				return;
+			}
+			memmove(cl->buf, cl->buf + used, cl->len - used);
+			cl->len -= used;
+		}
+		if (cl->len == sizeof(cl->buf)) {
+			control_error(reply, sizeof(reply),
+				      "request longer than %d bytes: closing",
+				      CONTROL_LINE_MAX - 1);
+			control_send(cl, reply);
+			control_drop(c, cl);
+			return;
+		}
+	}
+}
+
+void control_process(struct control *c)
+{
+	struct epoll_event evs[CONTROL_MAX_CLIENTS + 1];
+	int n = epoll_wait(c->epfd, evs, CONTROL_MAX_CLIENTS + 1, 0);
+
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.u64 == TAG_LISTEN)
+			control_accept(c);
+		else if (evs[i].data.u64 < CONTROL_MAX_CLIENTS &&
+			 c->clients[evs[i].data.u64].fd >= 0)
+			control_read(c, &c->clients[evs[i].data.u64]);
+	}
+}
+
+void control_close(struct control *c)
+{
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0) {
+			close(c->clients[i].fd);
+			c->clients[i].fd = -1;
+		}
+	if (c->epfd >= 0)
+		close(c->epfd);
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	if (c->path[0])
+		unlink(c->path);
+	c->epfd = c->listen_fd = -1;
+	c->path[0] = '\0';
+}
+
+int control_client(const char *path, int argc, char **argv)
+{
+	char req[CONTROL_LINE_MAX], reply[CONTROL_REPLY_MAX], err[256];
+	struct sockaddr_un sa;
+	size_t at = 0, got = 0;
+	int fd;
+
+	if (argc < 1) {
+		fprintf(stderr, "microvm: error: usage: microvm ctl PATH "
+				"REQUEST... (e.g. microvm ctl /tmp/vm.sock "
+				"balloon stats)\n");
+		return 1;
+	}
+	if (control_addr(path, &sa, err, sizeof(err))) {
+		fprintf(stderr, "microvm: error: %s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < argc; i++)
+		control_put(req, sizeof(req), &at, "%s%s", i ? " " : "",
+			    argv[i]);
+	control_put(req, sizeof(req), &at, "\n");
+	if (at >= sizeof(req) - 1 && req[at - 1] != '\n') {
+		fprintf(stderr,
+			"microvm: error: request longer than %d "
+			"bytes\n",
+			CONTROL_LINE_MAX - 1);
+		return 1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr,
+			"microvm: error: cannot connect to control socket "
+			"%s: %s: is a VM running with --control-socket %s?\n",
+			path, strerror(errno), path);
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (send(fd, req, at, MSG_NOSIGNAL) != (ssize_t)at) {
+		fprintf(stderr, "microvm: error: sending to %s: %s\n", path,
+			strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while (got < sizeof(reply) - 1 && !memchr(reply, '\n', got)) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, CONTROL_CLIENT_WAIT_MS) <= 0) {
+			fprintf(stderr,
+				"microvm: error: no reply from %s within "
+				"%d s: is the VM stuck?\n",
+				path, CONTROL_CLIENT_WAIT_MS / 1000);
+			close(fd);
+			return 1;
+		}
+		n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	reply[got] = '\0';
+	if (!got || !strchr(reply, '\n')) {
+		fprintf(stderr,
+			"microvm: error: %s closed the connection without a "
+			"full reply\n",
+			path);
+		return 1;
+	}
+	fputs(reply, stdout);
+	return strncmp(reply, "{\"ok\":true", 10) ? 1 : 0;
+}

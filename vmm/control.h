@@ -1,0 +1,108 @@
+/*
+ * The runtime control channel: a Unix stream socket (--control-socket PATH)
+ * served by the VMM's event loop, for changing the balloon target and
+ * reading its counters while the VM runs (what Firecracker does with
+ * PATCH /balloon and GET /balloon/statistics on its API socket).
+ *
+ * Protocol: one request per line (at most 255 bytes, ending in '\n'; a
+ * '\r' before it is ignored), words separated by spaces or tabs. Each
+ * request gets exactly one reply line, a JSON object ending in '\n'. A
+ * connection may send any number of requests; up to 8 connections at
+ * once. A malformed request gets an error reply, never a crash; a line
+ * longer than 255 bytes gets an error reply and the connection is closed.
+ *
+ *   ping
+ *     {"ok":true}
+ *   balloon set <MiB>
+ *     Set the balloon target: the guest gives up that much memory (whole
+ *     MiB, 0 deflates it completely; at most the guest's RAM).
+ *     {"ok":true}
+ *   balloon stats
+ *     {"ok":true,"target_mib":N,"actual_mib":N,"driver_ok":B,
+ *      "reported_bytes":N,"reports":N,"unfreed_reports":N,
+ *      "unfreed_bytes":N,"inflated_bytes":N,"deflated_bytes":N,
+ *      "returned_bytes":N,"returned_4k":N,"returned_2m":N,"returned_1g":N,
+ *      "rss_bytes":N,"rss_4k":N,"rss_thp":N,"rss_hugetlb":N,
+ *      "stats_updates":N,"guest":{"free-memory":N,...}}
+ *     actual_mib is what the driver last wrote back; returned_* are bytes
+ *     discarded (given back to the host) by backing page size; rss_* are
+ *     guest memory bytes resident now, from /proc/self/smaps (null when
+ *     the VMM cannot read it, e.g. under seccomp); "guest" holds
+ *     the driver's last statistics (only with --balloon=stats=N), in bytes
+ *     for memory sizes and counts for the rest, keyed by the virtio names
+ *     (swap-in, swap-out, major-faults, minor-faults, free-memory,
+ *     total-memory, available-memory, disk-caches, hugetlb-allocations,
+ *     hugetlb-failures).
+ *   anything else
+ *     {"ok":false,"error":"<one line saying what was wrong and what to send>"}
+ *
+ * Clients: `microvm ctl PATH balloon set 64` sends one request and prints
+ * the reply (exit status 0 when "ok" is true); socat works too:
+ *   echo 'balloon stats' | socat - UNIX-CONNECT:PATH
+ */
+#ifndef VMM_CONTROL_H
+#define VMM_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/virtio_balloon.h"
+#include "mem/guest_mem.h"
+
+#define CONTROL_MAX_CLIENTS 8
+#define CONTROL_LINE_MAX    256
+#define CONTROL_REPLY_MAX   2048
+
+struct control_client {
+	int fd; /* -1: free slot */
+	size_t len;
+	char buf[CONTROL_LINE_MAX];
+};
+
+struct control {
+	int listen_fd;
+	int epfd; /* listen_fd and the clients; the VMM polls this */
+	char path[108];
+	const struct guest_mem *gm;	/* for rss_*; may be NULL */
+	struct virtio_balloon *balloon; /* NULL: no --balloon */
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+};
+
+/*
+ * Listen on `path`, which must not exist, or be a stale socket nobody
+ * serves (replaced). gm and balloon may be NULL.
+ * 0, or a negative errno with a one-line reason in err.
+ */
+int control_open(struct control *c, const char *path,
+		 const struct guest_mem *gm, struct virtio_balloon *balloon,
+		 char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Set up a channel with no socket (for control_handle alone). */
+void control_init(struct control *c, const struct guest_mem *gm,
+		  struct virtio_balloon *balloon);
+
+/* The fd the event loop polls for EPOLLIN. */
+int control_fd(const struct control *c);
+
+/* Event loop: accept connections, read requests, reply. Never blocks. */
+void control_process(struct control *c);
+
+/* Close every connection and the socket, remove the socket file. */
+void control_close(struct control *c);
+
+/*
+ * Handle one request line (without its '\n'): write the reply (with its
+ * '\n', NUL-terminated) into reply. Returns 1 if it was ok, 0 if it was an
+ * error reply.
+ */
+int control_handle(struct control *c, const char *line, char *reply,
+		   size_t len);
+
+/*
+ * The `microvm ctl PATH WORD...` client: send the words as one request,
+ * print the reply on stdout. Returns the exit status: 0 for an ok reply,
+ * 1 for an error reply or a failure (reason on stderr).
+ */
+int control_client(const char *path, int argc, char **argv);
+
+#endif
