@@ -141,6 +141,13 @@ lint-sh:
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# Boot-time benchmark of the page policies: boot time, faults, KVM page
+# sizes, VMM RSS; table, CSV and chart under build/bench/ (see
+# scripts/bench-boot --help; BENCH_ARGS="--quick" for a short run).
+.PHONY: bench
+bench: all static
+	scripts/bench-boot --no-build $(BENCH_ARGS)
+
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_SRCS)
