@@ -30,6 +30,7 @@
 #include "vmm/kvm_stats.h"
 #include "vmm/control.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -69,6 +70,7 @@ struct machine {
 	size_t kernel_len, initrd_len;
 	char cmdline[MACHINE_CMDLINE_MAX];
 	int epfd, sigfd;
+	struct seccomp_filters seccomp; /* built unless --no-seccomp */
 	struct termios saved_tty;
 	int tty_raw;
 	int stop_signal;
@@ -558,6 +560,19 @@ static void machine_stdin(struct machine *m)
 	serial8250_input(&m->serial, buf, (size_t)n);
 }
 
+/* vCPU on_start: the vCPU allowlist, before the thread's first KVM_RUN. */
+static int machine_vcpu_seccomp(struct vcpu *v)
+{
+	struct machine *m = v->opaque;
+	int ret = seccomp_apply(&m->seccomp, SECCOMP_THREAD_VCPU);
+
+	if (ret)
+		log_err("vCPU %u: cannot load the seccomp filter: %s (run with "
+			"--no-seccomp on kernels without seccomp)",
+			v->index, strerror(-ret));
+	return ret;
+}
+
 static int machine_loop(struct machine *m, char *err, size_t errlen)
 {
 	struct epoll_event evs[MACHINE_MAX_EPOLL];
@@ -655,6 +670,7 @@ static void machine_free(struct machine *m)
 	if (m->vm_open)
 		vm_destroy(&m->vm);
 	guest_mem_destroy(&m->gm);
+	seccomp_free(&m->seccomp);
 	if (m->epfd >= 0)
 		close(m->epfd);
 	if (m->sigfd >= 0)
@@ -765,13 +781,35 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		kvm_stats_src_open(&m->stats, m->vm.vm_fd, fds, m->nr_vcpus);
 	}
 
+	if (o->no_seccomp)
+		log_warn("--no-seccomp: VMM and vCPU threads run without "
+			 "syscall filters");
+	else if ((ret = seccomp_build(&m->seccomp,
+				      o->verbose || o->stats_json ||
+						      o->control_socket
+					      ? SECCOMP_VMM_FILES
+					      : 0,
+				      err, errlen)))
+		goto out;
 	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		if (!o->no_seccomp)
+			m->vcpus[i].on_start = machine_vcpu_seccomp;
 		ret = vcpu_start(&m->vcpus[i]);
 		if (ret) {
 			snprintf(err, errlen, "cannot start vCPU thread %u: %s",
 				 i, strerror(-ret));
 			goto out;
 		}
+	}
+	/* The main thread's allowlist: from here on it serves the guest.
+	 * (Background prefault workers stay unfiltered: see seccomp.h.) */
+	if (!o->no_seccomp &&
+	    (ret = seccomp_apply(&m->seccomp, SECCOMP_THREAD_VMM))) {
+		snprintf(err, errlen,
+			 "cannot load the seccomp filter: %s (run with "
+			 "--no-seccomp on kernels without seccomp)",
+			 strerror(-ret));
+		goto out;
 	}
 	ret = machine_loop(m, err, errlen);
 	if (ret)

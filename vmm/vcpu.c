@@ -12,6 +12,7 @@
 #include "boot/cpuid.h"
 #include "vmm/exit.h"
 #include "vmm/log.h"
+#include "vmm/seccomp.h"
 
 #define MSR_IA32_TSC	      0x10
 #define MSR_IA32_SYSENTER_CS  0x174
@@ -221,6 +222,8 @@ void vcpu_loop(struct vcpu *v)
 			break;
 		}
 		v->exits++;
+		if (v->exits == 1)
+			seccomp_selftest_forbidden(); /* test-only build */
 		act = exit_dispatch(v->run, &ctx, why, sizeof(why));
 		if (act == EXIT_GUEST_STOP) {
 			vm_request_stop(v->vm, 0, why);
