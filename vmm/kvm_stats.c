@@ -215,9 +215,41 @@ void kvm_stats_free(struct kvm_stats *s)
 	s->n = 0;
 }
 
-void kvm_stats_src_open(struct kvm_stats_src *src, int vm_fd,
-			const int *vcpu_fds, unsigned nr_vcpus)
+/* Guest RAM counted in VmRSS (KiB): anonymous, THP and shared pages;
+ * hugetlb pages are not in VmRSS. -1 if smaps cannot be read. */
+static int kvm_stats_guest_rss(const struct guest_mem *gm, uint64_t *rss_kib,
+			       uint64_t *hugetlb_kib)
 {
+	struct report_region rep[GUEST_MEM_MAX_REGIONS];
+
+	*rss_kib = *hugetlb_kib = 0;
+	if (!gm || report_read(gm, rep))
+		return -1;
+	for (unsigned i = 0; i < gm->nr; i++) {
+		*rss_kib += (rep[i].bytes_4k + rep[i].bytes_thp) >> 10;
+		*hugetlb_kib += rep[i].bytes_hugetlb >> 10;
+	}
+	return 0;
+}
+
+static void kvm_stats_status(struct kvm_stats_run *r);
+
+void kvm_stats_src_open(struct kvm_stats_src *src, int vm_fd,
+			const int *vcpu_fds, unsigned nr_vcpus,
+			const struct guest_mem *gm)
+{
+	struct kvm_stats_run now = {0};
+	uint64_t guest, hugetlb;
+
+	/* The peak so far is the setup's (file buffers next to the guest
+	 * copies); the guest's share only grows later, so measuring at exit
+	 * alone would hide this peak. */
+	kvm_stats_status(&now);
+	if (now.vm_hwm_kib && !kvm_stats_guest_rss(gm, &guest, &hugetlb)) {
+		src->setup_peak_known = 1;
+		src->setup_peak_kib =
+			now.vm_hwm_kib > guest ? now.vm_hwm_kib - guest : 0;
+	}
 	if (nr_vcpus > KVM_STATS_MAX_VCPUS)
 		nr_vcpus = KVM_STATS_MAX_VCPUS;
 	src->vm_fd = kvm_stats_fd(vm_fd);
@@ -261,7 +293,6 @@ static void kvm_stats_status(struct kvm_stats_run *r)
 void kvm_stats_collect(struct kvm_stats_run *r, const struct kvm_stats_src *src,
 		       const struct guest_mem *gm)
 {
-	struct report_region rep[GUEST_MEM_MAX_REGIONS];
 	struct rusage ru;
 
 	if (!getrusage(RUSAGE_SELF, &ru)) {
@@ -271,17 +302,13 @@ void kvm_stats_collect(struct kvm_stats_run *r, const struct kvm_stats_src *src,
 	kvm_stats_status(r);
 	/* VmRSS counts anonymous, THP and shared/file pages, not hugetlb:
 	 * keep hugetlb apart so the VMM's own share is VmRSS - guest_rss. */
-	if (gm && !report_read(gm, rep)) {
-		r->guest_known = 1;
-		for (unsigned i = 0; i < gm->nr; i++) {
-			r->guest_rss_kib +=
-				(rep[i].bytes_4k + rep[i].bytes_thp) >> 10;
-			r->guest_hugetlb_kib += rep[i].bytes_hugetlb >> 10;
-		}
-	}
+	r->guest_known = !kvm_stats_guest_rss(gm, &r->guest_rss_kib,
+					      &r->guest_hugetlb_kib);
 	r->vm_err = r->vcpu_err = -ENOENT;
 	if (!src || !src->active)
 		return;
+	r->setup_peak_known = src->setup_peak_known;
+	r->setup_peak_kib = src->setup_peak_kib;
 	r->vm_err = src->vm_fd < 0 ? src->vm_fd
 				   : kvm_stats_read(src->vm_fd, &r->vm);
 	r->vcpu_err = src->nr_vcpus ? 0 : -ENOENT;
@@ -349,9 +376,14 @@ void kvm_stats_json(FILE *f, const struct kvm_stats_run *r)
 		(unsigned long long)r->vm_hwm_kib,
 		(unsigned long long)r->vm_rss_kib);
 	if (r->guest_known) {
-		/* The guest's residency only grows, so HWM - guest now is a
-		 * lower bound of the VMM's peak; RSS - guest is exact now. */
+		/* RSS - guest is exact now. The guest's residency only grows,
+		 * so HWM - guest now is a lower bound of the VMM's peak; the
+		 * setup peak, taken before the guest grew, is a tighter one. */
 		uint64_t g = r->guest_rss_kib;
+		uint64_t peak = r->vm_hwm_kib > g ? r->vm_hwm_kib - g : 0;
+
+		if (r->setup_peak_known && r->setup_peak_kib > peak)
+			peak = r->setup_peak_kib;
 
 		fprintf(f,
 			",\"guest_rss_kib\":%llu,\"guest_hugetlb_kib\":%llu,"
@@ -361,9 +393,7 @@ void kvm_stats_json(FILE *f, const struct kvm_stats_run *r)
 			(unsigned long long)(r->vm_rss_kib > g
 						     ? r->vm_rss_kib - g
 						     : 0),
-			(unsigned long long)(r->vm_hwm_kib > g
-						     ? r->vm_hwm_kib - g
-						     : 0));
+			(unsigned long long)peak);
 	} else {
 		fprintf(f, ",\"guest_rss_kib\":null,\"guest_hugetlb_kib\":null,"
 			   "\"vmm_rss_kib\":null,\"vmm_peak_kib\":null");

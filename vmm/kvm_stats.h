@@ -43,6 +43,10 @@ struct kvm_stats_src {
 	int vm_fd;
 	int vcpu_fds[KVM_STATS_MAX_VCPUS];
 	unsigned nr_vcpus;
+	/* VmHWM minus the guest RAM in VmRSS when the stats were opened: the
+	 * setup peak (kernel and initrd buffers) outside guest memory. */
+	int setup_peak_known;
+	uint64_t setup_peak_kib;
 };
 
 /* Everything one boot reports. Times in ns; sizes in KiB. */
@@ -58,8 +62,10 @@ struct kvm_stats_run {
 	int guest_known;		 /* smaps report read */
 	uint64_t guest_rss_kib;		 /* guest RAM counted in VmRSS */
 	uint64_t guest_hugetlb_kib; /* guest RAM on hugetlb (not in VmRSS) */
-	struct kvm_stats vm, vcpu;  /* vcpu: summed over vCPUs */
-	int vm_err, vcpu_err;	    /* 0 or the negative errno */
+	int setup_peak_known;	    /* from kvm_stats_src */
+	uint64_t setup_peak_kib;
+	struct kvm_stats vm, vcpu; /* vcpu: summed over vCPUs */
+	int vm_err, vcpu_err;	   /* 0 or the negative errno */
 };
 
 /* A stats fd for a VM or vCPU fd (KVM_GET_STATS_FD), or a negative errno. */
@@ -93,9 +99,12 @@ int kvm_stats_merge(struct kvm_stats *acc, const struct kvm_stats *add)
 void kvm_stats_free(struct kvm_stats *s);
 
 /* Open the VM's and each vCPU's stats fd into src (fds that fail are left
- * out; read reports the error). Call while those fds are open. */
+ * out; read reports the error), and note the VMM's setup peak outside gm
+ * (gm may be NULL). Call while those fds are open, after the kernel and
+ * initrd are loaded and before the vCPUs start. */
 void kvm_stats_src_open(struct kvm_stats_src *src, int vm_fd,
-			const int *vcpu_fds, unsigned nr_vcpus);
+			const int *vcpu_fds, unsigned nr_vcpus,
+			const struct guest_mem *gm);
 
 /* Close what kvm_stats_src_open opened (no-op on a zeroed src). */
 void kvm_stats_src_close(struct kvm_stats_src *src);

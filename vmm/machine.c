@@ -778,7 +778,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 
 		for (unsigned i = 0; i < m->nr_vcpus; i++)
 			fds[i] = m->vcpus[i].fd;
-		kvm_stats_src_open(&m->stats, m->vm.vm_fd, fds, m->nr_vcpus);
+		kvm_stats_src_open(&m->stats, m->vm.vm_fd, fds, m->nr_vcpus,
+				   &m->gm);
 	}
 
 	if (o->no_seccomp)

@@ -76,6 +76,15 @@ pool_get() {
 		total=$(cat $d/nr_hugepages)
 		echo $((total + need - free)) >$d/nr_hugepages 2>/dev/null
 		free=$(cat $d/free_hugepages)
+		if [ "$free" -lt $need ]; then
+			# Contiguous 1 GiB blocks: drop caches and compact, retry.
+			sync
+			echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
+			echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
+			total=$(cat $d/nr_hugepages)
+			echo $((total + need - free)) >$d/nr_hugepages 2>/dev/null
+			free=$(cat $d/free_hugepages)
+		fi
 	fi
 	if [ "$free" -lt $need ]; then
 		why="pool has $free free $ps MiB pages, needs $need (as root: echo N > $d/nr_hugepages)"
@@ -129,30 +138,40 @@ compare() {
 # One warm-up boot (page cache, first-run effects), not reported.
 boot base lazy "${MEMS%% *}" 1 0 | sed 's/^BENCH-[A-Z]*/BENCH-WARMUP/'
 
+# Round-robin: run i of every configuration before run i+1 of any, so a
+# slow phase of a shared machine hits every policy alike.
+configs=
 for mem in $MEMS; do
 	for cpus in $CPUS; do
 		for pages in $PAGES; do
 			for mode in $MODES; do
-				if ! pool_get "$pages" "$mem"; then
-					echo "BENCH-SKIP pages=$pages mode=$mode mem=$mem cpus=$cpus $why"
-					pool_restore
-					continue
-				fi
-				i=1
-				while [ $i -le "$RUNS" ]; do
-					boot "$pages" "$mode" "$mem" "$cpus" $i
-					i=$((i + 1))
-				done
-				pool_restore
+				configs="$configs $pages:$mode:$mem:$cpus"
 			done
 		done
-		if [ -n "${COMPARE:-}" ]; then
-			i=1
-			while [ $i -le "$RUNS" ]; do
-				compare "$mem" "$cpus" $i
-				i=$((i + 1))
-			done
-		fi
+		[ -z "${COMPARE:-}" ] || configs="$configs compare:-:$mem:$cpus"
 	done
+done
+skipped=" "
+i=1
+while [ $i -le "$RUNS" ]; do
+	for c in $configs; do
+		case $skipped in *" $c "*) continue ;; esac
+		# shellcheck disable=SC2046 # split PAGES:MODE:MEM:CPUS
+		set -- $(echo "$c" | tr : ' ')
+		if [ "$1" = compare ]; then
+			compare "$3" "$4" $i
+			continue
+		fi
+		if ! pool_get "$1" "$3"; then
+			echo "BENCH-SKIP pages=$1 mode=$2 mem=$3 cpus=$4 $why"
+			# A pool that is short at the first run stays short.
+			[ $i -gt 1 ] || skipped="$skipped$c "
+			pool_restore
+			continue
+		fi
+		boot "$1" "$2" "$3" "$4" $i
+		pool_restore
+	done
+	i=$((i + 1))
 done
 echo BENCH-DONE

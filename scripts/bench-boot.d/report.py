@@ -118,9 +118,10 @@ def parse_log(path):
                 why = re.sub(r"^.*?rc=\S+\s*", "", rest)
                 fails.append((tags, why))
             elif kind == "BENCH-SKIP":
-                tags = dict(_TAG.findall(rest.split(" why=")[0]))
+                tags = dict(_TAG.findall(" ".join(rest.split()[:4])))
                 why = re.sub(r"^(\S+=\S+\s+){4}", "", rest)
-                skips.append((tags, why))
+                if (tags, why) not in skips:
+                    skips.append((tags, why))
             elif kind == "BENCH-CMP":
                 head, _, text = rest.partition(" line=")
                 tags = dict(_TAG.findall(head))
@@ -328,8 +329,8 @@ def chart(path, summary, label, emulated):
                               ("minflt", "faults.dat")):
             with open(os.path.join(tmpd, fname), "w") as f:
                 for g in groups:
-                    name = re.sub(r"\s+", " ", config_name(g + ("",)))
-                    name = name.strip().replace("cpu ", "cpu\\n")
+                    # No spaces: the first column is one word.
+                    name = "\\n".join(config_name(g + ("",)).split())
                     cells = [f'"{name}"']
                     for p in pols:
                         k = g + (p,)

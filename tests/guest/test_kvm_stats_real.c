@@ -32,7 +32,7 @@ START_TEST(kvm_stats_real_vm)
 	ck_assert_int_ge(vm, 0);
 	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	ck_assert_int_ge(vcpu, 0);
-	kvm_stats_src_open(&src, vm, &vcpu, 1);
+	kvm_stats_src_open(&src, vm, &vcpu, 1, NULL);
 	/* The stats fds outlive the fds they came from. */
 	close(vcpu);
 	close(vm);
@@ -46,6 +46,9 @@ START_TEST(kvm_stats_real_vm)
 	ck_assert_uint_gt(r.vm_rss_kib, 0);
 	ck_assert_uint_ge(r.vm_hwm_kib, r.vm_rss_kib);
 	ck_assert_int_gt(r.minflt, 0);
+	/* No guest memory given: no setup peak, no guest residency. */
+	ck_assert_int_eq(src.setup_peak_known, 0);
+	ck_assert_int_eq(r.guest_known, 0);
 	kvm_stats_run_free(&r);
 	kvm_stats_src_close(&src);
 	close(kvm);

@@ -285,6 +285,19 @@ START_TEST(kvm_stats_json_line)
 	ck_assert_int_eq(buf[strlen(buf) - 1], '}');
 	ck_assert_ptr_null(strchr(buf, '\n'));
 
+	/* The setup peak (before the guest grew) wins when it is higher. */
+	r.setup_peak_known = 1;
+	r.setup_peak_kib = 17000;
+	f = fmemopen(buf, sizeof(buf), "w");
+	kvm_stats_json(f, &r);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"vmm_peak_kib\":17000,"));
+	r.setup_peak_kib = 100;
+	f = fmemopen(buf, sizeof(buf), "w");
+	kvm_stats_json(f, &r);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"vmm_peak_kib\":4000,"));
+
 	/* A guest that never fired the timer gives nulls, not zeros. */
 	r.boot_fired = 0;
 	r.guest_known = 0;
