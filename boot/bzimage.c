@@ -109,6 +109,13 @@ int bzimage_load(const struct guest_mem *gm, const void *image, size_t len,
 	bi.load_addr = LAYOUT_HIMEM_START;
 	bi.load_size = len - setup_size;
 	bi.entry64 = bi.load_addr + BZIMAGE_ENTRY64_OFFSET;
+	/* Else the vCPU would start in whatever RAM holds past the image. */
+	if (bi.load_size <= BZIMAGE_ENTRY64_OFFSET)
+		return boot_err(err, errlen, -ENOEXEC,
+				"truncated bzImage: the %llu-byte kernel ends "
+				"before its 64-bit entry at 0x%x",
+				(unsigned long long)bi.load_size,
+				BZIMAGE_ENTRY64_OFFSET);
 
 	/*
 	 * Where the decompressor will run: a relocatable kernel rounds its

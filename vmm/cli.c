@@ -138,7 +138,8 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 	o->cpus = 1;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", cli_long, NULL)) != -1) {
+	/* The leading ':' makes a missing value ':' rather than '?'. */
+	while ((c = getopt_long(argc, argv, ":", cli_long, NULL)) != -1) {
 		switch (c) {
 		case OPT_MEM:
 			if (size_parse(optarg, &o->mem_size) || !o->mem_size) {
@@ -221,9 +222,16 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 				 argv[optind - 1]);
 			return -EINVAL;
 		default:
-			snprintf(err, errlen,
-				 "unknown option '%s' (see --help)",
-				 argv[optind - 1]);
+			/* In a cluster like "-xy" optind has not moved yet:
+			 * name the letter getopt stopped at. */
+			if (optopt && optopt < 256)
+				snprintf(err, errlen,
+					 "unknown option '-%c' (see --help)",
+					 (unsigned char)optopt);
+			else
+				snprintf(err, errlen,
+					 "unknown option '%s' (see --help)",
+					 argv[optind - 1]);
 			return -EINVAL;
 		}
 	}
