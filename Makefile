@@ -134,6 +134,8 @@ bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)
 .PHONY: bench-io
 bench-io: ; scripts/bench-io $(BENCH_ARGS)
+.PHONY: bench-balloon
+bench-balloon: ; scripts/bench-balloon $(BENCH_ARGS)
 
 .PHONY: guest-kernel guest-initramfs lint-sh
 guest-kernel:
