@@ -1,0 +1,168 @@
+#!/bin/sh
+# Load and fault cases: 8 microVMs booting at once (base pages, then 2M
+# hugepages), signals during boot (SIGTERM, SIGINT, SIGKILL) and SIGKILL
+# during flushed disk writes. After each, the 2M hugetlb pool's free count
+# must be back where it was. Runs where KVM can boot Linux: on the host, or
+# inside the nested L1 (busybox sh there, so POSIX sh only). Needs root for
+# the hugepage cases (they reserve 8*32 = 256 pages and restore the pool
+# size at the end). Prints BOOT-TEST <name> PASS|FAIL|SKIP [why].
+# Needs: MICROVM VMLINUX INITRD (paths) and a writable TMPDIR.
+: "${MICROVM:?}" "${VMLINUX:?}" "${INITRD:?}"
+T=${TMPDIR:-/tmp}/microvm-load.$$
+mkdir -p "$T"
+DEFAULT="console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+HP=/proc/sys/vm/nr_hugepages
+HPFREE=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
+NVM=8
+HUGE_NEED=$((NVM * 32))
+
+result() {
+	echo "BOOT-TEST $*"
+}
+
+# fail NAME WHY [LOG]: a FAIL line and the end of the log.
+fail() {
+	result "$1" FAIL "$2"
+	[ -f "${3:-$T/$1.log}" ] && tail -n 12 "${3:-$T/$1.log}" | sed "s/^/  $1| /"
+	return 1
+}
+
+hpfree() {
+	cat $HPFREE 2>/dev/null || echo 0
+}
+
+# Make at least $1 2M hugepages free (root only); 0 when they are.
+hp_reserve() {
+	free=$(hpfree)
+	[ "$free" -ge "$1" ] && return 0
+	echo $(($(cat $HP) + $1 - free)) >$HP 2>/dev/null
+	[ "$(hpfree)" -ge "$1" ]
+}
+
+hp_before=$(cat $HP 2>/dev/null || echo 0)
+
+# parallel NAME PAGES: NVM microVMs of 64 MiB started at once; all must boot
+# to init and exit 0, and the hugepage pool must get every page back.
+parallel() {
+	name=$1 pages=$2
+	free0=$(hpfree)
+	i=1
+	while [ $i -le $NVM ]; do
+		timeout 900 "$MICROVM" --kernel "$VMLINUX" --initrd "$INITRD" \
+			--mem 64M --pages "$pages" </dev/null >"$T/$name-$i.log" 2>&1 &
+		eval "pid_$i=\$!"
+		i=$((i + 1))
+	done
+	bad="" first=""
+	i=1
+	while [ $i -le $NVM ]; do
+		eval "wait \$pid_$i"
+		rc=$?
+		if [ $rc -ne 0 ] || ! grep -q "MICROVM-INIT done" "$T/$name-$i.log"; then
+			bad="$bad vm$i:exit=$rc"
+			[ -n "$first" ] || first=$i
+		fi
+		i=$((i + 1))
+	done
+	free1=$(hpfree)
+	if [ -n "$bad" ]; then
+		fail "$name" "not every VM booted and exited 0:$bad" "$T/$name-$first.log"
+	elif [ "$free0" != "$free1" ]; then
+		result "$name" FAIL "all $NVM booted, but free 2M pages $free0 before, $free1 after"
+	else
+		result "$name" PASS "$NVM x 64M ($pages) booted to init and exited 0; free 2M pages $free0 before and after"
+	fi
+}
+
+# run_killed NAME SIG PATTERN MICROVM-ARGS...: run microvm in the foreground
+# (a background job of a script would start with SIGINT ignored) while a
+# helper waits for PATTERN in its output (at most 180 s) and sends SIG.
+# Sets rc and mvpid.
+run_killed() {
+	name=$1 sig=$2 pat=$3
+	shift 3
+	rm -f "$T/$name.pid" "$T/$name.log"
+	(
+		i=0
+		while [ $i -lt 1800 ] && ! grep -q -- "$pat" "$T/$name.log" 2>/dev/null; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -"$sig" "$(cat "$T/$name.pid")" 2>/dev/null
+	) &
+	killer=$!
+	sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$T/$name.pid" \
+		"$MICROVM" "$@" </dev/null >"$T/$name.log" 2>&1
+	rc=$?
+	wait $killer
+	mvpid=$(cat "$T/$name.pid" 2>/dev/null)
+}
+
+# signal_case NAME SIG NUMBER: the signal arrives during the boot (after the
+# kernel's first line, before init); the process must be gone, no hugepage
+# leaked, and for SIGTERM/SIGINT exit 128+NUMBER with one stop message.
+signal_case() {
+	name=$1 sig=$2 num=$3
+	free0=$(hpfree)
+	run_killed "$name" "$sig" "Linux version" \
+		--kernel "$VMLINUX" --initrd "$INITRD" --mem 64M --pages huge
+	free1=$(hpfree)
+	stops=$(grep -c "microvm: warning: stopped by" "$T/$name.log")
+	if grep -q "MICROVM-INIT done" "$T/$name.log"; then
+		fail "$name" "the guest finished booting before SIG$sig arrived"
+	elif [ -n "$mvpid" ] && kill -0 "$mvpid" 2>/dev/null; then
+		fail "$name" "microvm (pid $mvpid) still runs after SIG$sig"
+	elif [ $rc -ne $((128 + num)) ]; then
+		fail "$name" "exit status $rc after SIG$sig, want $((128 + num))"
+	elif [ "$sig" != KILL ] && [ "$stops" -ne 1 ]; then
+		fail "$name" "$stops 'stopped by' lines after SIG$sig, want exactly 1"
+	elif [ "$free0" != "$free1" ]; then
+		fail "$name" "free 2M pages $free0 before, $free1 after SIG$sig: leaked"
+	else
+		result "$name" PASS "status $rc$([ "$sig" != KILL ] && echo ", '$(grep -o 'stopped by.*' "$T/$name.log" | tr -d '\r')'"); free 2M pages $free0 before and after"
+	fi
+}
+
+parallel load-8x-base base
+
+if hp_reserve "$HUGE_NEED"; then
+	parallel load-8x-huge huge
+	signal_case sigterm-during-boot TERM 15
+	signal_case sigint-during-boot INT 2
+	signal_case sigkill-during-boot KILL 9
+else
+	for c in load-8x-huge sigterm-during-boot sigint-during-boot sigkill-during-boot; do
+		result $c SKIP "fewer than $HUGE_NEED free 2M hugepages and cannot reserve them (echo N > $HP as root)"
+	done
+fi
+
+# SIGKILL while the guest writes and flushes: every record the guest said
+# it flushed before the kill is in the image afterwards.
+name=sigkill-during-disk-writes
+dd if=/dev/zero of="$T/disk.img" bs=1M count=8 2>/dev/null
+run_killed "$name" KILL "MICROVM-LD flushed=5" \
+	--kernel "$VMLINUX" --initrd "$INITRD" --mem 128M --disk "$T/disk.img" \
+	--cmdline "$DEFAULT mvrun=ld-disk"
+# The last complete line: the kill may cut the one being printed.
+last=$(tr -d '\r' <"$T/$name.log" | sed -n 's/^MICROVM-LD flushed=\([0-9][0-9]*\)$/\1/p' | tail -n 1)
+if [ -z "$last" ]; then
+	fail "$name" "the guest reported no flushed write (exit status $rc)"
+elif [ $rc -ne 137 ]; then
+	fail "$name" "exit status $rc, want 137 (SIGKILL)"
+else
+	i=1 missing=""
+	while [ $i -le "$last" ]; do
+		want=$(printf 'MVLOAD-%08d' $i)
+		got=$(dd if="$T/disk.img" bs=512 skip=$i count=1 2>/dev/null | head -c 15)
+		[ "$got" = "$want" ] || { missing="$i"; break; }
+		i=$((i + 1))
+	done
+	if [ -n "$missing" ]; then
+		fail "$name" "record $missing of $last flushed is not in the image"
+	else
+		result "$name" PASS "killed after $last flushed writes; all $last records in the image"
+	fi
+fi
+
+echo "$hp_before" >$HP 2>/dev/null
+rm -rf "$T"
