@@ -37,7 +37,7 @@ GUEST_SRCS := $(wildcard tests/guest/test_*.c)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/main.o
 
 .PHONY: all check test clean format format-check run bench-mem static \
-	fuzz fuzz-smoke
+	fuzz fuzz-smoke check-asan
 all: $(BUILD)/microvm
 
 $(BUILD)/%.o: %.c
@@ -91,6 +91,35 @@ seccomp-selftest:
 # Unit tests: no KVM needed.
 check: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
+
+# Unit and payload-guest tests built with AddressSanitizer and UBSan (any
+# UB aborts) into build/asan/, then run; prints each runner's summary and
+# one combined "asan: N passed, N failed, N skipped" line last. ASan leaves
+# SIGSEGV alone: the guard-page tests expect the plain signal.
+ASAN_BUILD := $(BUILD)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+check-asan:
+	@$(MAKE) -s BUILD=$(ASAN_BUILD) OPT=-O1 EXTRA_CFLAGS="$(ASAN_FLAGS)" \
+		EXTRA_LDFLAGS="$(ASAN_FLAGS)" $(ASAN_BUILD)/unit-tests \
+		$(ASAN_BUILD)/guest-tests
+	@p=0; f=0; s=0; bad=0; for r in unit guest; do \
+		log=$(ASAN_BUILD)/$$r.log; \
+		ASAN_OPTIONS=handle_segv=0:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1 \
+			$(ASAN_BUILD)/$$r-tests > $$log 2>&1; rc=$$?; cat $$log; \
+		line=$$(grep -aE '^'$$r': [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' $$log | tail -n 1); \
+		if [ -z "$$line" ]; then \
+			echo "asan: $$r runner gave no summary (exit $$rc)"; \
+			f=$$((f+1)); bad=1; continue; fi; \
+		set -- $$line; p=$$((p+$$2)); f=$$((f+$$4)); s=$$((s+$$6)); \
+		if [ $$rc -ne 0 ] && [ $$4 -eq 0 ]; then \
+			echo "asan: $$r runner exited $$rc with no failed test"; \
+			f=$$((f+1)); fi; \
+		if grep -aqE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $$log; then \
+			echo "asan: sanitizer report in $$log"; bad=1; fi; \
+	done; [ $$bad -eq 0 ] || [ $$f -gt 0 ] || f=1; \
+	echo "asan: $$p passed, $$f failed, $$s skipped"; [ $$f -eq 0 ]
 
 # Everything: unit, payload guests on this machine's KVM, Linux boots.
 test: $(BUILD)/microvm $(BUILD)/microvm-static $(BUILD)/unit-tests \
