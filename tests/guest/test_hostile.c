@@ -59,6 +59,7 @@
 #define HP_NR_DEVS	 2
 #define HP_MARK_DONE	 0xff
 #define HP_STATUS_OFF(i) (0x800 + (i)*4) /* final status, in misc */
+#define HP_BLK_IOERR_OFF 0x900		 /* status byte, then status */
 
 /* The interpreter: esi points at 12-byte ops {op, addr, val}; assembled
  * with `as --32` from the listing in the comments. */
@@ -162,6 +163,8 @@ struct hp_vm {
 	struct virtio_blk blk;
 	struct virtio_mmio_dev *devs[HP_NR_DEVS];
 	int rng_ready, blk_ready;
+	int fast; /* irqfd + ioeventfd, as machine.c does */
+	int irqfds[HP_NR_DEVS];
 	char disk[64];
 	pthread_t poller;
 	int poller_started;
@@ -343,6 +346,32 @@ static void hp_broken_rings(struct hp_script *s, unsigned dev)
 	hp_wait_reset_needed(s, dev);
 }
 
+/* A well-formed read of a sector far past the end of the disk: an IOERR
+ * status, and the device carries on (it is not a transport error). */
+static void hp_blk_bad_sector(struct hp_script *s)
+{
+	uint32_t q = HP_QUEUE_GPA(1), hdr = q + HP_BUF;
+
+	hp_init(s, 1, 0);
+	hp_op(s, HP_W32, hdr, VIRTIO_BLK_T_IN);
+	hp_op(s, HP_W32, hdr + 4, 0);
+	hp_op(s, HP_W32, hdr + 8, 0xfffffff0);
+	hp_op(s, HP_W32, hdr + 12, 0xffff);
+	hp_op(s, HP_W8, hdr + 0x400, 0x77);
+	hp_op(s, HP_W32, q + HP_USED, 0);
+	hp_desc(s, q, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+	hp_desc(s, q, 1, hdr + 0x100, VIRTIO_BLK_SECTOR,
+		VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	hp_desc(s, q, 2, hdr + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
+	hp_avail(s, 1, 1, 0);
+	hp_queue_ram(s, 1);
+	hp_go(s, 1);
+	hp_wait_used(s, 1);
+	hp_op(s, HP_R8, hdr + 0x400, HP_MISC_GPA + HP_BLK_IOERR_OFF);
+	hp_op(s, HP_R32, hp_base(1) + VIRTIO_MMIO_REG_STATUS,
+	      HP_MISC_GPA + HP_BLK_IOERR_OFF + 4);
+}
+
 /* The hostile script for device dev. */
 static void hp_hostile_dev(struct hp_script *s, unsigned dev)
 {
@@ -402,6 +431,8 @@ static void hp_hostile_dev(struct hp_script *s, unsigned dev)
 
 	/* Rings that break the device, each waited for. */
 	hp_mark(s, (uint8_t)(0x40 + dev));
+	if (dev == 1)
+		hp_blk_bad_sector(s);
 	hp_broken_rings(s, dev);
 
 	/* Once broken, more of the same is ignored. */
@@ -515,14 +546,25 @@ static void hp_attach(struct hp_vm *h, unsigned i, struct virtio_mmio_dev *d,
 		.irqfd = -1,
 	};
 
+	if (h->fast) {
+		h->irqfds[i] = vm_irqfd(&h->vm, irq.gsi);
+		ck_assert_int_ge(h->irqfds[i], 0);
+		irq.irqfd = h->irqfds[i];
+	}
 	ck_assert_int_eq(virtio_mmio_attach(d, &h->gm, hp_base(i), &irq), 0);
 	ck_assert_int_eq(bus_add(&h->vm.mmio, hp_base(i), VIRTIO_MMIO_SLOT_SIZE,
 				 &virtio_mmio_bus_ops, d, name),
 			 0);
+	if (h->fast)
+		ck_assert_int_eq(
+			vm_ioeventfd(&h->vm, virtio_mmio_event_fd(d),
+				     hp_base(i) + VIRTIO_MMIO_REG_QUEUE_NOTIFY,
+				     4),
+			0);
 	h->devs[i] = d;
 }
 
-static void hp_setup(struct hp_vm *h, const struct hp_script *s)
+static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 {
 	struct region_policy pol = {.pages = REGION_PAGES_BASE};
 	struct memmap_info info;
@@ -531,6 +573,9 @@ static void hp_setup(struct hp_vm *h, const struct hp_script *s)
 	char err[512];
 
 	memset(h, 0, sizeof(*h));
+	h->fast = fast;
+	for (unsigned i = 0; i < HP_NR_DEVS; i++)
+		h->irqfds[i] = -1;
 	ck_assert_msg(vm_open(&h->vm, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_msg(vm_create(&h->vm, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(memmap_build(&h->gm, HP_RAM, LAYOUT_MMIO_GAP_START,
@@ -594,6 +639,9 @@ static void hp_teardown(struct hp_vm *h)
 		virtio_rng_close(&h->rng);
 	if (h->blk_ready)
 		virtio_blk_close(&h->blk);
+	for (unsigned i = 0; i < HP_NR_DEVS; i++)
+		if (h->irqfds[i] >= 0)
+			close(h->irqfds[i]);
 	vm_destroy(&h->vm);
 	guest_mem_destroy(&h->gm);
 	if (h->disk[0])
@@ -701,9 +749,11 @@ static const char *const hp_classes[][2] = {
 	{"guest error:", NULL},
 };
 
-static void hp_clean_run(void);
+static void hp_clean_run(int fast);
 
-START_TEST(hostile_guest_cannot_break_the_vmm)
+/* fast: notifications through ioeventfd and interrupts through irqfd, the
+ * machine.c default; else both exit to the VMM. */
+static void hp_hostile(int fast)
 {
 	struct hp_vm *h = &hp_vm;
 	struct hp_capture cap;
@@ -711,8 +761,6 @@ START_TEST(hostile_guest_cannot_break_the_vmm)
 						      "virtio-blk"};
 	char *log;
 
-	if (!harness_have_kvm())
-		HARNESS_SKIP("/dev/kvm is not available");
 	hp_s.n = 0;
 	for (unsigned d = 0; d < HP_NR_DEVS; d++)
 		hp_hostile_dev(&hp_s, d);
@@ -722,7 +770,7 @@ START_TEST(hostile_guest_cannot_break_the_vmm)
 
 	log_set_level(LOG_INFO); /* unclaimed accesses log at info */
 	hp_capture_start(&cap);
-	hp_setup(h, &hp_s);
+	hp_setup(h, &hp_s, fast);
 	hp_run(h);
 	log = hp_capture_end(&cap);
 	log_set_level(LOG_WARN);
@@ -760,6 +808,10 @@ START_TEST(hostile_guest_cannot_break_the_vmm)
 	}
 	ck_assert_uint_eq(hp_rd32(h, HP_RESULT_GPA + 0x1000 + 0x100),
 			  HP_DISK_SECTORS); /* blk capacity, low word */
+	/* The bad sector: IOERR, and the device still live. */
+	ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + HP_BLK_IOERR_OFF) & 0xff,
+			  VIRTIO_BLK_S_IOERR);
+	ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + HP_BLK_IOERR_OFF + 4), 0xf);
 	for (unsigned i = 0; i < HP_NR_PORTS; i++)
 		ck_assert_uint_eq(
 			*(uint8_t *)guest_mem_ptr(&h->gm, HP_MISC_GPA + i, 1),
@@ -779,6 +831,13 @@ START_TEST(hostile_guest_cannot_break_the_vmm)
 
 			if (hp_classes[c][1])
 				n += hp_count(log, who, hp_classes[c][1]);
+			/* With an ioeventfd, 4-byte QueueNotify writes go to
+			 * the eventfd: the device never sees the value. */
+			if (fast &&
+			    !strcmp(hp_classes[c][0], "notify for queue")) {
+				ck_assert_uint_eq(n, 0);
+				continue;
+			}
 			ck_assert_msg(n == 1,
 				      "%s'%s' logged %u times; log:\n%.3000s",
 				      who, hp_classes[c][0], n, log);
@@ -796,13 +855,28 @@ START_TEST(hostile_guest_cannot_break_the_vmm)
 	hp_teardown(h);
 
 	/* Afterwards, in the same process: a fresh VM works. */
-	hp_clean_run();
+	hp_clean_run(fast);
+}
+
+START_TEST(hostile_guest_cannot_break_the_vmm)
+{
+	if (!harness_have_kvm())
+		HARNESS_SKIP("/dev/kvm is not available");
+	hp_hostile(0);
+}
+END_TEST
+
+START_TEST(hostile_guest_ioeventfd_irqfd)
+{
+	if (!harness_have_kvm())
+		HARNESS_SKIP("/dev/kvm is not available");
+	hp_hostile(1);
 }
 END_TEST
 
 /* The same code, a fresh VM, a well-behaved driver: both devices work and
  * nothing is logged. */
-static void hp_clean_run(void)
+static void hp_clean_run(int fast)
 {
 	struct hp_vm *h = &hp_vm;
 	struct hp_capture cap;
@@ -840,18 +914,20 @@ static void hp_clean_run(void)
 	for (unsigned d = 0; d < HP_NR_DEVS; d++)
 		hp_op(&hp_s, HP_R32, hp_base(d) + VIRTIO_MMIO_REG_STATUS,
 		      HP_MISC_GPA + HP_STATUS_OFF(d));
+	/* The wait op's give-up path is live: a zero word never sets. */
+	hp_op(&hp_s, HP_WAIT, HP_MISC_GPA + 0xf00, 1);
 	hp_mark(&hp_s, HP_MARK_DONE);
 	hp_op(&hp_s, HP_END, 0, 0);
 
 	hp_capture_start(&cap);
-	hp_setup(h, &hp_s);
+	hp_setup(h, &hp_s, fast);
 	hp_run(h);
 	log = hp_capture_end(&cap);
 
 	ck_assert_msg(h->vm.exit_status == 0, "stopped: %s", h->vm.stop_reason);
 	ck_assert_str_eq(h->vm.stop_reason, "payload done");
 	ck_assert_uint_eq(h->nmarks, 3);
-	ck_assert_uint_eq(h->timeouts, 0);
+	ck_assert_uint_eq(h->timeouts, 1); /* the deliberate one */
 	ck_assert_msg(log[0] == 0, "a clean guest made the VMM log:\n%s", log);
 	for (unsigned d = 0; d < HP_NR_DEVS; d++) {
 		ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + HP_STATUS_OFF(d)),
@@ -881,7 +957,8 @@ START_TEST(hostile_clean_payload_baseline)
 {
 	if (!harness_have_kvm())
 		HARNESS_SKIP("/dev/kvm is not available");
-	hp_clean_run();
+	hp_clean_run(0);
+	hp_clean_run(1);
 }
 END_TEST
 
@@ -893,6 +970,7 @@ Suite *hostile_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, hostile_guest_cannot_break_the_vmm);
+	tcase_add_test(tc, hostile_guest_ioeventfd_irqfd);
 	tcase_add_test(tc, hostile_clean_payload_baseline);
 	suite_add_tcase(s, tc);
 	return s;
