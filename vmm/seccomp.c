@@ -197,6 +197,26 @@ static const struct seccomp_rule seccomp_vcpu_rules[] = {
 	ALLOW(exit),
 };
 
+/*
+ * AddressSanitizer builds (make check-asan) only: its runtime sets and
+ * clears each thread's alternate signal stack and maps and unmaps its
+ * per-thread data as the thread exits. Added to both lists.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SECCOMP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SECCOMP_ASAN 1
+#endif
+#endif
+#ifdef SECCOMP_ASAN
+static const struct seccomp_rule seccomp_asan_rules[] = {
+	ALLOW(sigaltstack),
+	ALLOW(munmap),
+	ALLOW_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
+};
+#endif
+
 static const char *const seccomp_names[SECCOMP_THREAD_KINDS] = {
 	[SECCOMP_THREAD_VMM] = "VMM",
 	[SECCOMP_THREAD_VCPU] = "vCPU",
@@ -339,20 +359,12 @@ out:
 	return ret;
 }
 
-static int seccomp_compile(const struct seccomp_rule *rules, size_t n,
-			   unsigned flags, struct seccomp_prog *p)
+static int seccomp_add_rules(scmp_filter_ctx ctx,
+			     const struct seccomp_rule *rules, size_t n,
+			     unsigned flags)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	int ret;
+	int ret = 0;
 
-	if (!ctx)
-		return -ENOMEM;
-	/* A syscall of another ABI (int 0x80, x32) is never legitimate. */
-	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-			       SCMP_ACT_KILL_PROCESS);
-	if (ret)
-		ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-				       SCMP_ACT_KILL);
 	for (size_t i = 0; !ret && i < n; i++) {
 		uint32_t act = rules[i].fail_errno
 				       ? SCMP_ACT_ERRNO(rules[i].fail_errno)
@@ -371,6 +383,53 @@ static int seccomp_compile(const struct seccomp_rule *rules, size_t n,
 		else
 			ret = seccomp_rule_add(ctx, act, rules[i].nr, 0);
 	}
+	return ret;
+}
+
+#ifdef SECCOMP_ASAN
+static int seccomp_rule_same(const struct seccomp_rule *a,
+			     const struct seccomp_rule *b)
+{
+	return a->nr == b->nr && a->fail_errno == b->fail_errno &&
+	       a->when == b->when && a->nargs == b->nargs &&
+	       (!a->nargs ||
+		(a->arg.arg == b->arg.arg && a->arg.op == b->arg.op &&
+		 a->arg.datum_a == b->arg.datum_a &&
+		 a->arg.datum_b == b->arg.datum_b));
+}
+#endif
+
+static int seccomp_compile(const struct seccomp_rule *rules, size_t n,
+			   unsigned flags, struct seccomp_prog *p)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	int ret;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* A syscall of another ABI (int 0x80, x32) is never legitimate. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+			       SCMP_ACT_KILL_PROCESS);
+	if (ret)
+		ret = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+				       SCMP_ACT_KILL);
+	if (!ret)
+		ret = seccomp_add_rules(ctx, rules, n, flags);
+#ifdef SECCOMP_ASAN
+	for (size_t i = 0;
+	     !ret &&
+	     i < sizeof(seccomp_asan_rules) / sizeof(seccomp_asan_rules[0]);
+	     i++) {
+		size_t j = 0;
+
+		while (j < n &&
+		       !seccomp_rule_same(&rules[j], &seccomp_asan_rules[i]))
+			j++;
+		if (j == n) /* not in the list yet */
+			ret = seccomp_add_rules(ctx, &seccomp_asan_rules[i], 1,
+						flags);
+	}
+#endif
 	if (!ret)
 		ret = seccomp_export(ctx, p);
 	seccomp_release(ctx);
