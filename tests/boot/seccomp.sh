@@ -25,9 +25,12 @@ skip_all() {
 	exit 0
 }
 
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip_all "/dev/kvm is not usable here"
-command -v as >/dev/null && command -v ld >/dev/null ||
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	skip_all "/dev/kvm is not usable here"
+fi
+if ! command -v as >/dev/null || ! command -v ld >/dev/null; then
 	skip_all "no binutils (as, ld) to build the tiny PVH kernel"
+fi
 
 cat >"$T/tiny.S" <<'EOF'
 	.section .note.Xen, "a", @note
@@ -72,9 +75,10 @@ SECTIONS {
 }
 EOF
 for h in 0 1; do
-	as --64 --defsym HANG=$h -o "$T/tiny$h.o" "$T/tiny.S" &&
-		ld -m elf_x86_64 -T "$T/tiny.ld" -o "$T/tiny$h.elf" "$T/tiny$h.o" ||
+	if ! as --64 --defsym HANG=$h -o "$T/tiny$h.o" "$T/tiny.S" ||
+		! ld -m elf_x86_64 -T "$T/tiny.ld" -o "$T/tiny$h.elf" "$T/tiny$h.o"; then
 		skip_all "cannot build the tiny PVH kernel"
+	fi
 done
 K=$T/tiny0.elf
 KHANG=$T/tiny1.elf
@@ -136,7 +140,7 @@ name=seccomp-control-sigterm
 	"$T/ctl2.sock" </dev/null >"$T/$name.log" 2>&1 &
 pid=$!
 i=0
-while [ $i -lt 50 ] && ! grep -q "PVH-TINY hello" "$T/$name.log"; do
+while [ $i -lt 50 ] && ! grep -q "PVH-TINY hello" "$T/$name.log" 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
