@@ -43,6 +43,8 @@
 #define MiB		 (1ULL << 20)
 #define HP_RAM		 (16 * MiB)
 #define HP_CODE_GPA	 0x1000
+#define HP_BUDGET_GPA	 0xffc /* the wait op's read budget */
+#define HP_WAIT_BUDGET	 2000000
 #define HP_RESULT_GPA	 0x20000 /* 4 KiB of read results per device */
 #define HP_MISC_GPA	 0x30000 /* read results of the unclaimed phase */
 #define HP_SCRIPT_GPA	 0x100000
@@ -72,8 +74,8 @@ enum hp_op {
 	HP_R8 = 5,   /* mov al, [addr]; mov [val], al */
 	HP_OUTB = 6, /* out addr, val */
 	HP_INB = 7,  /* in al, addr; mov [val], al */
-	HP_WAIT = 8, /* spin until [addr] & val, 200000 reads at most, then
-		      * out HP_TIMEOUT_PORT */
+	HP_WAIT = 8, /* spin until [addr] & val, at most [HP_BUDGET_GPA]
+		      * reads, then out HP_TIMEOUT_PORT */
 	HP_R16 = 9,  /* mov ax, [addr]; mov [val], ax */
 };
 
@@ -138,16 +140,16 @@ static const uint8_t hp_code[] = {
 	0x88, 0x01, /* 6d mov [ecx], al */
 	0xeb, 0x8f, /* 6f jmp next */
 	/* wait: */
-	0xbf, 0x40, 0x0d, 0x03, 0x00, /* 71 mov edi, 200000 */
-	0x8b, 0x03,		      /* 76 1: mov eax, [ebx] */
-	0x85, 0xc8,		      /* 78 test eax, ecx */
-	0x75, 0x84,		      /* 7a jnz next */
-	0x4f,			      /* 7c dec edi */
-	0x75, 0xf7,		      /* 7d jnz 1b */
-	0x66, 0xba, 0x02, 0x05,	      /* 7f mov dx, 0x502 */
-	0xb0, 0xee,		      /* 83 mov al, 0xee */
-	0xee,			      /* 85 out dx, al */
-	0xe9, 0x75, 0xff, 0xff, 0xff, /* 86 jmp next */
+	0x8b, 0x3d, 0xfc, 0x0f, 0x00, 0x00, /* 71 mov edi, [0xffc] */
+	0x8b, 0x03,			    /* 77 1: mov eax, [ebx] */
+	0x85, 0xc8,			    /* 79 test eax, ecx */
+	0x75, 0x83,			    /* 7b jnz next */
+	0x4f,				    /* 7d dec edi */
+	0x75, 0xf7,			    /* 7e jnz 1b */
+	0x66, 0xba, 0x02, 0x05,		    /* 80 mov dx, 0x502 */
+	0xb0, 0xee,			    /* 84 mov al, 0xee */
+	0xee,				    /* 86 out dx, al */
+	0xe9, 0x74, 0xff, 0xff, 0xff,	    /* 87 jmp next */
 };
 
 struct hp_script {
@@ -570,6 +572,7 @@ static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 	struct memmap_info info;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
+	uint32_t budget = HP_WAIT_BUDGET;
 	char err[512];
 
 	memset(h, 0, sizeof(*h));
@@ -586,6 +589,9 @@ static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 		      "%s", err);
 	ck_assert_int_eq(
 		guest_mem_write(&h->gm, HP_CODE_GPA, hp_code, sizeof(hp_code)),
+		0);
+	ck_assert_int_eq(
+		guest_mem_write(&h->gm, HP_BUDGET_GPA, &budget, sizeof(budget)),
 		0);
 	ck_assert_int_eq(guest_mem_write(&h->gm, HP_SCRIPT_GPA, s->ops,
 					 (s->n + 1) * sizeof(s->ops[0])),
@@ -915,6 +921,7 @@ static void hp_clean_run(int fast)
 		hp_op(&hp_s, HP_R32, hp_base(d) + VIRTIO_MMIO_REG_STATUS,
 		      HP_MISC_GPA + HP_STATUS_OFF(d));
 	/* The wait op's give-up path is live: a zero word never sets. */
+	hp_op(&hp_s, HP_W32, HP_BUDGET_GPA, 1000);
 	hp_op(&hp_s, HP_WAIT, HP_MISC_GPA + 0xf00, 1);
 	hp_mark(&hp_s, HP_MARK_DONE);
 	hp_op(&hp_s, HP_END, 0, 0);
