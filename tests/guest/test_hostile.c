@@ -1,8 +1,9 @@
 /*
  * A hostile guest on this machine's KVM: real virtio-rng and virtio-blk on
- * the MMIO bus (attached as vmm/machine.c does; notifications exit to the
- * VMM, as with MICROVM_NO_IOEVENTFD, and a poller thread stands in for the
- * event loop), and a payload that misuses them every way it can: garbage
+ * the MMIO bus (attached as vmm/machine.c does, once with notifications and
+ * interrupts through the VMM as with MICROVM_NO_IOEVENTFD/NO_IRQFD, once
+ * through ioeventfd and irqfd; a poller thread stands in for the event
+ * loop), and a payload that misuses them every way it can: garbage
  * in every register of the 4 KiB slots, narrow and misaligned accesses,
  * reads of write-only registers and of config space nobody initialized,
  * queues in the MMIO gap, beyond RAM and wrapping, descriptor loops,
@@ -296,9 +297,16 @@ static void hp_broken_rings(struct hp_script *s, unsigned dev)
 	hp_init(s, dev, 0);
 	hp_queue(s, dev, 8, 0xd0000000, 0x40000000, hp_base(dev));
 	hp_wait_reset_needed(s, dev);
-	/* An address that wraps. */
+	/* A descriptor table that wraps past 2^64. */
 	hp_init(s, dev, 0);
-	hp_queue(s, dev, 8, 0xfffffffffffff000ULL, q + HP_AVAIL, q + HP_USED);
+	hp_queue(s, dev, 8, 0xffffffffffffffc0ULL, q + HP_AVAIL, q + HP_USED);
+	hp_wait_reset_needed(s, dev);
+	/* A buffer whose range wraps past 2^64. */
+	hp_init(s, dev, 0);
+	hp_desc(s, q, 0, 0xfffffffffffffff0ULL, 0x100, VIRTQ_DESC_F_WRITE, 0);
+	hp_avail(s, dev, 1, 0);
+	hp_queue_ram(s, dev);
+	hp_go(s, dev);
 	hp_wait_reset_needed(s, dev);
 	/* A two-descriptor loop; and QueueNum written while ready. */
 	hp_init(s, dev, 0);
