@@ -280,6 +280,12 @@ def render(head, rows):
 
 # --- Outputs.
 
+def _csv_cell(v):
+    if v is None:
+        return ""
+    return f"{v:.3f}" if isinstance(v, float) else v
+
+
 def write_csv(path, runs, env_label, emulated):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
@@ -291,8 +297,7 @@ def write_csv(path, runs, env_label, emulated):
                 (r["mem"], r["cpus"], r["mode"], r["pages"])) +
                 (int(r["run"]),)):
             w.writerow([env_label, r["pages"], r["mode"], r["mem"], r["cpus"],
-                        r["run"]] + ["" if r[n] is None else r[n]
-                                     for n, _ in FIELDS])
+                        r["run"]] + [_csv_cell(r[n]) for n, _ in FIELDS])
     os.replace(tmp, path)
 
 
@@ -311,7 +316,7 @@ def gnuplot_terminal():
     return None
 
 
-def chart(path, summary, label, emulated):
+def chart(path, summary, label, emulated, runs):
     """Two clustered bar panels: boot time and host page faults, one bar
     per page policy within each memory/vCPU/mode group."""
     term = gnuplot_terminal()
@@ -384,7 +389,7 @@ set style fill solid 0.8 border -1
 set key top right horizontal
 set grid ytics
 set bmargin 4
-set multiplot layout 2,1 title "microvm boot by page policy ({where}); groups: memory, vCPUs, lazy or prefault"
+set multiplot layout 2,1 title "microvm boot by page policy: {where}\\ngroups: guest memory, vCPUs, lazy or --prefault; medians of {runs} runs"
 set title "guest boot time{' relative to base (same group)' if emulated else ''}"
 set ylabel "{boot_label}"
 set yrange [0:{tops['boot.dat'] * 1.3:.4f}]
@@ -428,6 +433,45 @@ def self_test():
         if got != want:
             print(f"FAIL parse_boot_line({line!r}) = {got}, want {want}")
             bad += 1
+    # A log as job.sh writes it: a boot, a compare run with a Firecracker
+    # line, one whose output had no boot-time line, a skip.
+    log = "\r\n".join([
+        "BENCH-ENV kernel=x nproc=2",
+        'BENCH-RUN pages=base mode=lazy mem=512 cpus=1 run=1 rc=0 '
+        '{"boot_wall_us":2000000.000,"boot_cpu_us":null,"minflt":12000,'
+        '"kvm_vm":{"pages_4k":6000}}',
+        "BENCH-CMP mem=512 cpus=1 run=1 rc=0 line=[fake:main] "
+        "Guest-boot-time = 105120 us 105 ms, 4321 CPU us 4 CPU ms",
+        "BENCH-CMP mem=512 cpus=1 run=2 rc=1 line=",
+        "BENCH-SKIP pages=huge1g mode=lazy mem=512 cpus=1 512 MiB is not a "
+        "multiple of the 1024 MiB page",
+        "BENCH-DONE", ""])
+    with tempfile.NamedTemporaryFile("w", suffix=".log") as f:
+        f.write(log)
+        f.flush()
+        runs, fails, skips, env, done = parse_log(f.name)
+    checks = [
+        ("done", done),
+        ("env", env.get("nproc") == "2"),
+        ("two runs", len(runs) == 2),
+        ("base boot", any(r["pages"] == "base" and r["boot_ms"] == 2000.0
+                          and r["minflt"] == 12000 and r["pages_4k"] == 6000
+                          and r["boot_cpu_ms"] is None for r in runs)),
+        ("compare boot", any(r["pages"] == COMPARE and r["run"] == "1" and
+                             abs(r["boot_ms"] - 105.12) < 1e-9 and
+                             abs(r["boot_cpu_ms"] - 4.321) < 1e-9
+                             for r in runs)),
+        ("compare without a line fails",
+         any(t.get("pages") == COMPARE and t.get("run") == "2"
+             for t, _ in fails)),
+        ("skip", skips and skips[0][0]["pages"] == "huge1g" and
+         skips[0][1].startswith("512 MiB")),
+    ]
+    for name, ok in checks:
+        if not ok:
+            print(f"FAIL parse_log: {name}")
+            bad += 1
+    cases += checks
     print(f"report.py self-test: {len(cases) - bad} passed, {bad} failed")
     return 1 if bad else 0
 
@@ -480,7 +524,8 @@ def main():
         write_csv(a.csv, runs, label, a.emulated)
         print(f"csv: {a.csv}")
     if a.png:
-        err = chart(a.png, summary, label, a.emulated)
+        err = chart(a.png, summary, label, a.emulated,
+                    max((s["n"] for s in summary.values()), default=0))
         if err:
             print(f"bench-boot: warning: no chart: {err}")
         else:
