@@ -504,6 +504,10 @@ def main():
     if a.emulated:
         print(f"== every figure is {EMULATED}: times are shown only as "
               "ratios against base (same memory, vCPUs and mode, same run)")
+    if env.get("thp") == "always":
+        print("== warning: THP is \"always\" where the boots ran, so base "
+              "got transparent hugepages too (run as root: the loop then "
+              "switches THP to madvise)")
     summary = summarise(runs)
     for line in table(summary, planned, a.emulated):
         print(line)
