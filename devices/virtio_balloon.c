@@ -85,11 +85,39 @@ int virtio_balloon_parse(const char *s, struct virtio_balloon_cfg *cfg,
 	return 0;
 }
 
-static int virtio_balloon_cmp(const void *a, const void *b)
+/* Heapsort: in place, no allocation and no libc calls (glibc's qsort may
+ * call sysinfo() to size a buffer, which the event loop's seccomp filter
+ * refuses). */
+static void virtio_balloon_sift(uint32_t *a, unsigned root, unsigned n)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	for (;;) {
+		unsigned child = 2 * root + 1;
+		uint32_t t;
 
-	return x < y ? -1 : x > y;
+		if (child >= n)
+			return;
+		if (child + 1 < n && a[child + 1] > a[child])
+			child++;
+		if (a[root] >= a[child])
+			return;
+		t = a[root];
+		a[root] = a[child];
+		a[child] = t;
+		root = child;
+	}
+}
+
+static void virtio_balloon_sort(uint32_t *a, unsigned n)
+{
+	for (unsigned i = n / 2; i-- > 0;)
+		virtio_balloon_sift(a, i, n);
+	for (unsigned end = n; end-- > 1;) {
+		uint32_t t = a[0];
+
+		a[0] = a[end];
+		a[end] = t;
+		virtio_balloon_sift(a, 0, end);
+	}
 }
 
 unsigned virtio_balloon_runs(uint32_t *pfns, unsigned n,
@@ -99,7 +127,7 @@ unsigned virtio_balloon_runs(uint32_t *pfns, unsigned n,
 
 	if (!n)
 		return 0;
-	qsort(pfns, n, sizeof(*pfns), virtio_balloon_cmp);
+	virtio_balloon_sort(pfns, n);
 	runs[0] = (struct virtio_balloon_run){.pfn = pfns[0], .count = 1};
 	for (unsigned i = 1; i < n; i++) {
 		struct virtio_balloon_run *r = &runs[nr];

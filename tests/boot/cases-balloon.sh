@@ -39,6 +39,7 @@ vm_start() {
 	VM_LOG=$T/$name.log
 	VM_SOCK=$T/$name.sock
 	rm -f "$VM_SOCK"
+	: >"$VM_LOG" # exists before the background job opens it
 	"$MICROVM" --kernel "$VMLINUX" --initrd "$INITRD" \
 		--control-socket "$VM_SOCK" \
 		--cmdline "$DEFAULT mvrun=$script" "$@" </dev/null >"$VM_LOG" 2>&1 &
@@ -94,6 +95,12 @@ field() {
 	sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
 }
 
+# mib NAME: a byte count from the JSON reply on stdin, in MiB (0 if absent).
+mib() {
+	v=$(field "$1")
+	echo $((${v:-0} >> 20))
+}
+
 # held_kb POLICY: host memory the guest holds now, in kB.
 held_kb() {
 	if [ "$1" = huge ]; then
@@ -122,6 +129,7 @@ case_report() {
 		return
 	fi
 	peak=$(held_kb "$pol")
+	peak=${peak:-0}
 	if ! wait_for "MEMHOG freed" 60; then
 		fail $name "the guest never freed its $HOG_MIB MiB"
 		vm_finish 5
@@ -134,7 +142,9 @@ case_report() {
 	# Poll for up to 20 s (the guest waits 20 s before reallocating);
 	# the time is when the last step of 2 MiB or more arrived.
 	while [ $(($(now_cs) - t0)) -lt 2000 ]; do
-		got=$((peak - $(held_kb "$pol")))
+		h=$(held_kb "$pol")
+		[ -n "$h" ] || break # the VMM is gone
+		got=$((peak - h))
 		if [ $got -ge $((best + 2048)) ]; then
 			best=$got
 			tbest=$(($(now_cs) - t0))
@@ -147,8 +157,7 @@ case_report() {
 	vm_finish 60
 	secs=$((tbest / 100)).$((tbest % 100 / 10))
 	pct=$((best * 100 / (HOG_MIB * 1024)))
-	rep=$(echo "$stats" | field reported_bytes)
-	echo "BALLOON-BENCH policy=$pol freed_mib=$HOG_MIB returned_mib=$((best / 1024)) pct=$pct secs=$secs peak_mib=$((peak / 1024)) reported_mib=$((${rep:-0} >> 20)) returned_4k_mib=$(($(echo "$stats" | field returned_4k) >> 20)) returned_2m_mib=$(($(echo "$stats" | field returned_2m) >> 20)) unfreed_reports=$(echo "$stats" | field unfreed_reports)"
+	echo "BALLOON-BENCH policy=$pol freed_mib=$HOG_MIB returned_mib=$((best / 1024)) pct=$pct secs=$secs peak_mib=$((peak / 1024)) reported_mib=$(echo "$stats" | mib reported_bytes) returned_4k_mib=$(echo "$stats" | mib returned_4k) returned_2m_mib=$(echo "$stats" | mib returned_2m) unfreed_reports=$(echo "$stats" | field unfreed_reports)"
 	if [ "$VM_RC" -ne 0 ] || ! grep -qF "MICROVM-INIT done" "$VM_LOG"; then
 		fail $name "exit status $VM_RC: $(grep 'microvm: error' "$VM_LOG" | tail -n 1)"
 	elif grep -qF "MEMHOG FAIL" "$VM_LOG"; then
@@ -166,7 +175,7 @@ case_report() {
 # guest sees MemAvailable drop and come back.
 case_inflate() {
 	name=balloon-inflate-deflate
-	vm_start "$name" bl-inflate --mem 512M --balloon=stats=1
+	vm_start "$name" bl-inflate --mem 512M --balloon=stats=1 --verbose
 	if ! wait_for "BL-READY" 120; then
 		fail $name "the guest never got ready"
 		vm_finish 5
@@ -202,7 +211,7 @@ case_inflate() {
 	done
 	wait_for "BL-DEFLATED" 30
 	vm_finish 60
-	infl=$(($(echo "$s1" | field inflated_bytes) >> 20))
+	infl=$(echo "$s1" | mib inflated_bytes)
 	upd=$(echo "$s1" | field stats_updates)
 	a=$(sed -n 's/.*BL-MEM start avail_kb=\([0-9]*\).*/\1/p' "$VM_LOG")
 	b=$(sed -n 's/.*BL-INFLATED avail_kb=\([0-9]*\).*/\1/p' "$VM_LOG")
@@ -215,6 +224,8 @@ case_inflate() {
 		fail $name "guest MemAvailable did not drop by 100 MiB and recover ($(grep -F 'BL-END' "$VM_LOG"))"
 	elif [ "${upd:-0}" -lt 1 ] || ! echo "$s1" | grep -qF '"free-memory":'; then
 		fail $name "no guest statistics with stats=1: $s1"
+	elif ! grep -qE "virtio-balloon: target 0 MiB.*inflated ${infl} MiB" "$VM_LOG"; then
+		fail $name "no balloon counters in the --verbose exit report"
 	else
 		result $name PASS "actual 128 then 0 MiB; guest MemAvailable ${a} -> ${b} -> ${c} kB; inflated ${infl} MiB; guest stats received ${upd}x"
 	fi

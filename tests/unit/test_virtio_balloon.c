@@ -22,24 +22,29 @@ static struct virtio_balloon bl;
 static struct guest_mem *gm;
 static int extra_mapped;
 
-/* Map EXTRA_SIZE of `pages` at EXTRA_GPA into the test's guest memory. */
-static void extra_region(enum region_pages pages)
+/* Map `size` bytes of `pages` at EXTRA_GPA into the test's guest memory. */
+static void extra_region_size(enum region_pages pages, uint64_t size)
 {
 	struct region_policy pol = {.pages = pages};
 	struct region r;
 	char err[256];
 	int fd = -1, created = 0;
 
-	ck_assert_int_eq(region_open_backing(&pol, EXTRA_SIZE, &fd, &created,
-					     err, sizeof(err)),
+	ck_assert_int_eq(region_open_backing(&pol, size, &fd, &created, err,
+					     sizeof(err)),
 			 0);
-	ck_assert_msg(region_map(&r, EXTRA_GPA, EXTRA_SIZE, &pol, fd, 0, err,
+	ck_assert_msg(region_map(&r, EXTRA_GPA, size, &pol, fd, 0, err,
 				 sizeof(err)) == 0,
 		      "%s", err);
 	if (fd >= 0)
 		close(fd);
 	ck_assert_int_eq(guest_mem_add(gm, &r), 0);
 	extra_mapped = 1;
+}
+
+static void extra_region(enum region_pages pages)
+{
+	extra_region_size(pages, EXTRA_SIZE);
 }
 
 static uint8_t *extra_hva(uint64_t off)
@@ -134,6 +139,36 @@ START_TEST(bl_runs)
 	pfns[0] = UINT32_MAX;
 	ck_assert_uint_eq(virtio_balloon_runs(pfns, 1, runs), 1);
 	ck_assert_uint_eq(runs[0].pfn, UINT32_MAX);
+}
+END_TEST
+
+/* A full inflate buffer the way Linux fills it (descending), and a
+ * scrambled one with every third page missing. */
+START_TEST(bl_runs_big)
+{
+	static uint32_t pfns[256];
+	static struct virtio_balloon_run runs[256];
+	unsigned n, kept = 0;
+
+	for (unsigned i = 0; i < 256; i++)
+		pfns[i] = 5000 - i;
+	ck_assert_uint_eq(virtio_balloon_runs(pfns, 256, runs), 1);
+	ck_assert_uint_eq(runs[0].pfn, 5000 - 255);
+	ck_assert_uint_eq(runs[0].count, 256);
+
+	/* (i * 97) % 256 permutes 0..255: a scrambled order. */
+	for (unsigned i = 0; i < 256; i++) {
+		unsigned v = (i * 97) % 256;
+
+		if (v % 3 != 2)
+			pfns[kept++] = 100 + v;
+	}
+	n = virtio_balloon_runs(pfns, kept, runs);
+	ck_assert_uint_eq(n, 86); /* {0,1} {3,4} ... {255} */
+	for (unsigned i = 0; i < n; i++) {
+		ck_assert_uint_eq(runs[i].pfn, 100 + 3 * i);
+		ck_assert_uint_eq(runs[i].count, i == n - 1 ? 1 : 2);
+	}
 }
 END_TEST
 
@@ -296,6 +331,78 @@ START_TEST(bl_report_hugetlb)
 }
 END_TEST
 
+/*
+ * One report chain on a region of each policy: A is 4K at +4K, B is the
+ * 2M-aligned 2M at +2M. Only whole pages of the backing go back: 4K
+ * granules for base and thp, 2M pages for huge, nothing for huge1g.
+ */
+static void report_policy(enum region_pages pages, uint64_t size,
+			  uint64_t want_a, uint64_t want_b,
+			  enum virtio_balloon_psize bucket)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1};
+	struct virtio_balloon_info in;
+	uint64_t unfreed = (want_a == 0) + (want_b == 0);
+
+	extra_region_size(pages, size);
+	start(&cfg, F_REPORTING, 3);
+	memset(extra_hva(0), 0x5a, 4 * MiB);
+	vtest_desc(2, 0, EXTRA_GPA + 4096, 4096,
+		   VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	vtest_desc(2, 1, EXTRA_GPA + 2 * MiB, (uint32_t)(2 * MiB),
+		   VIRTQ_DESC_F_WRITE, 0);
+	vtest_avail(2, 0);
+	virtio_mmio_process(&bl.mmio);
+	ck_assert_uint_eq(vtest_used_idx(2), 1);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.reports, 2);
+	ck_assert_uint_eq(in.c.reported_bytes, 2 * MiB + 4096);
+	ck_assert_uint_eq(in.c.returned_bytes, want_a + want_b);
+	ck_assert_uint_eq(in.c.returned[bucket], want_a + want_b);
+	ck_assert_uint_eq(in.c.unfreed_reports, unfreed);
+	ck_assert_uint_eq(in.c.unfreed_bytes, 2 * MiB + 4096 - want_a - want_b);
+	/* What was freed reads zero; what was kept kept its data. */
+	ck_assert_uint_eq(extra_hva(4096)[0], want_a ? 0 : 0x5a);
+	ck_assert_uint_eq(extra_hva(2 * MiB)[0], want_b ? 0 : 0x5a);
+	ck_assert_uint_eq(extra_hva(0)[0], 0x5a);
+	ck_assert_uint_eq(extra_hva(8192)[0], 0x5a);
+}
+
+START_TEST(bl_align_base)
+{
+	report_policy(REGION_PAGES_BASE, EXTRA_SIZE, 4096, 2 * MiB,
+		      VIRTIO_BALLOON_PS_4K);
+}
+END_TEST
+
+START_TEST(bl_align_thp)
+{
+	report_policy(REGION_PAGES_THP, EXTRA_SIZE, 4096, 2 * MiB,
+		      VIRTIO_BALLOON_PS_2M);
+}
+END_TEST
+
+START_TEST(bl_align_huge)
+{
+	if (harness_hugepages(HUGE_FREE_KB, 2))
+		HARNESS_SKIP("needs 2 free 2M hugepages (echo 8 > "
+			     "/proc/sys/vm/nr_hugepages as root)");
+	report_policy(REGION_PAGES_HUGE, EXTRA_SIZE, 0, 2 * MiB,
+		      VIRTIO_BALLOON_PS_2M);
+}
+END_TEST
+
+START_TEST(bl_align_huge1g)
+{
+	if (harness_hugepages(1048576, 1))
+		HARNESS_SKIP(
+			"needs a free 1G hugepage (echo 1 > /sys/kernel/mm/"
+			"hugepages/hugepages-1048576kB/nr_hugepages)");
+	report_policy(REGION_PAGES_HUGE1G, 1ULL << 30, 0, 0,
+		      VIRTIO_BALLOON_PS_1G);
+}
+END_TEST
+
 /* Stats: the buffer is held until the timer, then given back. */
 START_TEST(bl_stats)
 {
@@ -348,11 +455,16 @@ Suite *virtio_balloon_suite(void)
 
 	tcase_add_test(pure, bl_parse);
 	tcase_add_test(pure, bl_runs);
+	tcase_add_test(pure, bl_runs_big);
 	tcase_add_checked_fixture(dev, setup, teardown);
 	tcase_add_test(dev, bl_features_and_config);
 	tcase_add_test(dev, bl_inflate_coalesce);
 	tcase_add_test(dev, bl_report_base);
 	tcase_add_test(dev, bl_report_hugetlb);
+	tcase_add_test(dev, bl_align_base);
+	tcase_add_test(dev, bl_align_thp);
+	tcase_add_test(dev, bl_align_huge);
+	tcase_add_test(dev, bl_align_huge1g);
 	tcase_add_test(dev, bl_stats);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, dev);
