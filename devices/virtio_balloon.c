@@ -153,6 +153,31 @@ static enum virtio_balloon_psize virtio_balloon_ps(size_t page_size)
 	return VIRTIO_BALLOON_PS_4K;
 }
 
+/*
+ * Count `got` bytes discarded from [s, e) of region r by page size. THP
+ * regions discard in 4K granules: the whole 2M pages inside the range went
+ * back as huge pages, the rest as 4K pieces (splitting a huge page).
+ */
+static void virtio_balloon_count(struct virtio_balloon *b,
+				 const struct region *r, uint64_t s, uint64_t e,
+				 uint64_t got)
+{
+	uint64_t hs, he, whole = 0;
+
+	if (r->page_size <= r->discard_granule || !r->page_size) {
+		b->c.returned[virtio_balloon_ps(r->page_size)] += got;
+		return;
+	}
+	hs = (s + r->page_size - 1) & ~((uint64_t)r->page_size - 1);
+	he = e & ~((uint64_t)r->page_size - 1);
+	if (he > hs)
+		whole = he - hs;
+	if (whole > got)
+		whole = got;
+	b->c.returned[virtio_balloon_ps(r->page_size)] += whole;
+	b->c.returned[VIRTIO_BALLOON_PS_4K] += got - whole;
+}
+
 /* Split by region so each piece is counted under its own page size. */
 int virtio_balloon_discard(struct virtio_balloon *b, uint64_t gpa, uint64_t len,
 			   uint64_t *returned)
@@ -185,7 +210,7 @@ int virtio_balloon_discard(struct virtio_balloon *b, uint64_t gpa, uint64_t len,
 			ret = err;
 			continue;
 		}
-		b->c.returned[virtio_balloon_ps(r->page_size)] += got;
+		virtio_balloon_count(b, r, s, e, got);
 		b->c.returned_bytes += got;
 		total += got;
 	}

@@ -104,7 +104,9 @@ struct virtio_balloon_counters {
 	/* Bytes discarded: given back to the host (pages never touched
 	 * count too: the discard cannot tell). Sum of returned[]. */
 	uint64_t returned_bytes;
-	uint64_t returned[VIRTIO_BALLOON_PS_NR]; /* by backing page size */
+	/* By page size given back: the backing's page size, except that on
+	 * THP only whole 2M pages count as 2M and the rest as 4K. */
+	uint64_t returned[VIRTIO_BALLOON_PS_NR];
 	uint64_t discards;   /* guest_mem_discard calls (after coalescing) */
 	uint64_t bad_ranges; /* ranges outside RAM or failed: ignored */
 };
