@@ -40,7 +40,7 @@ static void bzimage_copy_hdr(const uint8_t *p, size_t len,
 	memcpy(hdr, p + BZIMAGE_HDR_OFFSET, n);
 }
 
-static int bzimage_check(const struct setup_header *h, size_t len,
+static int bzimage_check(const struct setup_header *h, uint64_t len,
 			 uint64_t setup_size, char *err, size_t errlen)
 {
 	if (h->boot_flag != 0xaa55)
@@ -54,9 +54,10 @@ static int bzimage_check(const struct setup_header *h, size_t len,
 				h->version >> 8, h->version & 0xff);
 	if (setup_size >= len)
 		return boot_err(err, errlen, -ENOEXEC,
-				"truncated bzImage: %zu bytes, setup alone is "
+				"truncated bzImage: %llu bytes, setup alone is "
 				"%llu",
-				len, (unsigned long long)setup_size);
+				(unsigned long long)len,
+				(unsigned long long)setup_size);
 	if ((uint64_t)h->syssize * 16 > len - setup_size)
 		return boot_err(err, errlen, -ENOEXEC,
 				"truncated bzImage: kernel is %llu bytes, "
@@ -83,20 +84,26 @@ static int bzimage_check(const struct setup_header *h, size_t len,
 	return 0;
 }
 
-int bzimage_load(const struct guest_mem *gm, const void *image, size_t len,
-		 struct bzimage_info *out, char *err, size_t errlen)
+int bzimage_load_src(const struct guest_mem *gm, const struct boot_src *src,
+		     struct bzimage_info *out, char *err, size_t errlen)
 {
-	const uint8_t *p = image;
+	/* The setup header ends before 0x202 + 255: read just that much. */
+	uint8_t p[BZIMAGE_MAGIC_OFFSET + 256];
+	size_t plen = src->len < sizeof(p) ? (size_t)src->len : sizeof(p);
+	uint64_t len = src->len;
 	struct bzimage_info bi;
 	uint64_t setup_size, dest, end;
 	uint8_t *dst;
 	int ret;
 
-	if (!bzimage_probe(p, len))
+	ret = boot_src_read(src, 0, p, plen);
+	if (ret)
+		return boot_err(err, errlen, ret, "reading the bzImage header");
+	if (!bzimage_probe(p, plen))
 		return boot_err(err, errlen, -ENOEXEC,
 				"not a bzImage (no HdrS magic)");
 	memset(&bi, 0, sizeof(bi));
-	bzimage_copy_hdr(p, len, &bi.hdr);
+	bzimage_copy_hdr(p, plen, &bi.hdr);
 	setup_size =
 		(uint64_t)((bi.hdr.setup_sects ? bi.hdr.setup_sects : 4) + 1) *
 		BZIMAGE_SECTOR;
@@ -148,7 +155,17 @@ int bzimage_load(const struct guest_mem *gm, const void *image, size_t len,
 	dst = guest_mem_ptr(gm, bi.load_addr, bi.load_size);
 	if (!dst)
 		return boot_err(err, errlen, -EFAULT, "kernel area vanished");
-	memcpy(dst, p + setup_size, bi.load_size);
+	ret = boot_src_read(src, setup_size, dst, bi.load_size);
+	if (ret)
+		return boot_err(err, errlen, ret, "reading the bzImage kernel");
 	*out = bi;
 	return 0;
+}
+
+int bzimage_load(const struct guest_mem *gm, const void *image, size_t len,
+		 struct bzimage_info *out, char *err, size_t errlen)
+{
+	struct boot_src src = boot_src_mem(image, len);
+
+	return bzimage_load_src(gm, &src, out, err, errlen);
 }

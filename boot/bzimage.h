@@ -12,6 +12,7 @@
 
 #include <asm/bootparam.h>
 
+#include "boot/src.h"
 #include "mem/guest_mem.h"
 
 #define BZIMAGE_HDR_OFFSET   0x1f1	 /* struct setup_header in the file */
@@ -45,6 +46,12 @@ int bzimage_probe(const void *buf, size_t len);
  */
 int bzimage_load(const struct guest_mem *gm, const void *buf, size_t len,
 		 struct bzimage_info *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* The same from any image source; the kernel is copied straight from the
+ * source into guest memory. */
+int bzimage_load_src(const struct guest_mem *gm, const struct boot_src *src,
+		     struct bzimage_info *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "boot/err.h"
@@ -12,13 +13,16 @@ int elf_probe(const void *buf, size_t len)
 	return buf && len >= SELFMAG && !memcmp(buf, ELFMAG, SELFMAG);
 }
 
-/* Read phdr i; the caller checked the table lies inside the buffer. The
- * buffer may be unaligned, hence memcpy. */
-static void elf_phdr(const uint8_t *buf, const Elf64_Ehdr *eh, unsigned i,
+/* Tables read from the image are small; anything bigger is corrupt, and a
+ * cap keeps a hostile file from making us allocate gigabytes. */
+#define ELF_TABLE_MAX (1ULL << 20)
+
+/* Read phdr i from the program header table read from the image (tab). The
+ * table may be unaligned, hence memcpy. */
+static void elf_phdr(const uint8_t *tab, const Elf64_Ehdr *eh, unsigned i,
 		     Elf64_Phdr *ph)
 {
-	memcpy(ph, buf + eh->e_phoff + (uint64_t)i * eh->e_phentsize,
-	       sizeof(*ph));
+	memcpy(ph, tab + (uint64_t)i * eh->e_phentsize, sizeof(*ph));
 }
 
 static uint32_t elf_le32(const uint8_t *p)
@@ -86,7 +90,7 @@ static int elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t align,
 	return 0;
 }
 
-static int elf_check_header(const Elf64_Ehdr *eh, size_t len, char *err,
+static int elf_check_header(const Elf64_Ehdr *eh, uint64_t len, char *err,
 			    size_t errlen)
 {
 	uint64_t table_len, table_end;
@@ -122,14 +126,15 @@ static int elf_check_header(const Elf64_Ehdr *eh, size_t len, char *err,
 	    table_end > len)
 		return boot_err(err, errlen, -ENOEXEC,
 				"truncated ELF: program headers at %llu+%llu "
-				"past the end of the %zu-byte file",
+				"past the end of the %llu-byte file",
 				(unsigned long long)eh->e_phoff,
-				(unsigned long long)table_len, len);
+				(unsigned long long)table_len,
+				(unsigned long long)len);
 	return 0;
 }
 
 static int elf_check_load(const struct guest_mem *gm, const Elf64_Phdr *ph,
-			  unsigned i, size_t len, char *err, size_t errlen)
+			  unsigned i, uint64_t len, char *err, size_t errlen)
 {
 	uint64_t file_end, mem_end;
 
@@ -137,9 +142,10 @@ static int elf_check_load(const struct guest_mem *gm, const Elf64_Phdr *ph,
 	    file_end > len)
 		return boot_err(err, errlen, -ENOEXEC,
 				"truncated ELF: segment %u (offset %llu, %llu "
-				"bytes) past the end of the %zu-byte file",
+				"bytes) past the end of the %llu-byte file",
 				i, (unsigned long long)ph->p_offset,
-				(unsigned long long)ph->p_filesz, len);
+				(unsigned long long)ph->p_filesz,
+				(unsigned long long)len);
 	if (ph->p_filesz > ph->p_memsz)
 		return boot_err(err, errlen, -ENOEXEC,
 				"corrupt ELF: segment %u file size %llu > "
@@ -169,18 +175,18 @@ static int elf_check_load(const struct guest_mem *gm, const Elf64_Phdr *ph,
 /* Physical address for e_entry: taken as physical if a segment's physical
  * range holds it (Linux links vmlinux with ENTRY(phys_startup_64)), else
  * translated from a virtual range. 0 if no segment holds it. */
-static uint64_t elf_entry_phys(const uint8_t *buf, const Elf64_Ehdr *eh)
+static uint64_t elf_entry_phys(const uint8_t *tab, const Elf64_Ehdr *eh)
 {
 	Elf64_Phdr ph;
 
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		elf_phdr(buf, eh, i, &ph);
+		elf_phdr(tab, eh, i, &ph);
 		if (ph.p_type == PT_LOAD && eh->e_entry >= ph.p_paddr &&
 		    eh->e_entry - ph.p_paddr < ph.p_filesz)
 			return eh->e_entry;
 	}
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		elf_phdr(buf, eh, i, &ph);
+		elf_phdr(tab, eh, i, &ph);
 		if (ph.p_type == PT_LOAD && eh->e_entry >= ph.p_vaddr &&
 		    eh->e_entry - ph.p_vaddr < ph.p_filesz)
 			return ph.p_paddr + (eh->e_entry - ph.p_vaddr);
@@ -188,12 +194,12 @@ static uint64_t elf_entry_phys(const uint8_t *buf, const Elf64_Ehdr *eh)
 	return 0;
 }
 
-static int elf_in_load(const uint8_t *buf, const Elf64_Ehdr *eh, uint64_t pa)
+static int elf_in_load(const uint8_t *tab, const Elf64_Ehdr *eh, uint64_t pa)
 {
 	Elf64_Phdr ph;
 
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		elf_phdr(buf, eh, i, &ph);
+		elf_phdr(tab, eh, i, &ph);
 		if (ph.p_type == PT_LOAD && pa >= ph.p_paddr &&
 		    pa - ph.p_paddr < ph.p_filesz)
 			return 1;
@@ -201,43 +207,53 @@ static int elf_in_load(const uint8_t *buf, const Elf64_Ehdr *eh, uint64_t pa)
 	return 0;
 }
 
-int elf_load(const struct guest_mem *gm, const void *image, size_t len,
-	     struct elf_image *out, char *err, size_t errlen)
+/* Scan the notes of PT_NOTE segment ph, read from the image. */
+static int elf_read_notes(const struct boot_src *src, const Elf64_Phdr *ph,
+			  unsigned i, struct elf_image *img, char *err,
+			  size_t errlen)
 {
-	const uint8_t *buf = image;
-	struct elf_image img = {.load_start = UINT64_MAX};
+	uint8_t *notes;
+	uint64_t end;
+	int ret;
+
+	if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &end) ||
+	    end > src->len)
+		return boot_err(err, errlen, -ENOEXEC,
+				"truncated ELF: note segment %u past the end "
+				"of the file",
+				i);
+	if (ph->p_filesz > ELF_TABLE_MAX)
+		return boot_err(err, errlen, -ENOEXEC,
+				"corrupt ELF: note segment %u is %llu bytes", i,
+				(unsigned long long)ph->p_filesz);
+	notes = malloc(ph->p_filesz ? ph->p_filesz : 1);
+	if (!notes)
+		return boot_err(err, errlen, -ENOMEM, "out of memory");
+	ret = boot_src_read(src, ph->p_offset, notes, ph->p_filesz);
+	if (ret)
+		ret = boot_err(err, errlen, ret, "reading ELF note segment %u",
+			       i);
+	else
+		ret = elf_scan_notes(notes, ph->p_filesz,
+				     ph->p_align == 8 ? 8 : 4, img, err,
+				     errlen);
+	free(notes);
+	return ret;
+}
+
+/* Pass 1: validate everything, write nothing. */
+static int elf_validate(const struct guest_mem *gm, const struct boot_src *src,
+			const Elf64_Ehdr *eh, const uint8_t *tab,
+			struct elf_image *img, char *err, size_t errlen)
+{
 	unsigned nload = 0;
-	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
 	int ret;
 
-	if (!elf_probe(buf, len))
-		return boot_err(err, errlen, -ENOEXEC, "not an ELF file");
-	if (len < sizeof(eh))
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated ELF: %zu bytes, header needs %zu",
-				len, sizeof(eh));
-	memcpy(&eh, buf, sizeof(eh));
-	ret = elf_check_header(&eh, len, err, errlen);
-	if (ret)
-		return ret;
-
-	/* Pass 1: validate everything, write nothing. */
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		elf_phdr(buf, &eh, i, &ph);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		elf_phdr(tab, eh, i, &ph);
 		if (ph.p_type == PT_NOTE) {
-			uint64_t end;
-
-			if (__builtin_add_overflow(ph.p_offset, ph.p_filesz,
-						   &end) ||
-			    end > len)
-				return boot_err(err, errlen, -ENOEXEC,
-						"truncated ELF: note segment "
-						"%u past the end of the file",
-						i);
-			ret = elf_scan_notes(buf + ph.p_offset, ph.p_filesz,
-					     ph.p_align == 8 ? 8 : 4, &img, err,
-					     errlen);
+			ret = elf_read_notes(src, &ph, i, img, err, errlen);
 			if (ret)
 				return ret;
 			continue;
@@ -253,44 +269,109 @@ int elf_load(const struct guest_mem *gm, const void *image, size_t len,
 					i, (unsigned long long)ph.p_filesz);
 		if (ph.p_memsz == 0)
 			continue;
-		ret = elf_check_load(gm, &ph, i, len, err, errlen);
+		ret = elf_check_load(gm, &ph, i, src->len, err, errlen);
 		if (ret)
 			return ret;
 		nload++;
-		if (ph.p_paddr < img.load_start)
-			img.load_start = ph.p_paddr;
-		if (ph.p_paddr + ph.p_memsz > img.load_end)
-			img.load_end = ph.p_paddr + ph.p_memsz;
+		if (ph.p_paddr < img->load_start)
+			img->load_start = ph.p_paddr;
+		if (ph.p_paddr + ph.p_memsz > img->load_end)
+			img->load_end = ph.p_paddr + ph.p_memsz;
 	}
 	if (!nload)
 		return boot_err(err, errlen, -ENOEXEC,
 				"ELF kernel has no loadable segment");
-	if (img.has_pvh && !elf_in_load(buf, &eh, img.pvh_entry))
+	if (img->has_pvh && !elf_in_load(tab, eh, img->pvh_entry))
 		return boot_err(err, errlen, -ENOEXEC,
 				"corrupt ELF: PVH entry 0x%llx is outside the "
 				"loaded segments",
-				(unsigned long long)img.pvh_entry);
-	img.entry64 = elf_entry_phys(buf, &eh);
-	if (!img.has_pvh && !img.entry64)
+				(unsigned long long)img->pvh_entry);
+	img->entry64 = elf_entry_phys(tab, eh);
+	if (!img->has_pvh && !img->entry64)
 		return boot_err(err, errlen, -ENOEXEC,
 				"ELF kernel has no usable entry: no PVH note "
 				"and e_entry 0x%llx is in no loaded segment",
-				(unsigned long long)eh.e_entry);
+				(unsigned long long)eh->e_entry);
+	return 0;
+}
 
-	/* Pass 2: copy and zero the bss tails. */
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
+/* Pass 2: copy each segment from the image straight into guest memory and
+ * zero its bss tail. */
+static int elf_copy(const struct guest_mem *gm, const struct boot_src *src,
+		    const Elf64_Ehdr *eh, const uint8_t *tab, char *err,
+		    size_t errlen)
+{
+	Elf64_Phdr ph;
+	int ret;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		uint8_t *dst;
 
-		elf_phdr(buf, &eh, i, &ph);
+		elf_phdr(tab, eh, i, &ph);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		dst = guest_mem_ptr(gm, ph.p_paddr, ph.p_memsz);
 		if (!dst) /* checked in pass 1 */
 			return boot_err(err, errlen, -EFAULT,
 					"segment %u vanished from RAM", i);
-		memcpy(dst, buf + ph.p_offset, ph.p_filesz);
+		ret = boot_src_read(src, ph.p_offset, dst, ph.p_filesz);
+		if (ret)
+			return boot_err(err, errlen, ret,
+					"reading ELF segment %u", i);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
-	*out = img;
 	return 0;
+}
+
+int elf_load_src(const struct guest_mem *gm, const struct boot_src *src,
+		 struct elf_image *out, char *err, size_t errlen)
+{
+	struct elf_image img = {.load_start = UINT64_MAX};
+	uint64_t table_len;
+	uint8_t *tab;
+	Elf64_Ehdr eh;
+	int ret;
+
+	if (src->len < sizeof(eh))
+		return boot_err(err, errlen, -ENOEXEC,
+				"truncated ELF: %llu bytes, header needs %zu",
+				(unsigned long long)src->len, sizeof(eh));
+	ret = boot_src_read(src, 0, &eh, sizeof(eh));
+	if (ret)
+		return boot_err(err, errlen, ret, "reading the ELF header");
+	if (!elf_probe(&eh, sizeof(eh)))
+		return boot_err(err, errlen, -ENOEXEC, "not an ELF file");
+	ret = elf_check_header(&eh, src->len, err, errlen);
+	if (ret)
+		return ret;
+	table_len = (uint64_t)eh.e_phnum * eh.e_phentsize;
+	if (table_len > ELF_TABLE_MAX)
+		return boot_err(err, errlen, -ENOEXEC,
+				"corrupt ELF: %llu bytes of program headers",
+				(unsigned long long)table_len);
+	tab = malloc(table_len);
+	if (!tab)
+		return boot_err(err, errlen, -ENOMEM, "out of memory");
+	ret = boot_src_read(src, eh.e_phoff, tab, table_len);
+	if (ret)
+		ret = boot_err(err, errlen, ret,
+			       "reading the ELF program headers");
+	if (!ret)
+		ret = elf_validate(gm, src, &eh, tab, &img, err, errlen);
+	if (!ret)
+		ret = elf_copy(gm, src, &eh, tab, err, errlen);
+	free(tab);
+	if (!ret)
+		*out = img;
+	return ret;
+}
+
+int elf_load(const struct guest_mem *gm, const void *image, size_t len,
+	     struct elf_image *out, char *err, size_t errlen)
+{
+	struct boot_src src = boot_src_mem(image, len);
+
+	if (!elf_probe(image, len))
+		return boot_err(err, errlen, -ENOEXEC, "not an ELF file");
+	return elf_load_src(gm, &src, out, err, errlen);
 }

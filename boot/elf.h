@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/src.h"
 #include "mem/guest_mem.h"
 
 /* Xen ELF note carrying the 32-bit PVH entry point (name "Xen"). */
@@ -37,6 +38,12 @@ int elf_probe(const void *buf, size_t len);
  */
 int elf_load(const struct guest_mem *gm, const void *buf, size_t len,
 	     struct elf_image *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* The same from any image source: headers are read into small buffers and
+ * segments copied straight from the source into guest memory. */
+int elf_load_src(const struct guest_mem *gm, const struct boot_src *src,
+		 struct elf_image *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 #endif

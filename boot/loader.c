@@ -22,18 +22,25 @@ const char *boot_entry_name(enum boot_entry_mode m)
 }
 
 /* Load the kernel image and say where it sits and how it is entered. */
-static int boot_load_kernel(const struct guest_mem *gm, const void *kernel,
-			    size_t kernel_len, struct boot_info *bi,
+static int boot_load_kernel(const struct guest_mem *gm,
+			    const struct boot_src *kernel, struct boot_info *bi,
 			    struct setup_header *hdr, int *have_hdr, char *err,
 			    size_t errlen)
 {
+	/* Enough of the start of the image to tell the formats apart. */
+	uint8_t head[BZIMAGE_MAGIC_OFFSET + 4];
+	size_t hlen =
+		kernel->len < sizeof(head) ? (size_t)kernel->len : sizeof(head);
 	int ret;
 
 	*have_hdr = 0;
-	if (elf_probe(kernel, kernel_len)) {
+	ret = boot_src_read(kernel, 0, head, hlen);
+	if (ret)
+		return boot_err(err, errlen, ret, "reading the kernel");
+	if (elf_probe(head, hlen)) {
 		struct elf_image img;
 
-		ret = elf_load(gm, kernel, kernel_len, &img, err, errlen);
+		ret = elf_load_src(gm, kernel, &img, err, errlen);
 		if (ret)
 			return ret;
 		bi->format = BOOT_FORMAT_VMLINUX;
@@ -50,10 +57,10 @@ static int boot_load_kernel(const struct guest_mem *gm, const void *kernel,
 		bi->kernel_end = img.load_end;
 		return 0;
 	}
-	if (bzimage_probe(kernel, kernel_len)) {
+	if (bzimage_probe(head, hlen)) {
 		struct bzimage_info bz;
 
-		ret = bzimage_load(gm, kernel, kernel_len, &bz, err, errlen);
+		ret = bzimage_load_src(gm, kernel, &bz, err, errlen);
 		if (ret)
 			return ret;
 		bi->format = BOOT_FORMAT_BZIMAGE;
@@ -73,6 +80,19 @@ int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
 	      const void *initrd, size_t initrd_len, const char *cmdline,
 	      unsigned ncpus, struct boot_info *out, char *err, size_t errlen)
 {
+	struct boot_src k = boot_src_mem(kernel, kernel_len);
+	struct boot_src i = boot_src_mem(initrd, initrd_len);
+
+	if ((!kernel && kernel_len) || (!initrd && initrd_len))
+		return boot_err(err, errlen, -EINVAL, "bad boot arguments");
+	return boot_load_src(gm, &k, &i, cmdline, ncpus, out, err, errlen);
+}
+
+int boot_load_src(const struct guest_mem *gm, const struct boot_src *kernel,
+		  const struct boot_src *initrd, const char *cmdline,
+		  unsigned ncpus, struct boot_info *out, char *err,
+		  size_t errlen)
+{
 	struct boot_info bi;
 	struct setup_header hdr;
 	struct params_boot pb;
@@ -80,7 +100,7 @@ int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
 	uint64_t initrd_max = PARAMS_INITRD_ADDR_MAX_DEFAULT;
 	int have_hdr, ret;
 
-	if (!gm || !out || (!kernel && kernel_len) || (!initrd && initrd_len))
+	if (!gm || !out || !kernel)
 		return boot_err(err, errlen, -EINVAL, "bad boot arguments");
 	if (!ncpus)
 		return boot_err(err, errlen, -EINVAL, "no vCPUs");
@@ -97,8 +117,7 @@ int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
 
 	memset(&bi, 0, sizeof(bi));
 	bi.ncpus = ncpus;
-	ret = boot_load_kernel(gm, kernel, kernel_len, &bi, &hdr, &have_hdr,
-			       err, errlen);
+	ret = boot_load_kernel(gm, kernel, &bi, &hdr, &have_hdr, err, errlen);
 	if (ret)
 		return ret;
 	if (have_hdr) {
@@ -113,11 +132,11 @@ int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
 		return ret;
 	bi.cmdline_addr = LAYOUT_CMDLINE_ADDR;
 
-	ret = params_place_initrd(gm, initrd, initrd_len, bi.kernel_end,
-				  initrd_max, &bi.initrd_addr, err, errlen);
+	ret = params_place_initrd_src(gm, initrd, bi.kernel_end, initrd_max,
+				      &bi.initrd_addr, err, errlen);
 	if (ret)
 		return ret;
-	bi.initrd_size = initrd_len;
+	bi.initrd_size = initrd ? initrd->len : 0;
 
 	pb.cmdline_addr = bi.cmdline_addr;
 	pb.initrd_addr = bi.initrd_addr;

@@ -11,6 +11,7 @@
 
 #include <linux/kvm.h>
 
+#include "boot/src.h"
 #include "mem/guest_mem.h"
 
 enum boot_format {
@@ -54,6 +55,16 @@ int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
 	      const void *initrd, size_t initrd_len, const char *cmdline,
 	      unsigned ncpus, struct boot_info *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+/*
+ * The same from image sources (initrd may be NULL or empty): the VMM passes
+ * file descriptors, so segments and the initrd go straight from the files
+ * into guest memory and no copy of the images stays on the VMM's heap.
+ */
+int boot_load_src(const struct guest_mem *gm, const struct boot_src *kernel,
+		  const struct boot_src *initrd, const char *cmdline,
+		  unsigned ncpus, struct boot_info *out, char *err,
+		  size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Fill the boot vCPU's registers for bi's entry. sregs comes from

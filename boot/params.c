@@ -91,13 +91,16 @@ int params_write_cmdline(const struct guest_mem *gm, const char *cmdline,
 	return 0;
 }
 
-int params_place_initrd(const struct guest_mem *gm, const void *initrd,
-			size_t len, uint64_t kernel_end, uint64_t addr_max,
-			uint64_t *addr, char *err, size_t errlen)
+int params_place_initrd_src(const struct guest_mem *gm,
+			    const struct boot_src *initrd, uint64_t kernel_end,
+			    uint64_t addr_max, uint64_t *addr, char *err,
+			    size_t errlen)
 {
+	uint64_t len = initrd ? initrd->len : 0;
 	const struct region *low;
 	uint64_t top, floor, start;
 	void *dst;
+	int ret;
 
 	*addr = 0;
 	if (!len)
@@ -129,11 +132,25 @@ int params_place_initrd(const struct guest_mem *gm, const void *initrd,
 	dst = guest_mem_ptr(gm, start, len);
 	if (!dst)
 		return boot_err(err, errlen, -EFAULT,
-				"initrd area [0x%llx, +%zu) is not RAM",
-				(unsigned long long)start, len);
-	memcpy(dst, initrd, len);
+				"initrd area [0x%llx, +%llu) is not RAM",
+				(unsigned long long)start,
+				(unsigned long long)len);
+	/* Straight from the file into guest memory: no copy on our heap. */
+	ret = boot_src_read(initrd, 0, dst, len);
+	if (ret)
+		return boot_err(err, errlen, ret, "reading the initrd");
 	*addr = start;
 	return 0;
+}
+
+int params_place_initrd(const struct guest_mem *gm, const void *initrd,
+			size_t len, uint64_t kernel_end, uint64_t addr_max,
+			uint64_t *addr, char *err, size_t errlen)
+{
+	struct boot_src src = boot_src_mem(initrd, len);
+
+	return params_place_initrd_src(gm, &src, kernel_end, addr_max, addr,
+				       err, errlen);
 }
 
 int params_write_zero_page(const struct guest_mem *gm,

@@ -12,6 +12,7 @@
 #include <asm/bootparam.h>
 
 #include "boot/layout.h"
+#include "boot/src.h"
 #include "mem/guest_mem.h"
 
 #define PARAMS_E820_RAM	     1
@@ -94,6 +95,12 @@ int params_place_initrd(const struct guest_mem *gm, const void *initrd,
 			size_t len, uint64_t kernel_end, uint64_t addr_max,
 			uint64_t *addr, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+/* The same from any image source (NULL or empty: no initrd). */
+int params_place_initrd_src(const struct guest_mem *gm,
+			    const struct boot_src *initrd, uint64_t kernel_end,
+			    uint64_t addr_max, uint64_t *addr, char *err,
+			    size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Write the zero page at LAYOUT_ZERO_PAGE_ADDR: a clean boot_params with

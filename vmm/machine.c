@@ -66,8 +66,8 @@ struct machine {
 	struct virtio_mmio_dev *vdevs[MACHINE_MAX_VIRTIO];
 	int irqfds[MACHINE_MAX_VIRTIO];
 	unsigned nr_vdevs;
-	void *kernel, *initrd;
-	size_t kernel_len, initrd_len;
+	int kernel_fd, initrd_fd; /* open until the images are loaded */
+	uint64_t kernel_len, initrd_len;
 	char cmdline[MACHINE_CMDLINE_MAX];
 	int epfd, sigfd;
 	struct seccomp_filters seccomp; /* built unless --no-seccomp */
@@ -83,56 +83,38 @@ void machine_timing_now(struct machine_timing *t)
 	boot_timer_now(&t->wall_ns, &t->cpu_ns);
 }
 
-/* Read a whole file; a clear error names the file and the problem. */
-static int machine_read_file(const char *what, const char *path, void **buf,
-			     size_t *len, char *err, size_t errlen)
+/*
+ * Open an image the loader will read from (pread, straight into guest
+ * memory, so no copy of a 17 MB vmlinux sits on our heap); a clear error
+ * names the file and the problem.
+ */
+static int machine_open_image(const char *what, const char *path, int *fd,
+			      uint64_t *len, char *err, size_t errlen)
 {
 	struct stat st;
-	size_t got = 0;
-	int fd, ret;
+	int ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
 			 strerror(-ret));
 		return ret;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s %s is not a regular file", what,
 			 path);
-		close(fd);
-		return -EINVAL;
-	}
-	if (st.st_size == 0) {
+		ret = -EINVAL;
+	} else if (st.st_size == 0) {
 		snprintf(err, errlen, "%s %s is empty", what, path);
-		close(fd);
-		return -EINVAL;
+		ret = -EINVAL;
+	} else {
+		*len = (uint64_t)st.st_size;
+		return 0;
 	}
-	*buf = malloc((size_t)st.st_size);
-	if (!*buf) {
-		snprintf(err, errlen, "%s %s: out of memory", what, path);
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n =
-			read(fd, (char *)*buf + got, (size_t)st.st_size - got);
-
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			snprintf(err, errlen, "reading %s %s: %s", what, path,
-				 strerror(-ret));
-			free(*buf);
-			*buf = NULL;
-			close(fd);
-			return ret;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	*len = got;
-	return 0;
+	close(*fd);
+	*fd = -1;
+	return ret;
 }
 
 static void machine_i8042_reset(void *opaque)
@@ -676,8 +658,10 @@ static void machine_free(struct machine *m)
 	if (m->sigfd >= 0)
 		close(m->sigfd);
 	machine_tty_restore(m);
-	free(m->kernel);
-	free(m->initrd);
+	if (m->kernel_fd >= 0)
+		close(m->kernel_fd);
+	if (m->initrd_fd >= 0)
+		close(m->initrd_fd);
 }
 
 int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
@@ -694,16 +678,16 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	}
 	m->o = o;
 	m->t0 = *t0;
-	m->epfd = m->sigfd = -1;
+	m->epfd = m->sigfd = m->kernel_fd = m->initrd_fd = -1;
 	for (unsigned i = 0; i < MACHINE_MAX_VIRTIO; i++)
 		m->irqfds[i] = -1;
 	guest_mem_init(&m->gm);
 
-	ret = machine_read_file("kernel", o->kernel, &m->kernel, &m->kernel_len,
-				err, errlen);
+	ret = machine_open_image("kernel", o->kernel, &m->kernel_fd,
+				 &m->kernel_len, err, errlen);
 	if (!ret && o->initrd)
-		ret = machine_read_file("initrd", o->initrd, &m->initrd,
-					&m->initrd_len, err, errlen);
+		ret = machine_open_image("initrd", o->initrd, &m->initrd_fd,
+					 &m->initrd_len, err, errlen);
 	if (ret)
 		goto out;
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -728,17 +712,23 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		ret = machine_virtio(m, err, errlen);
 	if (ret)
 		goto out;
-	ret = boot_load(&m->gm, m->kernel, m->kernel_len, m->initrd,
-			m->initrd_len, m->cmdline, o->cpus, &bi, err, errlen);
+	{
+		struct boot_src k = boot_src_fd(m->kernel_fd, m->kernel_len);
+		struct boot_src i = boot_src_fd(m->initrd_fd, m->initrd_len);
+
+		ret = boot_load_src(&m->gm, &k, o->initrd ? &i : NULL,
+				    m->cmdline, o->cpus, &bi, err, errlen);
+	}
 	if (ret)
 		goto out;
 	log_info("kernel: %s, %s entry at %#llx, cmdline \"%s\"",
 		 boot_format_name(bi.format), boot_entry_name(bi.mode),
 		 (unsigned long long)bi.entry, m->cmdline);
-	/* The files are in guest memory now. */
-	free(m->kernel);
-	free(m->initrd);
-	m->kernel = m->initrd = NULL;
+	/* The images are in guest memory now. */
+	close(m->kernel_fd);
+	if (m->initrd_fd >= 0)
+		close(m->initrd_fd);
+	m->kernel_fd = m->initrd_fd = -1;
 
 	ret = machine_devices(m, err, errlen);
 	if (ret)

@@ -542,6 +542,10 @@ Suite *serial8250_suite(void)
 	Suite *s = suite_create("serial8250");
 	TCase *tc = tcase_create("uart");
 
+	/* The concurrent-input test spins against a yielding feeder: on a
+	 * loaded two-core machine that can take seconds. */
+	tcase_set_timeout(tc, 60);
+
 	tcase_add_test(tc, serial_thr_to_fd);
 	tcase_add_test(tc, serial_lsr_bits);
 	tcase_add_test(tc, serial_dlab);
