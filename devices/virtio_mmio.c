@@ -340,8 +340,13 @@ static void virtio_mmio_set_status(struct virtio_mmio_dev *d, uint32_t v)
 	}
 	/* A refused FEATURES_OK reads back clear: that is how the driver
 	 * learns the negotiation failed. */
-	if ((added & VIRTIO_STATUS_FEATURES_OK) && !virtio_mmio_features_ok(d))
+	if ((added & VIRTIO_STATUS_FEATURES_OK) &&
+	    !virtio_mmio_features_ok(d)) {
 		v &= ~VIRTIO_STATUS_FEATURES_OK;
+		/* Both in one write: the device must not go live on refused
+		 * features. */
+		v &= ~VIRTIO_STATUS_DRIVER_OK;
+	}
 	d->status = v;
 	if (added & VIRTIO_STATUS_FAILED)
 		log_ratelimited(&virtio_mmio_info_rl, LOG_INFO,

@@ -369,6 +369,27 @@ START_TEST(mmio_features)
 }
 END_TEST
 
+/* FEATURES_OK and DRIVER_OK in one write, with features the device
+ * refuses: neither sticks and the device never goes live. */
+START_TEST(mmio_refused_features_not_live)
+{
+	struct virtio_mmio_dev *d = &td.mmio;
+	const uint32_t ad = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
+
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, ad);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES, 1U << TDEV_FEATURE_X);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 1);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES, 0); /* no VERSION_1 */
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS,
+		 ad | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_uint_eq(vtest_rd(d, VIRTIO_MMIO_REG_STATUS), ad);
+	ck_assert_int_eq(virtio_mmio_live(d), 0);
+	ck_assert_uint_eq(td.activations, 0);
+}
+END_TEST
+
 START_TEST(mmio_status_order)
 {
 	struct virtio_mmio_dev *d = &td.mmio;
@@ -631,6 +652,7 @@ Suite *virtio_mmio_suite(void)
 	tcase_add_test(tc, mmio_id_registers);
 	tcase_add_test(tc, mmio_config_space);
 	tcase_add_test(tc, mmio_features);
+	tcase_add_test(tc, mmio_refused_features_not_live);
 	tcase_add_test(tc, mmio_status_order);
 	tcase_add_test(tc, mmio_queue_setup);
 	tcase_add_test(tc, mmio_notify_and_interrupt);
