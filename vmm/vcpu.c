@@ -110,21 +110,25 @@ static int vcpu_set_msrs(struct vcpu *v)
 		MSR_IA32_TSC,
 	};
 	enum { N = sizeof(zero_msrs) / sizeof(zero_msrs[0]) + 2 };
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room in a
+	 * suitably aligned buffer. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[N];
+		uint8_t buf[sizeof(struct kvm_msrs) +
+			    N * sizeof(struct kvm_msr_entry)];
 	} m;
+	struct kvm_msr_entry *e = m.hdr.entries;
 	unsigned n = 0;
 
 	memset(&m, 0, sizeof(m));
 	for (unsigned i = 0; i < N - 2; i++)
-		m.e[n++].index = zero_msrs[i];
+		e[n++].index = zero_msrs[i];
 	/* Fast strings on; MTRRs enabled with write-back as the default, so
 	 * the guest does not run its RAM uncached. */
-	m.e[n].index = MSR_IA32_MISC_ENABLE;
-	m.e[n++].data = 1;
-	m.e[n].index = MSR_MTRR_DEF_TYPE;
-	m.e[n++].data = (1 << 11) | 6;
+	e[n].index = MSR_IA32_MISC_ENABLE;
+	e[n++].data = 1;
+	e[n].index = MSR_MTRR_DEF_TYPE;
+	e[n++].data = (1 << 11) | 6;
 	m.hdr.nmsrs = n;
 	return ioctl(v->fd, KVM_SET_MSRS, &m) == (int)n ? 0 : -EINVAL;
 }
