@@ -149,7 +149,7 @@ FUZZ_RUNS ?= 5000
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := $(patsubst fuzz/%_fuzz.c,%,$(wildcard fuzz/*_fuzz.c))
 FUZZ_LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
-$(BUILD)/fuzz/%-fuzz: fuzz/%_fuzz.c $(FUZZ_LIB_SRCS)
+$(BUILD)/fuzz/%-fuzz: fuzz/%_fuzz.c $(wildcard fuzz/*.h) $(FUZZ_LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) -pthread $(SECCOMP_LIBS)
 fuzz-smoke: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%-fuzz)

@@ -1,161 +1,33 @@
 /*
- * libFuzzer target for the vmlinux (ELF64/PVH) path of boot_load(): the
- * input is a kernel image plus a few bytes choosing the guest memory map,
- * the vCPU count, the initrd and the command line. The image always starts
- * with the ELF magic (the fuzzer's first four image bytes are replaced), so
- * every input reaches elf_load. RAM is heap memory of the exact size, so
- * ASan flags any write past it. On success the boot_info is checked against
- * what boot_load promises.
- *
- * Input layout:
- *   0     bits 0-1: low RAM size (512K, 2M, 8M, 40M, from GPA 0)
- *         bit 2: a second 2 MiB region at 4 GiB
- *         bit 3: an initrd
- *         bits 4-6: command line (NULL, "", short, 255, 4095, 4096, 5000
- *         bytes, "quiet")
- *   1     vCPUs: byte % 66 (0 and 65 are refused)
- *   2..3  initrd length / 16 (little endian)
- *   4..   kernel image
+ * libFuzzer target for the vmlinux (ELF64/PVH) path of boot_load(). The
+ * image always starts with the ELF magic (the fuzzer's first four image
+ * bytes are replaced), so every input reaches elf_load. RAM is heap memory
+ * of the exact size, so ASan flags any write past it. Input layout and the
+ * checks common to every format: fuzz/boot_fuzz.h.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "boot/layout.h"
-#include "boot/loader.h"
-#include "mem/guest_mem.h"
-
-#define FUZZ_HIGH_SIZE (2ULL << 20)
-#define FUZZ_IMG_OFF   4
+#include "fuzz/boot_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint64_t fuzz_ram_sizes[4] = {512ULL << 10, 2ULL << 20, 8ULL << 20,
-					   40ULL << 20};
-static uint8_t *fuzz_ram[4], *fuzz_high;
-static char fuzz_cmdline[5001];
-
-static void fuzz_check(int cond, const char *what)
+static void elf_fuzz_prepare(uint8_t *img, size_t len)
 {
-	if (!cond) {
-		fprintf(stderr, "boot_load broke its contract: %s\n", what);
-		abort();
-	}
+	memcpy(img, "\177ELF", len < 4 ? len : 4);
 }
 
-static void fuzz_map(struct guest_mem *gm, uint8_t cfg)
+static void elf_fuzz_check(const struct guest_mem *gm,
+			   const struct boot_info *bi)
 {
-	unsigned s = cfg & 3;
-
-	if (!fuzz_ram[s])
-		fuzz_ram[s] = calloc(1, fuzz_ram_sizes[s]);
-	if (!fuzz_high)
-		fuzz_high = calloc(1, FUZZ_HIGH_SIZE);
-	if (!fuzz_ram[s] || !fuzz_high)
-		abort();
-	memset(gm, 0, sizeof(*gm));
-	gm->regions[0] = (struct region){
-		.gpa = 0, .size = fuzz_ram_sizes[s], .hva = fuzz_ram[s]};
-	gm->regions[1] = (struct region){.gpa = LAYOUT_HIGH_RAM_START,
-					 .size = FUZZ_HIGH_SIZE,
-					 .hva = fuzz_high};
-	gm->nr = cfg & 4 ? 2 : 1;
-}
-
-static const char *fuzz_pick_cmdline(unsigned sel)
-{
-	static const size_t lens[] = {0, 0, 13, 255, 4095, 4096, 5000};
-
-	if (sel == 0)
-		return NULL;
-	if (sel == 7)
-		return "quiet";
-	memset(fuzz_cmdline, 'c', lens[sel - 1]);
-	fuzz_cmdline[lens[sel - 1]] = 0;
-	return fuzz_cmdline;
-}
-
-static int fuzz_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
+	fuzz_check(bi->format == BOOT_FORMAT_VMLINUX, "format");
+	/* Segments may sit in different regions (one below the MMIO gap, one
+	 * above): the span then has a hole, but each end is RAM. */
+	fuzz_check(guest_mem_ptr(gm, bi->kernel_start, 1) &&
+			   guest_mem_ptr(gm, bi->kernel_end - 1, 1),
+		   "kernel outside RAM");
+	fuzz_check(bi->mode != BOOT_ENTRY_PVH32 || bi->entry <= UINT32_MAX,
+		   "PVH entry above 4 GiB");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct guest_mem gm;
-	struct boot_info bi;
-	const char *cmdline;
-	uint8_t *img, *initrd = NULL;
-	size_t img_len, initrd_len = 0;
-	char err[256];
-	int ret;
-
-	if (size < FUZZ_IMG_OFF)
-		return 0;
-	fuzz_map(&gm, data[0]);
-	cmdline = fuzz_pick_cmdline((data[0] >> 4) & 7);
-	img_len = size - FUZZ_IMG_OFF;
-	/* An exact-size copy: reads past the image are caught too. */
-	img = malloc(img_len ? img_len : 1);
-	if (!img)
-		abort();
-	memcpy(img, data + FUZZ_IMG_OFF, img_len);
-	memcpy(img, "\177ELF", img_len < 4 ? img_len : 4);
-	if (data[0] & 8) {
-		initrd_len = ((size_t)data[2] | (size_t)data[3] << 8) * 16;
-		initrd = malloc(initrd_len ? initrd_len : 1);
-		if (!initrd)
-			abort();
-		for (size_t i = 0; i < initrd_len; i++)
-			initrd[i] = (uint8_t)(i * 7 + 1);
-	}
-
-	err[0] = 0;
-	ret = boot_load(&gm, img, img_len, initrd, initrd_len, cmdline,
-			data[1] % 66, &bi, err, sizeof(err));
-	fuzz_check(ret <= 0, "positive return");
-	fuzz_check(ret == 0 || err[0], "error without a reason");
-	fuzz_check(memchr(err, 0, sizeof(err)) != NULL, "unterminated err");
-	if (ret == 0) {
-		const uint8_t *p;
-
-		fuzz_check(bi.format == BOOT_FORMAT_VMLINUX, "format");
-		fuzz_check(bi.kernel_start >= LAYOUT_HIMEM_START &&
-				   bi.kernel_start < bi.kernel_end,
-			   "kernel range");
-		/* Segments may sit in different regions (one below the MMIO
-		 * gap, one above): the span then has a hole, each end is RAM. */
-		fuzz_check(guest_mem_ptr(&gm, bi.kernel_start, 1) &&
-				   guest_mem_ptr(&gm, bi.kernel_end - 1, 1),
-			   "kernel outside RAM");
-		fuzz_check(bi.entry >= bi.kernel_start &&
-				   bi.entry < bi.kernel_end,
-			   "entry outside the kernel");
-		fuzz_check(bi.mode != BOOT_ENTRY_PVH32 ||
-				   bi.entry <= UINT32_MAX,
-			   "PVH entry above 4 GiB");
-		if (initrd_len) {
-			p = guest_mem_ptr(&gm, bi.initrd_addr, initrd_len);
-			fuzz_check(p != NULL, "initrd outside RAM");
-			fuzz_check(!memcmp(p, initrd, initrd_len),
-				   "initrd contents");
-			fuzz_check(
-				!fuzz_overlap(bi.initrd_addr, initrd_len,
-					      bi.kernel_start,
-					      bi.kernel_end - bi.kernel_start),
-				"initrd overlaps the kernel");
-			fuzz_check(bi.initrd_addr >= LAYOUT_HIMEM_START,
-				   "initrd over the boot structures");
-		}
-		p = guest_mem_ptr(&gm, bi.cmdline_addr, 1);
-		fuzz_check(p != NULL, "cmdline outside RAM");
-		if (cmdline)
-			fuzz_check(!strcmp((const char *)p, cmdline),
-				   "cmdline contents");
-	}
-	free(initrd);
-	free(img);
-	return 0;
+	return boot_fuzz_one(data, size, elf_fuzz_prepare, elf_fuzz_check);
 }
