@@ -100,12 +100,16 @@ run_killed() {
 
 # signal_case NAME SIG NUMBER: the signal arrives during the boot (after the
 # kernel's first line, before init); the process must be gone, no hugepage
-# leaked, and for SIGTERM/SIGINT exit 128+NUMBER with one stop message.
+# leaked, no TAP device left behind (microvm creates one when TUN exists),
+# and for SIGTERM/SIGINT exit 128+NUMBER with one stop message.
 signal_case() {
 	name=$1 sig=$2 num=$3
+	tap=mvsig$num
+	set --
+	[ -c /dev/net/tun ] && set -- --net "tap=$tap"
 	free0=$(hpfree)
 	run_killed "$name" "$sig" "Linux version" \
-		--kernel "$VMLINUX" --initrd "$INITRD" --mem 64M --pages huge
+		--kernel "$VMLINUX" --initrd "$INITRD" --mem 64M --pages huge "$@"
 	free1=$(hpfree)
 	stops=$(grep -c "microvm: warning: stopped by" "$T/$name.log")
 	if grep -q "MICROVM-INIT done" "$T/$name.log"; then
@@ -118,15 +122,31 @@ signal_case() {
 		fail "$name" "$stops 'stopped by' lines after SIG$sig, want exactly 1"
 	elif [ "$free0" != "$free1" ]; then
 		fail "$name" "free 2M pages $free0 before, $free1 after SIG$sig: leaked"
+	elif [ -e "/sys/class/net/$tap" ]; then
+		fail "$name" "TAP device $tap still exists after SIG$sig"
 	else
-		result "$name" PASS "status $rc$([ "$sig" != KILL ] && echo ", '$(grep -o 'stopped by.*' "$T/$name.log" | tr -d '\r')'"); free 2M pages $free0 before and after"
+		result "$name" PASS "status $rc$([ "$sig" != KILL ] && echo ", '$(grep -o 'stopped by.*' "$T/$name.log" | tr -d '\r')'"); free 2M pages $free0 before and after$([ $# -gt 0 ] && echo "; TAP $tap gone")"
 	fi
 }
 
-parallel load-8x-base base
+# Several L2 guests at once are beyond the nested setup: QEMU TCG's SVM
+# emulation then crashes the L1 kernel ("BUG: TASK stack guard page was hit"
+# in a vCPU thread, with a corrupt GS base) or stalls an L2 vCPU, in about
+# half the runs with 8 guests and still with 4. Single guests are reliable.
+# So the 8-at-once cases run where KVM is hardware-backed.
+NESTED_WHY="nested L1 under QEMU TCG cannot run 8 L2 guests at once reliably (the emulated L1 kernel crashes or stalls); runs on hardware KVM"
+if [ "${BOOT_MODE:-}" = nested ]; then
+	result load-8x-base SKIP "$NESTED_WHY"
+else
+	parallel load-8x-base base
+fi
 
 if hp_reserve "$HUGE_NEED"; then
-	parallel load-8x-huge huge
+	if [ "${BOOT_MODE:-}" = nested ]; then
+		result load-8x-huge SKIP "$NESTED_WHY"
+	else
+		parallel load-8x-huge huge
+	fi
 	signal_case sigterm-during-boot TERM 15
 	signal_case sigint-during-boot INT 2
 	signal_case sigkill-during-boot KILL 9
