@@ -146,20 +146,26 @@ static void i8042_data_read(void *opaque, uint64_t off, void *data,
 	pthread_mutex_unlock(&k->lock);
 }
 
-static void i8042_data_write(void *opaque, uint64_t off, const void *data,
-			     uint32_t len)
+/* A byte written to 0x60 (data) or 0x64 (command). The reset callback runs
+ * after the lock is dropped: it may stop the VM. */
+static void i8042_write_byte(struct i8042 *k, int is_cmd, uint8_t v)
 {
-	struct i8042 *k = opaque;
 	int reset;
 
-	(void)off;
-	(void)len;
 	pthread_mutex_lock(&k->lock);
-	k->last_was_cmd = 0;
-	reset = i8042_data(k, *(const uint8_t *)data);
+	k->last_was_cmd = is_cmd;
+	reset = is_cmd ? i8042_command(k, v) : i8042_data(k, v);
 	pthread_mutex_unlock(&k->lock);
 	if (reset)
 		i8042_fire_reset(k);
+}
+
+static void i8042_data_write(void *opaque, uint64_t off, const void *data,
+			     uint32_t len)
+{
+	(void)off;
+	(void)len;
+	i8042_write_byte(opaque, 0, *(const uint8_t *)data);
 }
 
 static void i8042_cmd_read(void *opaque, uint64_t off, void *data, uint32_t len)
@@ -176,17 +182,9 @@ static void i8042_cmd_read(void *opaque, uint64_t off, void *data, uint32_t len)
 static void i8042_cmd_write(void *opaque, uint64_t off, const void *data,
 			    uint32_t len)
 {
-	struct i8042 *k = opaque;
-	int reset;
-
 	(void)off;
 	(void)len;
-	pthread_mutex_lock(&k->lock);
-	k->last_was_cmd = 1;
-	reset = i8042_command(k, *(const uint8_t *)data);
-	pthread_mutex_unlock(&k->lock);
-	if (reset)
-		i8042_fire_reset(k);
+	i8042_write_byte(opaque, 1, *(const uint8_t *)data);
 }
 
 static void i8042_power_on(struct i8042 *k)

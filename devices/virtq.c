@@ -338,12 +338,14 @@ int virtq_should_notify(struct virtq *q)
 	return virtq_need_event(event, q->used_idx, old);
 }
 
-size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off,
-			void *buf, size_t len)
+/* Copy between an iovec (from byte off on) and a flat buffer, either way. */
+static size_t virtq_iov_copy(const struct iovec *iov, unsigned n, size_t off,
+			     uint8_t *buf, size_t len, int to_iov)
 {
 	size_t done = 0;
 
 	for (unsigned i = 0; i < n && done < len; i++) {
+		uint8_t *base = (uint8_t *)iov[i].iov_base;
 		size_t take;
 
 		if (off >= iov[i].iov_len) {
@@ -353,33 +355,24 @@ size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off,
 		take = iov[i].iov_len - off;
 		if (take > len - done)
 			take = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off,
-		       take);
+		if (to_iov)
+			memcpy(base + off, buf + done, take);
+		else
+			memcpy(buf + done, base + off, take);
 		done += take;
 		off = 0;
 	}
 	return done;
 }
 
+size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t off,
+			void *buf, size_t len)
+{
+	return virtq_iov_copy(iov, n, off, buf, len, 0);
+}
+
 size_t virtq_iov_from_buf(const struct iovec *iov, unsigned n, size_t off,
 			  const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned i = 0; i < n && done < len; i++) {
-		size_t take;
-
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		take = iov[i].iov_len - off;
-		if (take > len - done)
-			take = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		       (const uint8_t *)buf + done, take);
-		done += take;
-		off = 0;
-	}
-	return done;
+	return virtq_iov_copy(iov, n, off, (uint8_t *)(uintptr_t)buf, len, 1);
 }
