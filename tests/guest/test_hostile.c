@@ -35,6 +35,7 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
+#include "boot/regs.h"
 #include "mem/memmap.h"
 #include "tests/harness/harness.h"
 #include "vmm/log.h"
@@ -623,22 +624,9 @@ static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 	ck_assert_msg(vcpu_create(&h->vcpu, &h->vm, 0, err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_int_eq(vcpu_get_sregs(&h->vcpu, &sregs), 0);
-	sregs.cs = (struct kvm_segment){.limit = 0xffffffff,
-					.selector = 8,
-					.type = 0xb,
-					.present = 1,
-					.db = 1,
-					.s = 1,
-					.g = 1};
-	sregs.ds = sregs.cs;
-	sregs.ds.type = 3;
-	sregs.ds.selector = 16;
-	sregs.es = sregs.ss = sregs.fs = sregs.gs = sregs.ds;
-	sregs.cr0 |= 1;
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = HP_CODE_GPA;
+	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
+	regs_setup_pvh(&sregs, &regs, HP_CODE_GPA, 0);
 	regs.rsi = HP_SCRIPT_GPA;
-	regs.rflags = 2;
 	ck_assert_int_eq(vcpu_set_regs(&h->vcpu, &sregs, &regs), 0);
 }
 

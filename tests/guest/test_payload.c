@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "boot/regs.h"
 #include "mem/memmap.h"
 #include "tests/harness/harness.h"
 #include "vmm/vcpu.h"
@@ -144,21 +145,8 @@ static int payload_setup(struct payload_vm *p, const uint8_t *code, size_t len)
 	ck_assert_msg(vcpu_create(&p->vcpu, &p->vm, 0, err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_int_eq(vcpu_get_sregs(&p->vcpu, &sregs), 0);
-	sregs.cs = (struct kvm_segment){.limit = 0xffffffff,
-					.selector = 8,
-					.type = 0xb,
-					.present = 1,
-					.db = 1,
-					.s = 1,
-					.g = 1};
-	sregs.ds = sregs.cs;
-	sregs.ds.type = 3;
-	sregs.ds.selector = 16;
-	sregs.es = sregs.ss = sregs.fs = sregs.gs = sregs.ds;
-	sregs.cr0 |= 1;
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = PAYLOAD_GPA;
-	regs.rflags = 2;
+	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
+	regs_setup_pvh(&sregs, &regs, PAYLOAD_GPA, 0);
 	ck_assert_int_eq(vcpu_set_regs(&p->vcpu, &sregs, &regs), 0);
 	return 0;
 }

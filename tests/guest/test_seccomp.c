@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "boot/regs.h"
 #include "mem/memmap.h"
 #include "tests/harness/harness.h"
 #include "vmm/seccomp.h"
@@ -131,21 +132,8 @@ static void sc_setup(struct sc_vm *p, const uint8_t *code, size_t len)
 	if (vcpu_create(&p->vcpu, &p->vm, 0, err, sizeof(err)) ||
 	    vcpu_get_sregs(&p->vcpu, &sregs))
 		_exit(63);
-	sregs.cs = (struct kvm_segment){.limit = 0xffffffff,
-					.selector = 8,
-					.type = 0xb,
-					.present = 1,
-					.db = 1,
-					.s = 1,
-					.g = 1};
-	sregs.ds = sregs.cs;
-	sregs.ds.type = 3;
-	sregs.ds.selector = 16;
-	sregs.es = sregs.ss = sregs.fs = sregs.gs = sregs.ds;
-	sregs.cr0 |= 1;
-	memset(&regs, 0, sizeof(regs));
-	regs.rip = SC_CODE_GPA;
-	regs.rflags = 2;
+	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
+	regs_setup_pvh(&sregs, &regs, SC_CODE_GPA, 0);
 	if (vcpu_set_regs(&p->vcpu, &sregs, &regs))
 		_exit(64);
 	if (vcpu_signals_init() ||
