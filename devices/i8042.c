@@ -15,6 +15,7 @@
 #define I8042_STR_SYS	  0x04
 #define I8042_STR_CMD	  0x08
 #define I8042_STR_KEYLOCK 0x10 /* set: keyboard not locked */
+#define I8042_STR_AUXDATA 0x20 /* the byte came from the AUX port */
 
 /* Command byte. */
 #define I8042_CTR_KBDINT 0x01
@@ -28,6 +29,7 @@
 #define I8042_CMD_WRITE_RAM	 0x60 /* 0x60-0x7f */
 #define I8042_CMD_AUX_DISABLE	 0xa7
 #define I8042_CMD_AUX_ENABLE	 0xa8
+#define I8042_CMD_AUX_TEST	 0xa9
 #define I8042_CMD_SELF_TEST	 0xaa
 #define I8042_CMD_KBD_TEST	 0xab
 #define I8042_CMD_KBD_DISABLE	 0xad
@@ -35,12 +37,18 @@
 #define I8042_CMD_READ_OUTPORT	 0xd0
 #define I8042_CMD_WRITE_OUTPORT	 0xd1
 #define I8042_CMD_WRITE_KBD_OBUF 0xd2
+#define I8042_CMD_WRITE_AUX_OBUF 0xd3 /* Linux's AUX_LOOP */
+#define I8042_CMD_WRITE_AUX	 0xd4
 #define I8042_CMD_PULSE		 0xf0 /* 0xf0-0xff: pulse output bits 0-3 low */
 
 /* Output port: bit 0 is the CPU reset line (active low), bit 1 the A20
  * gate. */
 #define I8042_OUT_RESET 0x01
 #define I8042_OUT_A20	0x02
+
+/* AUX interface test result: 0x00 would be "no error"; 0x02 says the clock
+ * line is stuck high, which is what an unconnected port reads as. */
+#define I8042_AUX_TEST_NO_PORT 0x02
 
 /* Translation on, keyboard interrupt on, POST passed: what a BIOS leaves. */
 #define I8042_CTR_DEFAULT (I8042_CTR_XLATE | I8042_CTR_SYS | I8042_CTR_KBDINT)
@@ -77,14 +85,23 @@ static int i8042_command(struct i8042 *k, uint8_t cmd)
 	case I8042_CMD_KBD_TEST:
 		i8042_reply(k, 0x00); /* no clock or data line stuck */
 		break;
+	/*
+	 * A controller without a mouse port, answering at once so that
+	 * Linux decides in a few port accesses instead of polling the status
+	 * port 10,000 times per command (i8042_check_aux): the AUX loopback
+	 * byte comes back without the AUX-data status bit (Linux: "auxerr"),
+	 * the AUX interface test reports a stuck clock line, and bytes for
+	 * the AUX device are dropped.
+	 */
+	case I8042_CMD_AUX_TEST: i8042_reply(k, I8042_AUX_TEST_NO_PORT); break;
+	case I8042_CMD_WRITE_AUX_OBUF:
+	case I8042_CMD_WRITE_AUX: k->pending = cmd; break;
 	case I8042_CMD_KBD_DISABLE: k->ram[0] |= I8042_CTR_KBDDIS; break;
 	case I8042_CMD_KBD_ENABLE: k->ram[0] &= ~I8042_CTR_KBDDIS; break;
 	case I8042_CMD_READ_OUTPORT: i8042_reply(k, k->outport); break;
 	case I8042_CMD_WRITE_OUTPORT:
 	case I8042_CMD_WRITE_KBD_OBUF: k->pending = cmd; break;
 	default:
-		/* Includes the AUX commands (0xa9, 0xd3, 0xd4): with no AUX
-		 * port answering, Linux concludes there is none. */
 		log_once(&k->unknown_logged, LOG_INFO,
 			 "i8042: unhandled command %#x ignored", cmd);
 		break;
@@ -107,7 +124,9 @@ static int i8042_data(struct i8042 *k, uint8_t v)
 	case I8042_CMD_WRITE_OUTPORT:
 		k->outport = v;
 		return !(v & I8042_OUT_RESET);
-	case I8042_CMD_WRITE_KBD_OBUF: i8042_reply(k, v); return 0;
+	case I8042_CMD_WRITE_KBD_OBUF:
+	case I8042_CMD_WRITE_AUX_OBUF: i8042_reply(k, v); return 0;
+	case I8042_CMD_WRITE_AUX: return 0; /* no AUX device to take it */
 	}
 	return 0;
 }

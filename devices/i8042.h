@@ -1,8 +1,11 @@
 /*
  * The PC keyboard controller, only as far as Linux needs it with
- * "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd" and for "reboot=k":
+ * "i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd" (or without them) and
+ * for "reboot=k":
  * controller commands, the command byte, self tests, and the reset pulse.
  * No keyboard behind it, no AUX port, no interrupt (replies are polled).
+ * Without those flags Linux probes the AUX port: the controller answers at
+ * once that there is none (see i8042_command).
  *
  * Port I/O, two 1-byte devices sharing one struct i8042:
  *   i8042_data_ops at LAYOUT_I8042_DATA_PORT (0x60), length 1;

@@ -148,6 +148,52 @@ START_TEST(i8042_outport_reset)
 }
 END_TEST
 
+/*
+ * Linux's i8042_check_aux without i8042.noaux: AUX_LOOP (0xd3, parameter
+ * 0x5a, one reply that must carry the AUX-data status bit), then AUX_TEST
+ * (0xa9, one reply: 0x00/0xfa/0xff mean a port is there). Each wait for a
+ * reply polls the status port up to 10,000 times; a controller without a
+ * mouse must answer both at once and say "no AUX port".
+ */
+static int linux_wait_read(struct i8042 *k, int *reads)
+{
+	for (int i = 0; i < 10000; i++) {
+		++*reads;
+		if (status(k) & 0x01)
+			return 0;
+	}
+	return -1;
+}
+
+START_TEST(i8042_no_aux_port_answers_at_once)
+{
+	struct i8042 k;
+	int resets = 0, reads = 0;
+	uint8_t st, param;
+
+	ck_assert_int_eq(i8042_init(&k, count_reset, &resets), 0);
+	cmd(&k, 0xd3);
+	put(&k, 0x5a);
+	ck_assert_int_eq(linux_wait_read(&k, &reads), 0);
+	st = status(&k);
+	ck_assert_uint_eq(st & 0x20, 0); /* not AUX data: "auxerr" */
+	cmd(&k, 0xa9);
+	ck_assert_int_eq(linux_wait_read(&k, &reads), 0);
+	param = data(&k);
+	ck_assert(param != 0x00 && param != 0xfa && param != 0xff);
+	ck_assert_int_le(reads, 4);
+	/* A byte for the (absent) AUX device is dropped, not sent to the
+	 * keyboard side or echoed. */
+	cmd(&k, 0xd4);
+	put(&k, 0xf4);
+	ck_assert_uint_eq(status(&k) & 0x01, 0);
+	/* The controller still works. */
+	ck_assert_uint_eq(command_reply(&k, 0xaa), 0x55);
+	ck_assert_int_eq(resets, 0);
+	i8042_destroy(&k);
+}
+END_TEST
+
 START_TEST(i8042_init_needs_callback)
 {
 	struct i8042 k;
@@ -166,6 +212,7 @@ Suite *i8042_suite(void)
 	tcase_add_test(tc, i8042_command_byte);
 	tcase_add_test(tc, i8042_reset_pulse);
 	tcase_add_test(tc, i8042_outport_reset);
+	tcase_add_test(tc, i8042_no_aux_port_answers_at_once);
 	tcase_add_test(tc, i8042_init_needs_callback);
 	suite_add_tcase(s, tc);
 	return s;
