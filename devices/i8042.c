@@ -195,6 +195,7 @@ static void i8042_cmd_read(void *opaque, uint64_t off, void *data, uint32_t len)
 	memset(data, 0, len);
 	pthread_mutex_lock(&k->lock);
 	*(uint8_t *)data = i8042_status(k);
+	k->status_reads++;
 	pthread_mutex_unlock(&k->lock);
 }
 

@@ -32,11 +32,12 @@ struct i8042 {
 
 	uint8_t ram[I8042_RAM_SIZE]; /* ram[0] is the command byte */
 	uint8_t outport;
-	uint8_t obuf;	    /* output buffer (read at 0x60) */
-	int obf;	    /* output buffer full */
-	uint8_t pending;    /* command waiting for its data byte, or 0 */
-	int last_was_cmd;   /* status bit 3: last write went to 0x64 */
-	int unknown_logged; /* log_once flag */
+	uint8_t obuf;	       /* output buffer (read at 0x60) */
+	int obf;	       /* output buffer full */
+	uint8_t pending;       /* command waiting for its data byte, or 0 */
+	int last_was_cmd;      /* status bit 3: last write went to 0x64 */
+	int unknown_logged;    /* log_once flag */
+	uint64_t status_reads; /* guest reads of 0x64, for --stats-json */
 };
 
 /* Set up k, powered on. reset (required) is called when the guest pulses

@@ -15,6 +15,7 @@ enum {
 	OPT_KERNEL,
 	OPT_INITRD,
 	OPT_CMDLINE,
+	OPT_CMDLINE_APPEND,
 	OPT_CPUS,
 	OPT_MEM_FILE,
 	OPT_SHARED_MEM,
@@ -39,6 +40,7 @@ static const struct option cli_long[] = {
 	{"kernel", required_argument, NULL, OPT_KERNEL},
 	{"initrd", required_argument, NULL, OPT_INITRD},
 	{"cmdline", required_argument, NULL, OPT_CMDLINE},
+	{"cmdline-append", required_argument, NULL, OPT_CMDLINE_APPEND},
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"mem-file", required_argument, NULL, OPT_MEM_FILE},
 	{"shared-mem", no_argument, NULL, OPT_SHARED_MEM},
@@ -68,6 +70,8 @@ void cli_usage(FILE *f)
 		"  --cmdline STR        kernel command line (replaces the "
 		"default:\n"
 		"                       \"%s\")\n"
+		"  --cmdline-append STR add STR to the end of the kernel "
+		"command line\n"
 		"  --mem SIZE           guest RAM, e.g. 512M, 2G (default "
 		"512M)\n"
 		"  --pages POLICY       base | thp | huge | huge1g, optionally "
@@ -105,8 +109,12 @@ void cli_usage(FILE *f)
 		"(debugging only)\n"
 		"  --help, --version\n"
 		"\n"
-		"Exit status: 0 when the guest reboots or powers off, 1 on any "
-		"error.\n",
+		"In a terminal, keys go to the guest (Ctrl-C too); Ctrl-A x "
+		"stops the VM.\n"
+		"Exit status: 0 when the guest reboots or powers off (or "
+		"Ctrl-A x), 1 on an\n"
+		"error, 2 for a bad command line, 128+N when stopped by "
+		"signal N.\n",
 		CLI_DEFAULT_CMDLINE, CLI_MAX_CPUS);
 }
 
@@ -180,6 +188,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_INITRD: o->initrd = optarg; break;
 		case OPT_CMDLINE: o->cmdline = optarg; break;
+		case OPT_CMDLINE_APPEND: o->cmdline_append = optarg; break;
 		case OPT_CPUS:
 			if (cli_uint(optarg, 1000000, &o->cpus) || !o->cpus) {
 				snprintf(err, errlen,

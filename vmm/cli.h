@@ -28,6 +28,7 @@ struct cli_opts {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
+	const char *cmdline_append; /* --cmdline-append, or NULL */
 	unsigned cpus;
 	const char *mem_file;
 	int shared_mem;

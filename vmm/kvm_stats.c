@@ -370,9 +370,11 @@ void kvm_stats_json(FILE *f, const struct kvm_stats_run *r)
 	fputc(',', f);
 	kvm_stats_json_us(f, "setup_cpu_us", r->setup_known, r->setup_cpu_ns);
 	fprintf(f,
-		",\"mem_bytes\":%llu,\"cpus\":%u,\"minflt\":%ld,"
-		"\"majflt\":%ld,\"vm_hwm_kib\":%llu,\"vm_rss_kib\":%llu",
-		(unsigned long long)r->mem_bytes, r->cpus, r->minflt, r->majflt,
+		",\"mem_bytes\":%llu,\"cpus\":%u,\"i8042_status_reads\":%llu,"
+		"\"minflt\":%ld,\"majflt\":%ld,\"vm_hwm_kib\":%llu,"
+		"\"vm_rss_kib\":%llu",
+		(unsigned long long)r->mem_bytes, r->cpus,
+		(unsigned long long)r->i8042_status_reads, r->minflt, r->majflt,
 		(unsigned long long)r->vm_hwm_kib,
 		(unsigned long long)r->vm_rss_kib);
 	if (r->guest_known) {

@@ -66,6 +66,9 @@ struct kvm_stats_run {
 	uint64_t setup_peak_kib;
 	struct kvm_stats vm, vcpu; /* vcpu: summed over vCPUs */
 	int vm_err, vcpu_err;	   /* 0 or the negative errno */
+	/* Guest reads of the i8042 status port (0x64): Linux polls it while
+	 * it waits for the controller, so a high count is boot time lost. */
+	uint64_t i8042_status_reads;
 };
 
 /* A stats fd for a VM or vCPU fd (KVM_GET_STATS_FD), or a negative errno. */

@@ -9,7 +9,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +27,7 @@
 #include "mem/report.h"
 #include "mem/size.h"
 #include "vmm/kvm_stats.h"
+#include "vmm/console.h"
 #include "vmm/control.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
@@ -71,8 +71,7 @@ struct machine {
 	char cmdline[MACHINE_CMDLINE_MAX];
 	int epfd, sigfd;
 	struct seccomp_filters seccomp; /* built unless --no-seccomp */
-	struct termios saved_tty;
-	int tty_raw;
+	struct console console;
 	int stop_signal;
 	struct machine_timing first_run; /* vCPU 0 entered the guest */
 	struct kvm_stats_src stats;
@@ -195,7 +194,8 @@ static void machine_report(struct machine *m, const char *when)
 static int machine_stats(struct machine *m, char *err, size_t errlen)
 {
 	struct kvm_stats_run r = {.mem_bytes = m->o->mem_size,
-				  .cpus = m->o->cpus};
+				  .cpus = m->o->cpus,
+				  .i8042_status_reads = m->i8042.status_reads};
 	int ret = 0;
 
 	r.boot_fired =
@@ -217,11 +217,17 @@ static int machine_stats(struct machine *m, char *err, size_t errlen)
 
 static int machine_cmdline(struct machine *m, char *err, size_t errlen)
 {
-	int n = snprintf(m->cmdline, sizeof(m->cmdline), "%s", m->o->cmdline);
+	const char *append = m->o->cmdline_append;
+	int n = snprintf(m->cmdline, sizeof(m->cmdline), "%s%s%s",
+			 m->o->cmdline, append ? " " : "",
+			 append ? append : "");
 
 	if (n < 0 || (size_t)n >= sizeof(m->cmdline)) {
-		snprintf(err, errlen, "--cmdline is longer than %d bytes",
-			 MACHINE_CMDLINE_MAX - 1);
+		snprintf(
+			err, errlen,
+			"the kernel command line (--cmdline and "
+			"--cmdline-append) is longer than %d bytes: shorten it",
+			MACHINE_CMDLINE_MAX - 1);
 		return -E2BIG;
 	}
 	return 0;
@@ -506,40 +512,28 @@ static int machine_vcpus(struct machine *m, const struct boot_info *bi,
 	return ret;
 }
 
-static void machine_tty_restore(struct machine *m)
-{
-	if (m->tty_raw) {
-		tcsetattr(STDIN_FILENO, TCSANOW, &m->saved_tty);
-		m->tty_raw = 0;
-	}
-}
-
-/* The guest's console gets keystrokes as they are typed: raw mode, restored
- * on every exit path. Only when stdin is a terminal. */
-static void machine_tty_raw(struct machine *m)
-{
-	struct termios t;
-
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &m->saved_tty))
-		return;
-	t = m->saved_tty;
-	cfmakeraw(&t);
-	t.c_oflag |= OPOST | ONLCR;
-	if (!tcsetattr(STDIN_FILENO, TCSANOW, &t))
-		m->tty_raw = 1;
-}
-
+/* Typed bytes to the guest's UART; Ctrl-A x stops the VM. */
 static void machine_stdin(struct machine *m)
 {
-	char buf[64];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	char buf[64], out[sizeof(buf) + 1];
+	enum console_event ev;
+	ssize_t n = read(m->console.fd, buf, sizeof(buf));
+	size_t len;
 
 	if (n <= 0) {
 		/* EOF or error: stop watching, the guest just gets no input. */
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->console.fd, NULL);
 		return;
 	}
-	serial8250_input(&m->serial, buf, (size_t)n);
+	len = console_input(&m->console, buf, (size_t)n, out, &ev);
+	serial8250_input(&m->serial, out, len);
+	if (ev == CONSOLE_QUIT) {
+		/* At the default level: the user sees why the VM ended, as
+		 * with a signal. */
+		log_warn("stopped from the console (Ctrl-A x)");
+		vm_request_stop(&m->vm, 0,
+				"stopped from the console (Ctrl-A x)");
+	}
 }
 
 /* vCPU on_start: the vCPU allowlist, before the thread's first KVM_RUN. */
@@ -657,7 +651,7 @@ static void machine_free(struct machine *m)
 		close(m->epfd);
 	if (m->sigfd >= 0)
 		close(m->sigfd);
-	machine_tty_restore(m);
+	console_close(&m->console);
 	if (m->kernel_fd >= 0)
 		close(m->kernel_fd);
 	if (m->initrd_fd >= 0)
@@ -745,6 +739,7 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (m->sigfd < 0) {
@@ -759,9 +754,10 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(-ret));
 		goto out;
 	}
-	if (isatty(STDIN_FILENO) &&
-	    !machine_epoll_add(m, STDIN_FILENO, TAG_STDIN))
-		machine_tty_raw(m);
+	console_open(&m->console, STDIN_FILENO);
+	if (m->console.fd >= 0 &&
+	    machine_epoll_add(m, m->console.fd, TAG_STDIN))
+		console_close(&m->console);
 	machine_report(m, "at start");
 	if (o->stats_json || o->verbose) {
 		int fds[VM_MAX_VCPUS];

@@ -17,6 +17,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "vmm/console.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 
@@ -70,6 +71,16 @@ struct seccomp_rule {
 		}                                    \
 	}
 
+/* console.c's fatal-signal handler: after restoring the terminal, a fatal
+ * signal sent by kill() is raised again (pthread_kill of the thread
+ * itself) so the process dies of it, not of this list. */
+#define ALLOW_FATAL_RERAISE                                          \
+	ALLOW(gettid), ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGSEGV, 0), \
+		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGBUS, 0),         \
+		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGABRT, 0),        \
+		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGFPE, 0),         \
+		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGILL, 0)
+
 /* The main thread from machine_loop() on: the event loop, the device work
  * it runs (virtio-blk/net/rng, balloon discard), and the teardown. */
 static const struct seccomp_rule seccomp_vmm_rules[] = {
@@ -115,13 +126,15 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	/* vm_irq_line: interrupts without irqfd (serial input, virtio
 	 * devices when KVM has no irqfd). */
 	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, KVM_IRQ_LINE, 0),
-	/* machine_tty_restore at exit: tcsetattr(TCSANOW). */
+	/* console_close at exit, console_restore_signal_safe in the fatal
+	 * signal and SIGSYS handlers: one TCSETS. */
 	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, TCSETS, 0),
 	/* vcpu_kick at stop: pthread_kill = getpid + tgkill, with signals
 	 * blocked around it; only the kick signal may be sent. */
 	ALLOW(getpid),
 	ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, VCPU_KICK_SIGNAL, 0),
 	ALLOW(rt_sigprocmask),
+	ALLOW_FATAL_RERAISE,
 	/* Return from any signal handler. */
 	ALLOW(rt_sigreturn),
 	/* main() returns. */
@@ -171,6 +184,9 @@ static const struct seccomp_rule seccomp_vcpu_rules[] = {
 	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, KVM_RUN, 0),
 	/* vm_irq_line: serial8250 and virtio interrupts without irqfd. */
 	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, KVM_IRQ_LINE, 0),
+	/* console_restore_signal_safe in the fatal-signal and SIGSYS
+	 * handlers: the terminal back to cooked mode before dying. */
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, TCSETS, 0),
 	/* serial8250 tx (stdout) and rx wakeup (eventfd), vm_request_stop
 	 * (stop eventfd), irq.c (irqfd), virtio_mmio notify without
 	 * ioeventfd (queue eventfd), log.c (stderr). */
@@ -187,9 +203,9 @@ static const struct seccomp_rule seccomp_vcpu_rules[] = {
 	 * blocks signals while a thread exits. glibc's pthread_kill of the
 	 * calling thread itself (the resetting vCPU) asks gettid. */
 	ALLOW(getpid),
-	ALLOW(gettid),
 	ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, VCPU_KICK_SIGNAL, 0),
 	ALLOW(rt_sigprocmask),
+	ALLOW_FATAL_RERAISE,
 	/* The kick handler returns (KVM_RUN then fails with EINTR). */
 	ALLOW(rt_sigreturn),
 	/* glibc's thread exit: MADV_DONTNEED of the stack, then exit. */
@@ -267,6 +283,8 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *ucv)
 	long args[6] = {0};
 
 	(void)sig;
+	/* The process dies next: give the user their terminal back. */
+	console_restore_signal_safe();
 	if (si->si_code == SYS_SECCOMP) {
 		n = seccomp_cat(msg, n, cap, "microvm: seccomp: ");
 		n = seccomp_cat(msg, n, cap, seccomp_tls_kind);

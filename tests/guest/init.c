@@ -4,7 +4,8 @@
  * about the machine as "MICROVM-INIT key=value" lines that host-side tests
  * grep for, runs the scripts named by mvrun=NAME on the kernel command line
  * (/tests/NAME.sh under busybox sh), optionally an interactive shell
- * (mvshell), and reboots. With reboot=k the kernel resets through the i8042,
+ * (mvshell), and reboots; `reboot`, `poweroff` or `halt` typed in that
+ * shell reboot too. With reboot=k the kernel resets through the i8042,
  * which the VMM turns into a clean exit.
  *
  * It never stops early: every failure is reported and the next step still
@@ -13,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -256,6 +258,36 @@ static void run_requested(const char *cmdline)
 	}
 }
 
+/*
+ * busybox's reboot, poweroff and halt (without -f) ask PID 1 with SIGTERM,
+ * SIGUSR2 and SIGUSR1. All three end the VM the one way a microVM has:
+ * reboot=k resets through the i8042 and the VMM exits 0 (a power-off would
+ * only halt the vCPUs, with nothing to turn off).
+ */
+static void on_reboot_signal(int sig)
+{
+	static const char msg[] = PREFIX "reboot requested\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* The reset below happens anyway. */
+	}
+	sync();
+	reboot(RB_AUTOBOOT);
+}
+
+static void catch_reboot_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_reboot_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+}
+
 int main(void)
 {
 	char cmdline[MAX_CMDLINE];
@@ -273,6 +305,7 @@ int main(void)
 	setenv("TERM", "linux", 1);
 
 	say("start");
+	catch_reboot_signals();
 	boot_timer();
 
 	say("cpus=%ld", sysconf(_SC_NPROCESSORS_ONLN));

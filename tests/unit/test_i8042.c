@@ -182,6 +182,8 @@ START_TEST(i8042_no_aux_port_answers_at_once)
 	param = data(&k);
 	ck_assert(param != 0x00 && param != 0xfa && param != 0xff);
 	ck_assert_int_le(reads, 4);
+	/* --stats-json reports the status reads. */
+	ck_assert_uint_ge(k.status_reads, (unsigned)reads);
 	/* A byte for the (absent) AUX device is dropped, not sent to the
 	 * keyboard side or echoed. */
 	cmd(&k, 0xd4);

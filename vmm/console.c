@@ -1,0 +1,157 @@
+#include "vmm/console.h"
+
+/*
+ * The kernel's own struct termios and TCGETS/TCSETS, not glibc's
+ * tcgetattr/tcsetattr: glibc's tcsetattr reads the settings back with
+ * TCGETS after setting them, a second ioctl that the seccomp lists would
+ * have to allow, and neither is async-signal-safe by contract. One TCSETS
+ * with the saved kernel struct is all a restore needs, from anywhere.
+ */
+#include <asm/termbits.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/*
+ * The settings to put back, for the fatal-signal and SIGSYS paths, which
+ * have no struct console at hand. The terminal is the process's: there is
+ * only one to restore, whatever the number of VMs in a test process.
+ */
+static struct termios console_saved;
+static volatile sig_atomic_t console_saved_fd = -1;
+
+static const int console_fatal_signals[] = {SIGSEGV, SIGBUS, SIGABRT,
+					    SIGFPE, SIGILL};
+
+void console_restore_signal_safe(void)
+{
+	int fd = console_saved_fd;
+
+	if (fd >= 0)
+		ioctl(fd, TCSETS, &console_saved);
+}
+
+/* Restore, then let the default action run: SA_RESETHAND put it back. A
+ * synchronous fault re-executes the faulting instruction and abort() raises
+ * again by itself; a signal sent with kill() is raised again here. */
+static void console_fatal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	console_restore_signal_safe();
+	if (si->si_code == SI_USER || si->si_code == SI_TKILL ||
+	    si->si_code == SI_QUEUE)
+		pthread_kill(pthread_self(), sig);
+}
+
+static void console_arm_fatal(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = console_fatal;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(console_fatal_signals) /
+				       sizeof(console_fatal_signals[0]);
+	     i++)
+		sigaction(console_fatal_signals[i], &sa, NULL);
+}
+
+static void console_disarm_fatal(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(console_fatal_signals) /
+				       sizeof(console_fatal_signals[0]);
+	     i++)
+		sigaction(console_fatal_signals[i], &sa, NULL);
+}
+
+void console_open(struct console *c, int fd)
+{
+	struct termios t;
+	pid_t fg;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	if (!isatty(fd))
+		return;
+	/* In the background the terminal is not ours to change or read. A
+	 * terminal that is not our controlling terminal at all (ENOTTY: a
+	 * console handed to us by an init, a serial line) has no job
+	 * control to stop us: take it. */
+	fg = tcgetpgrp(fd);
+	if (fg < 0 ? errno != ENOTTY : fg != getpgrp())
+		return;
+	if (ioctl(fd, TCGETS, &console_saved))
+		return;
+	t = console_saved;
+	/* cfmakeraw, keeping output post-processing so the guest's "\n"
+	 * still starts a new line on the host terminal. */
+	t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR |
+				 IGNCR | ICRNL | IXON);
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
+	t.c_cflag |= CS8;
+	t.c_oflag |= OPOST | ONLCR;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	console_saved_fd = fd;
+	console_arm_fatal();
+	if (ioctl(fd, TCSETS, &t)) {
+		console_saved_fd = -1;
+		console_disarm_fatal();
+		return;
+	}
+	c->fd = fd;
+	c->raw = 1;
+}
+
+size_t console_input(struct console *c, const char *in, size_t len,
+		     char *out, enum console_event *ev)
+{
+	size_t n = 0;
+
+	*ev = CONSOLE_NONE;
+	for (size_t i = 0; i < len; i++) {
+		char ch = in[i];
+
+		if (c->escape_pending) {
+			c->escape_pending = 0;
+			if (ch == 'x' || ch == 'X') {
+				*ev = CONSOLE_QUIT;
+				return n;
+			}
+			/* Ctrl-A Ctrl-A is one Ctrl-A; Ctrl-A then any other
+			 * key sends both, as typed. */
+			if (ch != CONSOLE_ESCAPE)
+				out[n++] = CONSOLE_ESCAPE;
+			out[n++] = ch;
+			continue;
+		}
+		if (ch == CONSOLE_ESCAPE) {
+			c->escape_pending = 1;
+			continue;
+		}
+		out[n++] = ch;
+	}
+	return n;
+}
+
+void console_close(struct console *c)
+{
+	if (!c->raw)
+		return;
+	console_restore_signal_safe();
+	/* The fatal-signal handlers stay: with nothing saved they do
+	 * nothing, and changing them would be a syscall the seccomp lists
+	 * do not allow. */
+	console_saved_fd = -1;
+	c->raw = 0;
+}
