@@ -40,57 +40,18 @@ if [ "$thp_orig" = always ] && [ $is_root = 1 ] && echo madvise >$THP 2>/dev/nul
 	thp_set=1
 fi
 
-# Put the hugepage pools back the way they were (after each hugetlb
-# configuration, so the next one has the memory, and at exit).
-pool_restore() {
-	if [ $is_root = 1 ]; then
-		[ "$hp2_orig" = - ] || [ "$(cat $HP2/nr_hugepages)" = "$hp2_orig" ] ||
-			echo "$hp2_orig" >$HP2/nr_hugepages 2>/dev/null
-		[ "$hp1_orig" = - ] || [ "$(cat $HP1/nr_hugepages)" = "$hp1_orig" ] ||
-			echo "$hp1_orig" >$HP1/nr_hugepages 2>/dev/null
-	fi
-	return 0
-}
-trap 'pool_restore; [ $thp_set = 0 ] || echo "$thp_orig" >$THP; rm -rf "$T"' EXIT
+trap 'hugepool_restore; [ $thp_set = 0 ] || echo "$thp_orig" >$THP; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
-# pool_get POLICY MEM_MIB: 0 when the pool has the pages (reserving them
-# when root); 1 with $why set otherwise.
+# Hugepage pools: scripts/hugepool.sh, the one mechanism of make run, the
+# boot tests and this benchmark (reserves when root; restored after each
+# hugetlb configuration, so the next one has the memory, and at exit).
+# shellcheck source=scripts/hugepool.sh
+. "${HUGEPOOL_LIB:?}"
 pool_get() {
-	case $1 in
-	huge) d=$HP2 ps=2 ;;
-	huge1g) d=$HP1 ps=1024 ;;
-	*) return 0 ;;
-	esac
-	if [ ! -d $d ]; then
-		why="this kernel has no $d"
-		return 1
-	fi
-	if [ $(($2 % ps)) -ne 0 ]; then
-		why="$2 MiB is not a multiple of the $ps MiB page"
-		return 1
-	fi
-	need=$(($2 / ps))
-	free=$(cat $d/free_hugepages)
-	if [ "$free" -lt $need ] && [ $is_root = 1 ]; then
-		total=$(cat $d/nr_hugepages)
-		echo $((total + need - free)) >$d/nr_hugepages 2>/dev/null
-		free=$(cat $d/free_hugepages)
-		if [ "$free" -lt $need ]; then
-			# Contiguous 1 GiB blocks: drop caches and compact, retry.
-			sync
-			echo 3 >/proc/sys/vm/drop_caches 2>/dev/null
-			echo 1 >/proc/sys/vm/compact_memory 2>/dev/null
-			total=$(cat $d/nr_hugepages)
-			echo $((total + need - free)) >$d/nr_hugepages 2>/dev/null
-			free=$(cat $d/free_hugepages)
-		fi
-	fi
-	if [ "$free" -lt $need ]; then
-		why="pool has $free free $ps MiB pages, needs $need (as root: echo N > $d/nr_hugepages)"
-		return 1
-	fi
-	return 0
+	hugepool_reserve "$1" "$2" >/dev/null && return 0
+	why=$hugepool_why
+	return 1
 }
 
 echo "BENCH-ENV kernel=$(uname -r) nproc=$(nproc 2>/dev/null || echo ?) memtotal_kib=$(awk '/^MemTotal/ {print $2}' /proc/meminfo) thp=$(sed 's/.*\[\(.*\)\].*/\1/' $THP 2>/dev/null) thp_was=$thp_orig root=$is_root hp2=$hp2_orig hp1=$hp1_orig"
@@ -166,11 +127,11 @@ while [ $i -le "$RUNS" ]; do
 			echo "BENCH-SKIP pages=$1 mode=$2 mem=$3 cpus=$4 $why"
 			# A pool that is short at the first run stays short.
 			[ $i -gt 1 ] || skipped="$skipped$c "
-			pool_restore
+			hugepool_restore
 			continue
 		fi
 		boot "$1" "$2" "$3" "$4" $i
-		pool_restore
+		hugepool_restore
 	done
 	i=$((i + 1))
 done

@@ -116,9 +116,8 @@ case_report() {
 	pol=$1
 	name=balloon-report-$pol
 	if [ "$pol" = huge ]; then
-		[ "$(cat $HP)" -ge 300 ] || echo 300 >$HP 2>/dev/null
-		if [ "$(cat $HPFREE 2>/dev/null || echo 0)" -lt 256 ]; then
-			result $name SKIP "fewer than 256 free 2M hugepages for a 512M guest (echo 300 > $HP as root)"
+		if ! hugepool_reserve huge 512; then
+			result $name SKIP "$hugepool_why"
 			return
 		fi
 	fi
@@ -279,7 +278,10 @@ case_oom() {
 	fi
 }
 
-hp_before=$(cat $HP 2>/dev/null || echo 0)
+# Hugepage pools through scripts/hugepool.sh (HUGEPOOL_LIB), as make run
+# and the boot benchmark do; restored at the end.
+# shellcheck source=scripts/hugepool.sh
+. "${HUGEPOOL_LIB:?}"
 for c in $CASES; do
 	case $c in
 	report)
@@ -292,5 +294,5 @@ for c in $CASES; do
 	*) result "balloon-$c" FAIL "unknown case '$c' in BALLOON_CASES: use report, inflate, oom" ;;
 	esac
 done
-echo "$hp_before" >$HP 2>/dev/null
+hugepool_restore
 rm -rf "$T"

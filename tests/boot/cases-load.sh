@@ -31,15 +31,10 @@ hpfree() {
 	cat $HPFREE 2>/dev/null || echo 0
 }
 
-# Make at least $1 2M hugepages free (root only); 0 when they are.
-hp_reserve() {
-	free=$(hpfree)
-	[ "$free" -ge "$1" ] && return 0
-	echo $(($(cat $HP) + $1 - free)) >$HP 2>/dev/null
-	[ "$(hpfree)" -ge "$1" ]
-}
-
-hp_before=$(cat $HP 2>/dev/null || echo 0)
+# Hugepage pools through scripts/hugepool.sh (HUGEPOOL_LIB), as make run
+# and the boot benchmark do; restored at the end.
+# shellcheck source=scripts/hugepool.sh
+. "${HUGEPOOL_LIB:?}"
 
 # parallel NAME PAGES: NVM microVMs of 64 MiB started at once; all must boot
 # to init and exit 0, and the hugepage pool must get every page back.
@@ -141,7 +136,7 @@ else
 	parallel load-8x-base base
 fi
 
-if hp_reserve "$HUGE_NEED"; then
+if hugepool_reserve huge $((HUGE_NEED * 2)); then
 	if [ "${BOOT_MODE:-}" = nested ]; then
 		result load-8x-huge SKIP "$NESTED_WHY"
 	else
@@ -152,7 +147,7 @@ if hp_reserve "$HUGE_NEED"; then
 	signal_case sigkill-during-boot KILL 9
 else
 	for c in load-8x-huge sigterm-during-boot sigint-during-boot sigkill-during-boot; do
-		result $c SKIP "fewer than $HUGE_NEED free 2M hugepages and cannot reserve them (echo N > $HP as root)"
+		result $c SKIP "$hugepool_why"
 	done
 fi
 
@@ -184,5 +179,5 @@ else
 	fi
 fi
 
-echo "$hp_before" >$HP 2>/dev/null
+hugepool_restore
 rm -rf "$T"
