@@ -23,8 +23,8 @@
 static struct termios console_saved;
 static volatile sig_atomic_t console_saved_fd = -1;
 
-static const int console_fatal_signals[] = {SIGSEGV, SIGBUS, SIGABRT,
-					    SIGFPE, SIGILL};
+static const int console_fatal_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE,
+					    SIGILL};
 
 void console_restore_signal_safe(void)
 {
@@ -113,8 +113,8 @@ void console_open(struct console *c, int fd)
 	c->raw = 1;
 }
 
-size_t console_input(struct console *c, const char *in, size_t len,
-		     char *out, enum console_event *ev)
+size_t console_input(struct console *c, const char *in, size_t len, char *out,
+		     enum console_event *ev)
 {
 	size_t n = 0;
 

@@ -48,8 +48,8 @@ void console_open(struct console *c, int fd);
  * handling the escape sequences. Returns the bytes in out; *ev says
  * whether the user asked to stop (the bytes after Ctrl-A x are dropped).
  */
-size_t console_input(struct console *c, const char *in, size_t len,
-		     char *out, enum console_event *ev);
+size_t console_input(struct console *c, const char *in, size_t len, char *out,
+		     enum console_event *ev);
 
 /* Put the terminal back as it was. Idempotent; safe after a failed
  * console_open. */
