@@ -192,7 +192,8 @@ LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/build-rootfs scripts/install-deps scripts/kvm-mode \
 	scripts/nested scripts/run-tests scripts/run-vm scripts/test \
 	scripts/lib.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
-	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh)
+	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
+	tests/boot/reliability.sh)
 LINT_SH_FRAGMENTS := $(wildcard tests/guest/scripts/*.sh tests/boot/cases-*.sh)
 lint-sh:
 	@if ! command -v shellcheck >/dev/null; then \

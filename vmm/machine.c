@@ -611,6 +611,8 @@ static void machine_free(struct machine *m)
 {
 	char err[256];
 
+	if (m->pf_running)
+		prefault_stop(&m->pf);
 	if (m->vm_open) {
 		vm_request_stop(&m->vm, 1, "teardown");
 		for (unsigned i = 0; i < m->nr_vcpus; i++)
@@ -806,7 +808,11 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 
-	/* Stop every vCPU, then flush what the guest wrote. */
+	/* Stop every vCPU and a background prefault (the rest of guest
+	 * memory is not worth populating now), then flush what the guest
+	 * wrote. */
+	if (m->pf_running)
+		prefault_stop(&m->pf);
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_kick(&m->vcpus[i]);
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
@@ -816,6 +822,15 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		ret = prefault_wait(&m->pf, err, errlen);
 		if (ret)
 			goto out;
+		if (prefault_stopped_early(&m->pf))
+			log_info("background prefault stopped at the VM stop "
+				 "after %llu of %llu MiB",
+				 (unsigned long long)(m->pf.done_bytes >> 20),
+				 (unsigned long long)(m->pf.total_bytes >> 20));
+		else
+			log_info("background prefault had populated all %llu "
+				 "MiB",
+				 (unsigned long long)(m->pf.total_bytes >> 20));
 	}
 	for (unsigned i = 0; i < m->gm.nr; i++) {
 		ret = region_sync(&m->gm.regions[i]);

@@ -1,0 +1,169 @@
+#!/bin/sh
+# How the VMM ends when its surroundings go away, with no Linux guest: a
+# tiny PVH kernel (flat 32-bit code on the serial port, as in seccomp.sh)
+# on this machine's KVM.
+#   console-pipe-closed       stdout is a pipe whose reader exits (| head -c 1):
+#                             the VM runs to its end, exit 0, no SIGPIPE death
+#   sigterm-during-prefault   SIGTERM while --prefault=background workers run:
+#                             exit 143 with the stop line (the main thread's
+#                             signalfd gets it, not a worker)
+#   stderr-pipe-full          stderr is a full pipe nobody reads: SIGTERM still
+#                             ends the VMM at once (logging never blocks)
+#   prefault-stops-at-exit    a guest that resets at once with a 4G background
+#                             prefault: the workers stop, the exit does not wait
+#                             for the whole prefault
+# Prints BOOT-TEST <name> PASS|FAIL|SKIP [why].
+# Needs: MICROVM; as, ld; /dev/kvm.
+: "${MICROVM:?}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-reliability.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+result() {
+	echo "BOOT-TEST $*"
+}
+
+names="sigterm-during-prefault prefault-stops-at-exit"
+skip_all() {
+	for c in $names; do
+		result "$c" SKIP "$1"
+	done
+	exit 0
+}
+
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	skip_all "/dev/kvm is not usable here"
+fi
+if ! command -v as >/dev/null || ! command -v ld >/dev/null; then
+	skip_all "no binutils (as, ld) to build the tiny PVH kernel"
+fi
+
+# MODE 0: print a line, reset through the i8042. MODE 1: print a line, halt
+# with interrupts off (waits for a signal to the VMM). MODE 2: print LINES
+# lines of 64 bytes, then reset.
+cat >"$T/tiny.S" <<'EOF'
+	.section .note.Xen, "a", @note
+	.balign 4
+	.long 4, 4, 18		/* name size, desc size, PHYS32_ENTRY */
+	.asciz "Xen"
+	.balign 4
+	.long _start
+	.balign 4
+
+	.text
+	.code32
+	.globl _start
+	/* No stack: the guest starts with none, so no call/ret. */
+	.macro puts str
+	mov $\str, %esi
+91:	lodsb
+	test %al, %al
+	jz 92f
+	out %al, (%dx)
+	jmp 91b
+92:
+	.endm
+_start:
+	mov $0x3f8, %dx
+	puts msg
+.if MODE == 2
+	mov $LINES, %ecx
+4:	puts line
+	loop 4b
+.endif
+.if MODE == 1
+	cli
+3:	hlt
+	jmp 3b
+.else
+2:	mov $0xfe, %al		/* i8042 reset */
+	out %al, $0x64
+	hlt
+	jmp 2b
+.endif
+msg:	.asciz "PVH-TINY hello\n"
+line:	.asciz "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n"
+EOF
+cat >"$T/tiny.ld" <<'EOF'
+ENTRY(_start)
+PHDRS { text PT_LOAD; note PT_NOTE; }
+SECTIONS {
+	. = 0x100000;
+	.text : { *(.text) } :text
+	.note : { *(.note.Xen) } :text :note
+}
+EOF
+for m in 0 1 2; do
+	if ! as --64 --defsym MODE=$m --defsym LINES=1000 -o "$T/tiny$m.o" "$T/tiny.S" ||
+		! ld -m elf_x86_64 -T "$T/tiny.ld" -o "$T/tiny$m.elf" "$T/tiny$m.o"; then
+		skip_all "cannot build the tiny PVH kernel"
+	fi
+done
+KRESET=$T/tiny0.elf
+KHANG=$T/tiny1.elf
+KCHATTY=$T/tiny2.elf
+
+# wait_for FILE TEXT [TENTHS]: until FILE holds TEXT (default 10 s).
+wait_for() {
+	i=0
+	while [ "$i" -lt "${3:-100}" ] && ! grep -q "$2" "$1" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q "$2" "$1" 2>/dev/null
+}
+
+# gone_within PID TENTHS: 0 once PID has exited (within TENTHS/10 s).
+gone_within() {
+	i=0
+	while [ "$i" -lt "$2" ] && kill -0 "$1" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+show() {
+	sed "s/^/  $1| /" "$2" | tail -n 8
+}
+
+# SIGTERM while background prefault workers run (4G take seconds): the
+# signal must reach the main thread's signalfd, not kill the process in a
+# worker by its default action.
+name=sigterm-during-prefault
+avail_kb=$(awk '$1 == "MemAvailable:" {print $2}' /proc/meminfo)
+if [ "${avail_kb:-0}" -lt $((6 * 1024 * 1024)) ]; then
+	result $name SKIP "needs 6 GiB of available host memory for a 4G guest"
+	result prefault-stops-at-exit SKIP "needs 6 GiB of available host memory for a 4G guest"
+else
+	"$MICROVM" --kernel "$KHANG" --mem 4G --prefault=background --verbose \
+		</dev/null >"$T/$name.out" 2>"$T/$name.log" &
+	pid=$!
+	wait_for "$T/$name.out" "PVH-TINY hello"
+	kill -TERM $pid
+	wait $pid
+	rc=$?
+	if [ $rc -eq 143 ] && grep -q "stopped by" "$T/$name.log"; then
+		result $name PASS "exit 143 with the stop line"
+	else
+		show $name "$T/$name.log"
+		result $name FAIL "exit status $rc (want 143 and 'stopped by')"
+	fi
+
+	# The guest resets at once; a 4G prefault takes seconds. The workers
+	# stop at the next chunk and say how far they got.
+	name=prefault-stops-at-exit
+	start=$(date +%s%N)
+	timeout 60 "$MICROVM" --kernel "$KRESET" --mem 4G --prefault=background \
+		--verbose </dev/null >"$T/$name.out" 2>"$T/$name.log"
+	rc=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	done_mib=$(sed -n 's/.*background prefault stopped at the VM stop after \([0-9]*\) of 4096 MiB.*/\1/p' "$T/$name.log")
+	if [ $rc -eq 0 ] && [ -n "$done_mib" ] && [ "$done_mib" -lt 4096 ] &&
+		[ $ms -lt 4000 ]; then
+		result $name PASS "stopped after $done_mib of 4096 MiB, exit in $ms ms"
+	else
+		show $name "$T/$name.log"
+		result $name FAIL "exit status $rc in $ms ms; want 0, a stop line with less than 4096 MiB populated and an exit within 4 s"
+	fi
+fi
+
