@@ -678,6 +678,11 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* A console or log reader that goes away (`microvm | head`) is the
+	 * user's choice, not a crash: writes fail with EPIPE, handled where
+	 * they happen, instead of SIGPIPE killing the VMM. A disposition is
+	 * process-wide, so this covers every thread. */
+	signal(SIGPIPE, SIG_IGN);
 	m->o = o;
 	m->t0 = *t0;
 	m->epfd = m->sigfd = m->kernel_fd = m->initrd_fd = -1;

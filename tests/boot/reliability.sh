@@ -22,7 +22,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="sigterm-during-prefault prefault-stops-at-exit"
+names="console-pipe-closed sigterm-during-prefault prefault-stops-at-exit"
 skip_all() {
 	for c in $names; do
 		result "$c" SKIP "$1"
@@ -126,6 +126,22 @@ show() {
 	sed "s/^/  $1| /" "$2" | tail -n 8
 }
 
+# The console's reader goes away after one byte: the guest keeps printing
+# 64 KB and resets; microvm must not die of SIGPIPE (141) but end as the
+# guest asks (0), saying once that the console is gone.
+name=console-pipe-closed
+rc=$( (
+	timeout 120 "$MICROVM" --kernel "$KCHATTY" --mem 64M </dev/null 2>"$T/$name.log"
+	echo $? >"$T/$name.rc"
+) | head -c 1 >/dev/null
+	cat "$T/$name.rc")
+if [ "$rc" = 0 ] && grep -q "console output closed" "$T/$name.log"; then
+	result $name PASS "exit 0 after the reader left, console-closed notice"
+else
+	show $name "$T/$name.log"
+	result $name FAIL "exit status $rc (want 0; 141 is death by SIGPIPE) or no console-closed notice"
+fi
+
 # SIGTERM while background prefault workers run (4G take seconds): the
 # signal must reach the main thread's signalfd, not kill the process in a
 # worker by its default action.
@@ -166,4 +182,3 @@ else
 		result $name FAIL "exit status $rc in $ms ms; want 0, a stop line with less than 4096 MiB populated and an exit within 4 s"
 	fi
 fi
-
