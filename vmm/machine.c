@@ -187,7 +187,7 @@ static void machine_report(struct machine *m, const char *when)
 		return;
 	}
 	log_info("memory report %s:", when);
-	report_print(stderr, &m->gm, rep);
+	report_print(log_stream(), &m->gm, rep);
 }
 
 /* --stats-json / --verbose: per-boot figures, read after the vCPUs
@@ -205,9 +205,11 @@ static int machine_stats(struct machine *m, char *err, size_t errlen)
 	r.setup_cpu_ns = m->first_run.cpu_ns - m->t0.cpu_ns;
 	kvm_stats_collect(&r, &m->stats, &m->gm);
 	if (m->o->verbose) {
-		fputs("microvm: stats ", stderr);
-		kvm_stats_json(stderr, &r);
-		fputc('\n', stderr);
+		FILE *f = log_stream();
+
+		fputs("microvm: stats ", f);
+		kvm_stats_json(f, &r);
+		fputc('\n', f);
 	}
 	if (m->o->stats_json)
 		ret = kvm_stats_write(m->o->stats_json, &r, err, errlen);
@@ -848,7 +850,7 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	}
 	machine_report(m, "at exit");
 	if (m->balloon && o->verbose)
-		virtio_balloon_print(m->balloon, stderr);
+		virtio_balloon_print(m->balloon, log_stream());
 	if (o->stats_json || o->verbose) {
 		ret = machine_stats(m, err, errlen);
 		if (ret)

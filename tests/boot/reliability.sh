@@ -22,7 +22,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="console-pipe-closed sigterm-during-prefault prefault-stops-at-exit"
+names="console-pipe-closed sigterm-during-prefault stderr-pipe-full prefault-stops-at-exit"
 skip_all() {
 	for c in $names; do
 		result "$c" SKIP "$1"
@@ -182,3 +182,36 @@ else
 		result $name FAIL "exit status $rc in $ms ms; want 0, a stop line with less than 4096 MiB populated and an exit within 4 s"
 	fi
 fi
+
+# stderr is a pipe nobody reads, full before microvm starts: neither the
+# --verbose setup lines, nor the stop line and exit reports on SIGTERM may
+# block the exit.
+name=stderr-pipe-full
+mkfifo "$T/err.fifo"
+exec 3<>"$T/err.fifo"
+dd if=/dev/zero of="$T/err.fifo" bs=4096 count=1024 oflag=nonblock 2>/dev/null
+"$MICROVM" --kernel "$KHANG" --mem 64M --verbose --stats-json "$T/$name.json" \
+	</dev/null >"$T/$name.out" 2>"$T/err.fifo" 3>&- &
+pid=$!
+if ! wait_for "$T/$name.out" "PVH-TINY hello"; then
+	kill -KILL $pid
+	wait $pid
+	result $name FAIL "the guest never ran: setup blocked on stderr"
+else
+	kill -TERM $pid
+	if gone_within $pid 30; then
+		wait $pid
+		rc=$?
+		# The stats file is written on a clean stop only.
+		if [ $rc -eq 143 ] && [ -s "$T/$name.json" ]; then
+			result $name PASS "exit 143 within 3 s with stderr blocked, exit reports done"
+		else
+			result $name FAIL "exit status $rc (want 143) or no --stats-json file (not a clean stop)"
+		fi
+	else
+		kill -KILL $pid
+		wait $pid
+		result $name FAIL "still running 3 s after SIGTERM with stderr blocked"
+	fi
+fi
+exec 3>&-
