@@ -272,11 +272,25 @@ fail:
 	return ret;
 }
 
-static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
+/*
+ * Every fd of the loop with the events its owner's contract asks for.
+ * Level-triggered EPOLLIN is right only for an fd whose handler always
+ * consumes what made it ready (eventfds, signalfd, timerfd, a listening
+ * socket): anything a handler may leave unread on purpose must be
+ * edge-triggered or disarmed, or the loop spins at 100% CPU.
+ */
+static int machine_epoll_add_events(struct machine *m, int fd, uint32_t events,
+				    uint64_t tag)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+	struct epoll_event ev = {.events = events, .data.u64 = tag};
 
 	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Level-triggered EPOLLIN, for fds whose handler drains them. */
+static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
+{
+	return machine_epoll_add_events(m, fd, EPOLLIN, tag);
 }
 
 enum {
@@ -441,9 +455,12 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		}
 		ret = machine_add_virtio(m, &m->net->mmio, "virtio-net", err,
 					 errlen);
+		/* The device says how (edge-triggered): frames it leaves in
+		 * the TAP while the guest has no buffers must not wake us. */
 		if (!ret)
-			ret = machine_epoll_add(m, virtio_net_tap_fd(m->net),
-						TAG_NET);
+			ret = machine_epoll_add_events(
+				m, virtio_net_tap_fd(m->net),
+				virtio_net_poll_events(m->net), TAG_NET);
 		if (ret)
 			return ret;
 	}
