@@ -28,6 +28,7 @@
 #include "mem/report.h"
 #include "mem/size.h"
 #include "vmm/kvm_stats.h"
+#include "vmm/console.h"
 #include "vmm/control.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
@@ -53,6 +54,9 @@ struct machine {
 	unsigned nr_vcpus;
 	struct serial8250 serial;
 	int serial_ready;
+	struct console_in con; /* stdin -> serial, when stdin is a tty */
+	int con_ready;
+	enum console_in_state con_state;
 	struct i8042 i8042;
 	int i8042_ready;
 	struct boot_timer timer;
@@ -297,6 +301,7 @@ enum {
 	TAG_STOP = 1,
 	TAG_SIGNAL,
 	TAG_STDIN,
+	TAG_CONSOLE_WAKE,
 	TAG_NET,
 	TAG_BALLOON,
 	TAG_CONTROL,
@@ -548,17 +553,20 @@ static void machine_tty_raw(struct machine *m)
 		m->tty_raw = 1;
 }
 
-static void machine_stdin(struct machine *m)
+/* Console input flow control: stdin is polled only while the UART takes
+ * what is read (vmm/console.h). Level-triggered stdin that is not read
+ * would spin the loop, so it leaves the epoll set while bytes wait. */
+static void machine_console(struct machine *m, enum console_in_state st)
 {
-	char buf[64];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_STDIN};
 
-	if (n <= 0) {
-		/* EOF or error: stop watching, the guest just gets no input. */
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+	if (st == m->con_state || m->con_state == CONSOLE_IN_EOF)
 		return;
-	}
-	serial8250_input(&m->serial, buf, (size_t)n);
+	if (st == CONSOLE_IN_READ)
+		epoll_ctl(m->epfd, EPOLL_CTL_ADD, STDIN_FILENO, &ev);
+	else if (m->con_state == CONSOLE_IN_READ)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+	m->con_state = st;
 }
 
 /* vCPU on_start: the vCPU allowlist, before the thread's first KVM_RUN. */
@@ -608,7 +616,12 @@ static int machine_loop(struct machine *m, char *err, size_t errlen)
 				}
 				break;
 			}
-			case TAG_STDIN: machine_stdin(m); break;
+			case TAG_STDIN:
+				machine_console(m, console_in_read(&m->con));
+				break;
+			case TAG_CONSOLE_WAKE:
+				machine_console(m, console_in_wake(&m->con));
+				break;
 			case TAG_NET: virtio_net_rx(m->net); break;
 			case TAG_BALLOON:
 				virtio_balloon_timer(m->balloon);
@@ -667,6 +680,8 @@ static void machine_free(struct machine *m)
 			close(m->irqfds[i]);
 	if (m->i8042_ready)
 		i8042_destroy(&m->i8042);
+	if (m->con_ready)
+		console_in_close(&m->con);
 	if (m->serial_ready)
 		serial8250_destroy(&m->serial);
 	kvm_stats_src_close(&m->stats);
@@ -786,8 +801,13 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		goto out;
 	}
 	if (isatty(STDIN_FILENO) &&
-	    !machine_epoll_add(m, STDIN_FILENO, TAG_STDIN))
-		machine_tty_raw(m);
+	    !console_in_init(&m->con, &m->serial, STDIN_FILENO)) {
+		m->con_ready = 1;
+		m->con_state = CONSOLE_IN_READ;
+		if (!machine_epoll_add(m, m->con.wake_fd, TAG_CONSOLE_WAKE) &&
+		    !machine_epoll_add(m, STDIN_FILENO, TAG_STDIN))
+			machine_tty_raw(m);
+	}
 	machine_report(m, "at start");
 	if (o->stats_json || o->verbose) {
 		int fds[VM_MAX_VCPUS];
