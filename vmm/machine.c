@@ -121,6 +121,13 @@ static int machine_open_image(const char *what, const char *path, int *fd,
 	return ret;
 }
 
+/* Every failure path fills err: main prints it as the one error line. */
+static int machine_oom(const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory allocating %s", what);
+	return -ENOMEM;
+}
+
 static void machine_i8042_reset(void *opaque)
 {
 	struct machine *m = opaque;
@@ -383,7 +390,8 @@ static int machine_balloon_control(struct machine *m, char *err, size_t errlen)
 			return ret;
 		m->balloon = calloc(1, sizeof(*m->balloon));
 		if (!m->balloon)
-			return -ENOMEM;
+			return machine_oom("the virtio-balloon device", err,
+					   errlen);
 		ret = virtio_balloon_init(m->balloon, &cfg);
 		if (ret) {
 			free(m->balloon);
@@ -407,7 +415,7 @@ static int machine_balloon_control(struct machine *m, char *err, size_t errlen)
 		return 0;
 	m->ctl = calloc(1, sizeof(*m->ctl));
 	if (!m->ctl)
-		return -ENOMEM;
+		return machine_oom("the control socket", err, errlen);
 	ret = control_open(m->ctl, o->control_socket, &m->gm, m->balloon, err,
 			   errlen);
 	if (ret) {
@@ -431,7 +439,7 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		struct virtio_blk *b = calloc(1, sizeof(*b));
 
 		if (!b)
-			return -ENOMEM;
+			return machine_oom("a virtio-blk device", err, errlen);
 		ret = virtio_blk_open(b, o->disks[i], 0, err, errlen);
 		if (ret) {
 			free(b);
@@ -451,7 +459,8 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 			return ret;
 		m->net = calloc(1, sizeof(*m->net));
 		if (!m->net)
-			return -ENOMEM;
+			return machine_oom("the virtio-net device", err,
+					   errlen);
 		ret = virtio_net_open(m->net, &cfg, err, errlen);
 		if (ret) {
 			free(m->net);
@@ -462,17 +471,22 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 					 errlen);
 		/* The device says how (edge-triggered): frames it leaves in
 		 * the TAP while the guest has no buffers must not wake us. */
-		if (!ret)
-			ret = machine_epoll_add_events(
-				m, virtio_net_tap_fd(m->net),
-				virtio_net_poll_events(m->net), TAG_NET);
 		if (ret)
 			return ret;
+		ret = machine_epoll_add_events(m, virtio_net_tap_fd(m->net),
+					       virtio_net_poll_events(m->net),
+					       TAG_NET);
+		if (ret) {
+			snprintf(err, errlen, "epoll_ctl (virtio-net TAP): %s",
+				 strerror(-ret));
+			return ret;
+		}
 	}
 	if (o->rng) {
 		m->rng = calloc(1, sizeof(*m->rng));
 		if (!m->rng)
-			return -ENOMEM;
+			return machine_oom("the virtio-rng device", err,
+					   errlen);
 		virtio_rng_init(m->rng);
 		ret = machine_add_virtio(m, &m->rng->mmio, "virtio-rng", err,
 					 errlen);
@@ -708,10 +722,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	sigset_t mask;
 	int ret, status;
 
-	if (!m) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!m)
+		return machine_oom("the machine state", err, errlen);
 	/* A console or log reader that goes away (`microvm | head`) is the
 	 * user's choice, not a crash: writes fail with EPIPE, handled where
 	 * they happen, instead of SIGPIPE killing the VMM. A disposition is
@@ -775,8 +787,12 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 	ret = vcpu_signals_init();
-	if (!ret)
-		ret = machine_vcpus(m, &bi, err, errlen);
+	if (ret) {
+		snprintf(err, errlen, "installing the vCPU kick signal: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	ret = machine_vcpus(m, &bi, err, errlen);
 	if (ret)
 		goto out;
 

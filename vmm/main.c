@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 {
 	struct machine_timing t0;
 	struct cli_opts opts;
-	char err[512];
+	char err[512] = "";
 	int ret;
 
 	machine_timing_now(&t0);
@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 	if (ret < 0) {
 		/* Through the log: a full stderr nobody reads must not keep
 		 * a stopped VMM from exiting. */
-		log_err("%s", err);
+		log_err("%s", err[0] ? err : strerror(-ret));
 		return 1;
 	}
 	return ret;

@@ -12,8 +12,12 @@
 #   prefault-stops-at-exit    a guest that resets at once with a 4G background
 #                             prefault: the workers stop, the exit does not wait
 #                             for the whole prefault
+#   oom-<device>              a device's allocation fails (an LD_PRELOAD calloc
+#                             that fails one size): exit 1 with one error line
+#                             that says what ran out, not an uninitialised one
 # Prints BOOT-TEST <name> PASS|FAIL|SKIP [why].
-# Needs: MICROVM; as, ld; /dev/kvm.
+# Needs: MICROVM; as, ld; /dev/kvm; cc for the oom cases (run from the
+# source tree: they read the device struct sizes from its headers).
 : "${MICROVM:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-reliability.XXXXXX")
 trap 'rm -rf "$T"' EXIT
@@ -22,7 +26,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="console-pipe-closed sigterm-during-prefault stderr-pipe-full prefault-stops-at-exit"
+names="console-pipe-closed sigterm-during-prefault stderr-pipe-full prefault-stops-at-exit oom-virtio-net oom-virtio-rng oom-virtio-balloon oom-control-socket"
 skip_all() {
 	for c in $names; do
 		result "$c" SKIP "$1"
@@ -215,3 +219,67 @@ else
 	fi
 fi
 exec 3>&-
+
+# Out of memory while building the machine: a calloc of exactly one device's
+# size fails (glibc's __libc_calloc does the rest).
+oom_names="oom-virtio-net oom-virtio-rng oom-virtio-balloon oom-control-socket"
+if ! command -v cc >/dev/null || [ ! -r vmm/machine.c ]; then
+	for c in $oom_names; do
+		result "$c" SKIP "needs cc and the source tree (run from the top directory)"
+	done
+	exit 0
+fi
+cat >"$T/failcalloc.c" <<'EOF'
+#include <stdlib.h>
+void *__libc_calloc(size_t n, size_t size);
+void *calloc(size_t n, size_t size)
+{
+	const char *s = getenv("MICROVM_TEST_FAIL_CALLOC");
+
+	if (s && n * size == strtoul(s, NULL, 10))
+		return NULL;
+	return __libc_calloc(n, size);
+}
+EOF
+cat >"$T/sizes.c" <<'EOF'
+#include <stdio.h>
+#include "devices/virtio_balloon.h"
+#include "devices/virtio_net.h"
+#include "devices/virtio_rng.h"
+#include "vmm/control.h"
+int main(void)
+{
+	printf("%zu %zu %zu %zu\n", sizeof(struct virtio_net),
+	       sizeof(struct virtio_rng), sizeof(struct virtio_balloon),
+	       sizeof(struct control));
+	return 0;
+}
+EOF
+if ! cc -shared -fPIC -o "$T/failcalloc.so" "$T/failcalloc.c" ||
+	! cc -D_GNU_SOURCE -I. -o "$T/sizes" "$T/sizes.c"; then
+	for c in $oom_names; do
+		result "$c" SKIP "cannot build the calloc shim or read the struct sizes"
+	done
+	exit 0
+fi
+# shellcheck disable=SC2046 # four numbers
+set -- $("$T/sizes")
+oom_case() {
+	name=$1 size=$2 what=$3
+	shift 3
+	MICROVM_TEST_FAIL_CALLOC=$size LD_PRELOAD=$T/failcalloc.so timeout 20 \
+		"$MICROVM" --kernel "$KRESET" --mem 64M "$@" </dev/null \
+		>/dev/null 2>"$T/$name.log"
+	rc=$?
+	if [ $rc -eq 1 ] && [ "$(grep -c 'microvm: error:' "$T/$name.log")" -eq 1 ] &&
+		grep -q "microvm: error: out of memory allocating $what\$" "$T/$name.log"; then
+		result "$name" PASS "$(head -c 120 "$T/$name.log")"
+	else
+		show "$name" "$T/$name.log"
+		result "$name" FAIL "exit status $rc (want 1) or not one 'out of memory allocating $what' line"
+	fi
+}
+oom_case oom-virtio-net "$1" "the virtio-net device" --net tap=mvmoom0
+oom_case oom-virtio-rng "$2" "the virtio-rng device" --rng
+oom_case oom-virtio-balloon "$3" "the virtio-balloon device" --balloon
+oom_case oom-control-socket "$4" "the control socket" --control-socket "$T/oom.sock"
