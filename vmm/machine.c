@@ -796,8 +796,9 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 
-	/* SIGINT/SIGTERM arrive through a signalfd in the main loop; block
-	 * them before the vCPU threads exist so they inherit the mask. */
+	/* SIGINT/SIGTERM/SIGHUP arrive through a signalfd in the main loop.
+	 * Every other thread (vCPUs, prefault workers) is created with them
+	 * blocked by thread_spawn, so only this thread can take them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
