@@ -286,9 +286,9 @@ fail:
 /*
  * Every fd of the loop with the events its owner's contract asks for.
  * Level-triggered EPOLLIN is right only for an fd whose handler always
- * consumes what made it ready (eventfds, signalfd, timerfd, a listening
- * socket): anything a handler may leave unread on purpose must be
- * edge-triggered or disarmed, or the loop spins at 100% CPU.
+ * consumes what made it ready (eventfds, signalfd, timerfd): anything a
+ * handler may leave unread on purpose must be edge-triggered or disarmed,
+ * or the loop spins at 100% CPU.
  */
 static int machine_epoll_add_events(struct machine *m, int fd, uint32_t events,
 				    uint64_t tag)
@@ -469,10 +469,10 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		}
 		ret = machine_add_virtio(m, &m->net->mmio, "virtio-net", err,
 					 errlen);
-		/* The device says how (edge-triggered): frames it leaves in
-		 * the TAP while the guest has no buffers must not wake us. */
 		if (ret)
 			return ret;
+		/* The device says how (edge-triggered): frames it leaves in
+		 * the TAP while the guest has no buffers must not wake us. */
 		ret = machine_epoll_add_events(m, virtio_net_tap_fd(m->net),
 					       virtio_net_poll_events(m->net),
 					       TAG_NET);
