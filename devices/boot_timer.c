@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "boot/layout.h"
+#include "vmm/log.h"
 
 static uint64_t boot_timer_clock(clockid_t id)
 {
@@ -88,14 +89,13 @@ static void boot_timer_write(void *opaque, uint64_t off, const void *data,
 	t->cpu_ns = boot_timer_since(cpu, t->start_cpu_ns);
 	__atomic_store_n(&t->fired, 2, __ATOMIC_RELEASE);
 	/* Shown at every log level: this line is the measurement. */
-	fprintf(stderr,
-		"microvm: guest boot time: %llu ms wall, %llu ms CPU "
-		"(VMM setup %llu ms)\n",
-		(unsigned long long)(t->wall_ns / 1000000),
-		(unsigned long long)(t->cpu_ns / 1000000),
-		(unsigned long long)(__atomic_load_n(&t->setup_ns,
-						     __ATOMIC_RELAXED) /
-				     1000000));
+	log_print("guest boot time: %llu ms wall, %llu ms CPU "
+		  "(VMM setup %llu ms)",
+		  (unsigned long long)(t->wall_ns / 1000000),
+		  (unsigned long long)(t->cpu_ns / 1000000),
+		  (unsigned long long)(__atomic_load_n(&t->setup_ns,
+						       __ATOMIC_RELAXED) /
+				       1000000));
 }
 
 const struct bus_ops boot_timer_ops = {

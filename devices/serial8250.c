@@ -213,6 +213,10 @@ static void serial_tx(struct serial8250 *s, uint8_t b)
 
 	if (s->out_fd < 0)
 		return;
+	if (s->out_gone) {
+		s->tx_dropped++;
+		return;
+	}
 	/* A blocking fd could hold the vCPU forever in write(); poll first
 	 * (POLLOUT means a one-byte write will not block). */
 	if (s->out_poll_first && !serial_wait_writable(s->out_fd, timeout)) {
@@ -237,6 +241,17 @@ static void serial_tx(struct serial8250 *s, uint8_t b)
 	}
 drop:
 	s->tx_dropped++;
+	if (err == EPIPE) {
+		/* The reader closed the console (`microvm | head`): that is
+		 * the user's choice, not a failure. The guest runs on, as on
+		 * a serial line nobody listens to; its output is discarded
+		 * without further writes. */
+		s->out_gone = 1;
+		log_once(&s->out_err_logged, LOG_WARN,
+			 "serial: console output closed by its reader; the "
+			 "guest keeps running, its output is discarded");
+		return;
+	}
 	s->out_congested = 1;
 	log_once(&s->out_err_logged, LOG_WARN,
 		 "serial: console output %s; dropping bytes",

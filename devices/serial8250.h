@@ -28,6 +28,7 @@ struct serial8250 {
 	int out_poll_first; /* blocking fd: poll before write() */
 	int out_congested;  /* last byte was dropped: do not wait again */
 	int out_err_logged; /* log_once flag */
+	int out_gone; /* EPIPE: the reader closed it; never written again */
 	uint64_t tx_bytes, tx_dropped;
 
 	/* Interrupt line (has_irq 0: polled only). */
@@ -50,7 +51,8 @@ struct serial8250 {
 };
 
 /* Set up s, powered on. out_fd receives transmitted bytes (not owned; -1
- * discards them); irq is copied, NULL means no interrupt; irq->set is
+ * discards them; once a write fails with EPIPE, which needs SIGPIPE ignored,
+ * the console counts as closed and later bytes are discarded); irq is copied, NULL means no interrupt; irq->set is
  * called with the device lock held, so it must not call back in. The line is level-following:
  * irq->set(1) while an enabled interrupt is pending, set(0) when none is.
  * Returns 0 or a negative errno. */

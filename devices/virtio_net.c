@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -489,6 +490,12 @@ err_close:
 int virtio_net_tap_fd(const struct virtio_net *n)
 {
 	return n->tap_fd;
+}
+
+uint32_t virtio_net_poll_events(const struct virtio_net *n)
+{
+	(void)n;
+	return EPOLLIN | EPOLLET;
 }
 
 void virtio_net_close(struct virtio_net *n)

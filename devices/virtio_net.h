@@ -21,9 +21,11 @@
  *           &net.mmio, "virtio-net");
  *   poll virtio_mmio_event_fd(&net.mmio) (EPOLLIN)
  *        -> virtio_mmio_process(&net.mmio)
- *   poll virtio_net_tap_fd(&net) with EPOLLIN | EPOLLET (edge-triggered:
- *        while the guest has no receive buffers the TAP stays readable and
- *        is deliberately not drained) -> virtio_net_rx(&net)
+ *   poll virtio_net_tap_fd(&net) for virtio_net_poll_events(&net)
+ *        (EPOLLIN | EPOLLET, edge-triggered: while the guest has no
+ *        receive buffers, or no driver, the TAP stays readable and is
+ *        deliberately not drained; level-triggered, the loop would spin)
+ *        -> virtio_net_rx(&net)
  *   at exit: virtio_net_close(&net)
  */
 #ifndef DEVICES_VIRTIO_NET_H
@@ -104,8 +106,17 @@ int virtio_net_open(struct virtio_net *n, const struct virtio_net_cfg *cfg,
 int virtio_net_open_fd(struct virtio_net *n, int fd, const uint8_t mac[6],
 		       const char *name) __attribute__((warn_unused_result));
 
-/* The fd to poll, edge-triggered, for EPOLLIN. */
+/* The fd to poll, with virtio_net_poll_events(). */
 int virtio_net_tap_fd(const struct virtio_net *n);
+
+/*
+ * The epoll events to register the TAP fd with: EPOLLIN | EPOLLET. The
+ * device reads the TAP only while the guest has receive buffers; frames
+ * that arrive when it has none wait in the TAP, and reading resumes when
+ * the guest adds buffers (its queue notify) or after a self-kick, never
+ * because the fd is still readable.
+ */
+uint32_t virtio_net_poll_events(const struct virtio_net *n);
 
 /* Event loop: the TAP became readable; move frames to the guest. */
 void virtio_net_rx(struct virtio_net *n);

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/thread.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -57,23 +59,63 @@ static void prefault_touch(uint8_t *p, uint64_t len, size_t step)
 		__atomic_fetch_add(p + o, 0, __ATOMIC_RELAXED);
 }
 
+/* Workers block every asynchronous signal: SIGTERM during a background
+ * prefault must reach the main thread's signalfd, not kill the process by
+ * default action in a worker. */
+static int prefault_spawn_default(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	return thread_spawn(t, fn, arg, 0);
+}
+
+int (*prefault_spawn)(pthread_t *t, void *(*fn)(void *),
+		      void *arg) = prefault_spawn_default;
+
+/* 1 when the gate opens, 0 when the start was abandoned. */
+static int prefault_gate_wait(struct prefault *pf)
+{
+	int gate;
+
+	pthread_mutex_lock(&pf->lock);
+	while (!pf->gate)
+		pthread_cond_wait(&pf->cond, &pf->lock);
+	gate = pf->gate;
+	pthread_mutex_unlock(&pf->lock);
+	return gate > 0;
+}
+
+static void prefault_gate_open(struct prefault *pf, int gate)
+{
+	pthread_mutex_lock(&pf->lock);
+	pf->gate = gate;
+	pthread_cond_broadcast(&pf->cond);
+	pthread_mutex_unlock(&pf->lock);
+}
+
 static void *prefault_worker(void *arg)
 {
 	struct prefault *pf = arg;
 	const struct region *r;
 	uint64_t k, off, len;
 
-	pthread_barrier_wait(&pf->barrier);
+	if (!prefault_gate_wait(pf))
+		return NULL;
 	for (;;) {
-		k = __atomic_fetch_add(&pf->next_chunk, 1, __ATOMIC_RELAXED);
-		if (k >= pf->nr_chunks ||
+		/* The stop flag is read per chunk: a stopped VM waits for
+		 * at most one chunk per worker. */
+		if (__atomic_load_n(&pf->stop, __ATOMIC_RELAXED) ||
 		    __atomic_load_n(&pf->error, __ATOMIC_RELAXED))
+			break;
+		k = __atomic_fetch_add(&pf->next_chunk, 1, __ATOMIC_RELAXED);
+		if (k >= pf->nr_chunks)
 			break;
 		if (prefault_chunk(pf->gm, k, &r, &off, &len))
 			break;
 		if (!__atomic_load_n(&pf->used_touch, __ATOMIC_RELAXED) &&
-		    !madvise(r->hva + off, len, MADV_POPULATE_WRITE))
+		    !madvise(r->hva + off, len, MADV_POPULATE_WRITE)) {
+			__atomic_fetch_add(&pf->done_bytes, len,
+					   __ATOMIC_RELAXED);
 			continue;
+		}
 		if (__atomic_load_n(&pf->used_touch, __ATOMIC_RELAXED) ||
 		    errno == EINVAL) {
 			/* Kernels before 5.14 do not know the advice. */
@@ -81,6 +123,8 @@ static void *prefault_worker(void *arg)
 			prefault_touch(r->hva + off, len,
 				       r->page_size < 4096 ? 4096
 							   : r->page_size);
+			__atomic_fetch_add(&pf->done_bytes, len,
+					   __ATOMIC_RELAXED);
 			continue;
 		}
 		int e = -errno, zero = 0;
@@ -114,37 +158,57 @@ int prefault_start(struct prefault *pf, const struct guest_mem *gm,
 
 	memset(pf, 0, sizeof(*pf));
 	pf->gm = gm;
-	for (unsigned i = 0; i < gm->nr; i++)
+	for (unsigned i = 0; i < gm->nr; i++) {
 		pf->nr_chunks += prefault_region_chunks(&gm->regions[i]);
+		pf->total_bytes += gm->regions[i].size;
+	}
 	if (!threads)
 		threads = prefault_auto_threads(gm);
 	if (threads > PREFAULT_MAX_THREADS)
 		threads = PREFAULT_MAX_THREADS;
 	if (pf->nr_chunks && threads > pf->nr_chunks)
 		threads = (unsigned)pf->nr_chunks;
-	ret = -pthread_barrier_init(&pf->barrier, NULL, threads + 1);
+	ret = -pthread_mutex_init(&pf->lock, NULL);
 	if (ret)
 		return ret;
+	ret = -pthread_cond_init(&pf->cond, NULL);
+	if (ret)
+		goto err_mutex;
 	pf->start_ns = prefault_now();
 	for (unsigned i = 0; i < threads; i++) {
-		ret = -pthread_create(&pf->threads[i], NULL, prefault_worker,
-				      pf);
+		ret = prefault_spawn(&pf->threads[i], prefault_worker, pf);
 		if (ret) {
-			/* Let the started ones go and finish at once. */
-			__atomic_store_n(&pf->error, ret, __ATOMIC_RELAXED);
-			pf->nr_threads = i;
-			for (unsigned j = i + 1; j <= threads; j++)
-				pthread_barrier_wait(&pf->barrier);
+			/* The started ones are still at the gate: tell them
+			 * to leave, and join them. (A barrier sized for all
+			 * workers would wait forever for the missing one.) */
+			prefault_gate_open(pf, -1);
 			for (unsigned j = 0; j < i; j++)
 				pthread_join(pf->threads[j], NULL);
-			pthread_barrier_destroy(&pf->barrier);
-			return ret;
+			goto err_cond;
 		}
 	}
 	pf->nr_threads = threads;
 	pf->running = 1;
-	pthread_barrier_wait(&pf->barrier);
+	prefault_gate_open(pf, 1);
 	return 0;
+
+err_cond:
+	pthread_cond_destroy(&pf->cond);
+err_mutex:
+	pthread_mutex_destroy(&pf->lock);
+	return ret;
+}
+
+void prefault_stop(struct prefault *pf)
+{
+	__atomic_store_n(&pf->stop, 1, __ATOMIC_RELAXED);
+}
+
+int prefault_stopped_early(const struct prefault *pf)
+{
+	return __atomic_load_n(&pf->stop, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&pf->done_bytes, __ATOMIC_RELAXED) <
+		       pf->total_bytes;
 }
 
 int prefault_wait(struct prefault *pf, char *err, size_t errlen)
@@ -153,7 +217,8 @@ int prefault_wait(struct prefault *pf, char *err, size_t errlen)
 		return 0;
 	for (unsigned i = 0; i < pf->nr_threads; i++)
 		pthread_join(pf->threads[i], NULL);
-	pthread_barrier_destroy(&pf->barrier);
+	pthread_cond_destroy(&pf->cond);
+	pthread_mutex_destroy(&pf->lock);
 	pf->running = 0;
 	pf->end_ns = prefault_now();
 	if (pf->error) {

@@ -1,7 +1,9 @@
 /*
  * Populating guest memory ahead of the guest: MADV_POPULATE_WRITE on worker
- * threads started behind a barrier, about one per 64 MiB up to the CPU count
- * (at most 16). Errors are reported, never ignored.
+ * threads released together through a start gate, about one per 64 MiB up
+ * to the CPU count (at most 16). Errors are reported, never ignored. A
+ * background prefault can be stopped: workers look at the stop flag before
+ * each chunk, so a VM that ends early does not wait for the whole memory.
  */
 #ifndef MEM_PREFAULT_H
 #define MEM_PREFAULT_H
@@ -18,24 +20,34 @@ struct prefault {
 	const struct guest_mem *gm;
 	pthread_t threads[PREFAULT_MAX_THREADS];
 	unsigned nr_threads;
-	pthread_barrier_t barrier;
+	/* Start gate: workers wait while gate is 0; 1 go, -1 give up. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int gate;
 	uint64_t next_chunk; /* atomic: next chunk index to take */
 	uint64_t nr_chunks;
-	int error; /* first negative errno, atomic */
+	uint64_t total_bytes;
+	uint64_t done_bytes; /* atomic: bytes populated so far */
+	int stop;	     /* atomic: prefault_stop() was called */
+	int error;	     /* first negative errno, atomic */
 	uint64_t error_gpa;
 	int used_touch; /* MADV_POPULATE_WRITE missing: touched pages */
 	uint64_t start_ns, end_ns;
 	int running;
 };
 
+/* How prefault_start creates a worker: thread_spawn() with every signal
+ * blocked. A test hook (unit tests inject a failing create). */
+extern int (*prefault_spawn)(pthread_t *t, void *(*fn)(void *), void *arg);
+
 /* Threads prefault would use for this map when `threads` is 0 (auto). */
 unsigned prefault_auto_threads(const struct guest_mem *gm);
 
 /*
- * Start populating every region. threads 0 means auto. The workers wait on
- * a barrier so they start together. The caller must keep gm alive until
+ * Start populating every region. threads 0 means auto. The workers wait at
+ * a gate so they start together. The caller must keep gm alive until
  * prefault_wait() returns. Returns 0 or a negative errno (no thread left
- * running on failure).
+ * running on failure, e.g. when a worker cannot be created).
  */
 int prefault_start(struct prefault *pf, const struct guest_mem *gm,
 		   unsigned threads) __attribute__((warn_unused_result));
@@ -46,6 +58,16 @@ int prefault_start(struct prefault *pf, const struct guest_mem *gm,
  */
 int prefault_wait(struct prefault *pf, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+/*
+ * Ask the workers to stop: each finishes its current chunk (at most
+ * PREFAULT_CHUNK) and takes no more. Any thread; prefault_wait() still
+ * joins. Memory not populated stays lazy (faulted on first touch).
+ */
+void prefault_stop(struct prefault *pf);
+
+/* After prefault_wait(): 1 if a stop left memory unpopulated. */
+int prefault_stopped_early(const struct prefault *pf);
 
 /* Start and wait: the synchronous --prefault. */
 int prefault_run(const struct guest_mem *gm, unsigned threads, char *err,

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -154,4 +155,71 @@ void console_close(struct console *c)
 	 * do not allow. */
 	console_saved_fd = -1;
 	c->raw = 0;
+}
+
+int console_in_init(struct console_in *c, struct serial8250 *uart,
+		    struct console *term)
+{
+	c->uart = uart;
+	c->term = term;
+	c->off = c->len = 0;
+	c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->wake_fd < 0)
+		return -errno;
+	serial8250_set_rx_wakeup_fd(uart, c->wake_fd);
+	return 0;
+}
+
+/* Hand what waits to the UART; READ when all of it went in. */
+static enum console_in_state console_in_feed(struct console_in *c)
+{
+	c->off += serial8250_input(c->uart, c->buf + c->off, c->len - c->off);
+	if (c->off < c->len)
+		return CONSOLE_IN_WAIT; /* the UART wakes us when it drains */
+	c->off = c->len = 0;
+	return CONSOLE_IN_READ;
+}
+
+enum console_in_state console_in_read(struct console_in *c)
+{
+	enum console_event ev;
+	char in[64];
+	ssize_t n;
+
+	if (c->off < c->len)
+		return console_in_feed(c);
+	n = read(c->term->fd, in, sizeof(in));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return CONSOLE_IN_READ;
+	if (n <= 0)
+		return CONSOLE_IN_EOF; /* the guest just gets no more input */
+	c->off = 0;
+	c->len = console_input(c->term, in, (size_t)n, c->buf, &ev);
+	/* What was typed before Ctrl-A x still reaches the guest. */
+	if (ev == CONSOLE_QUIT) {
+		console_in_feed(c);
+		return CONSOLE_IN_QUIT;
+	}
+	return console_in_feed(c);
+}
+
+enum console_in_state console_in_wake(struct console_in *c)
+{
+	uint64_t v;
+
+	if (read(c->wake_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: a wakeup already consumed; feeding is harmless. */
+	}
+	if (c->off < c->len)
+		return console_in_feed(c);
+	return CONSOLE_IN_READ;
+}
+
+void console_in_close(struct console_in *c)
+{
+	if (c->wake_fd < 0)
+		return;
+	serial8250_set_rx_wakeup_fd(c->uart, -1);
+	close(c->wake_fd);
+	c->wake_fd = -1;
 }

@@ -17,6 +17,9 @@
 #define VMM_CONSOLE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "devices/serial8250.h"
 
 /* What console_input() found in the bytes typed. */
 enum console_event {
@@ -54,6 +57,51 @@ size_t console_input(struct console *c, const char *in, size_t len, char *out,
 /* Put the terminal back as it was. Idempotent; safe after a failed
  * console_open. */
 void console_close(struct console *c);
+
+/*
+ * Console input: typed bytes into the 8250 with flow control. stdin is read
+ * only while the UART takes what was read; bytes the receive FIFO refused
+ * wait here, stdin is not polled meanwhile, and the UART's rx wakeup fd
+ * (an eventfd it writes once the guest drains the FIFO) resumes the feed.
+ * Nothing typed or pasted is dropped, however slowly the guest reads.
+ *
+ * Event loop wiring:
+ *   console_in_init(&c, &uart, &term);
+ *   poll term.fd (EPOLLIN) -> console_in_read(&c)
+ *   poll c.wake_fd (EPOLLIN) -> console_in_wake(&c)
+ *   each returns what to do with term.fd: keep polling it, stop polling it
+ *   until the wakeup (CONSOLE_IN_WAIT), drop it (CONSOLE_IN_EOF), or stop
+ *   the VM (CONSOLE_IN_QUIT: the user typed Ctrl-A x).
+ */
+enum console_in_state {
+	CONSOLE_IN_READ, /* poll the terminal */
+	CONSOLE_IN_WAIT, /* do not poll it: bytes wait for FIFO room */
+	CONSOLE_IN_EOF,	 /* it ended or failed: stop polling it */
+	CONSOLE_IN_QUIT, /* Ctrl-A x: stop the VM */
+};
+
+struct console_in {
+	struct serial8250 *uart;
+	struct console *term; /* not owned: the fd and the escape state */
+	int wake_fd;	      /* owned: the UART's rx wakeup eventfd */
+	char buf[65];	      /* one read (64) plus a pending Ctrl-A */
+	size_t off, len;      /* buf[off, len) waits for the UART */
+};
+
+/* Create the wakeup eventfd and hand it to the UART; term->fd must be the
+ * open console (console_open). 0 or -errno. */
+int console_in_init(struct console_in *c, struct serial8250 *uart,
+		    struct console *term) __attribute__((warn_unused_result));
+
+/* The terminal is readable: read (only when nothing waits), handle the
+ * escapes and feed the UART. */
+enum console_in_state console_in_read(struct console_in *c);
+
+/* wake_fd is readable: feed what waits. */
+enum console_in_state console_in_wake(struct console_in *c);
+
+/* Detach from the UART and close the eventfd (no-op when not set up). */
+void console_in_close(struct console_in *c);
 
 /*
  * Async-signal-safe restore of the saved settings, for signal handlers

@@ -6,6 +6,7 @@
 #define VMM_LOG_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
@@ -14,8 +15,30 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 
+/*
+ * Logging never blocks the VMM: a line that stderr cannot take at once (a
+ * full pipe or a stopped terminal nobody reads) is dropped and counted,
+ * and the count is reported by the first line that gets through. stderr's
+ * shared file status flags are not changed. Each line is written whole
+ * (one write for lines up to PIPE_BUF), so threads never interleave.
+ */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* A "microvm: "-prefixed line whatever the level (a measurement such as
+ * the boot time, a report). */
+void log_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A line-buffered stdio stream with the same non-blocking drop policy, for
+ * multi-line reports (fprintf-style printers); stderr if it cannot be
+ * made. */
+FILE *log_stream(void);
+
+/* Lines (or stream pieces) dropped and not yet reported. */
+unsigned long log_dropped_lines(void);
+
+/* Where logs go (default STDERR_FILENO); for tests. */
+void log_set_fd(int fd);
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -53,6 +53,9 @@ struct machine {
 	unsigned nr_vcpus;
 	struct serial8250 serial;
 	int serial_ready;
+	struct console_in con; /* terminal -> serial, when it is ours */
+	int con_ready;
+	enum console_in_state con_state;
 	struct i8042 i8042;
 	int i8042_ready;
 	struct boot_timer timer;
@@ -114,6 +117,13 @@ static int machine_open_image(const char *what, const char *path, int *fd,
 	close(*fd);
 	*fd = -1;
 	return ret;
+}
+
+/* Every failure path fills err: main prints it as the one error line. */
+static int machine_oom(const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory allocating %s", what);
+	return -ENOMEM;
 }
 
 static void machine_i8042_reset(void *opaque)
@@ -186,7 +196,7 @@ static void machine_report(struct machine *m, const char *when)
 		return;
 	}
 	log_info("memory report %s:", when);
-	report_print(stderr, &m->gm, rep);
+	report_print(log_stream(), &m->gm, rep);
 }
 
 /* --stats-json / --verbose: per-boot figures, read after the vCPUs
@@ -205,9 +215,11 @@ static int machine_stats(struct machine *m, char *err, size_t errlen)
 	r.setup_cpu_ns = m->first_run.cpu_ns - m->t0.cpu_ns;
 	kvm_stats_collect(&r, &m->stats, &m->gm);
 	if (m->o->verbose) {
-		fputs("microvm: stats ", stderr);
-		kvm_stats_json(stderr, &r);
-		fputc('\n', stderr);
+		FILE *f = log_stream();
+
+		fputs("microvm: stats ", f);
+		kvm_stats_json(f, &r);
+		fputc('\n', f);
 	}
 	if (m->o->stats_json)
 		ret = kvm_stats_write(m->o->stats_json, &r, err, errlen);
@@ -276,17 +288,32 @@ fail:
 	return ret;
 }
 
-static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
+/*
+ * Every fd of the loop with the events its owner's contract asks for.
+ * Level-triggered EPOLLIN is right only for an fd whose handler always
+ * consumes what made it ready (eventfds, signalfd, timerfd): anything a
+ * handler may leave unread on purpose must be edge-triggered or disarmed,
+ * or the loop spins at 100% CPU.
+ */
+static int machine_epoll_add_events(struct machine *m, int fd, uint32_t events,
+				    uint64_t tag)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+	struct epoll_event ev = {.events = events, .data.u64 = tag};
 
 	return epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Level-triggered EPOLLIN, for fds whose handler drains them. */
+static int machine_epoll_add(struct machine *m, int fd, uint64_t tag)
+{
+	return machine_epoll_add_events(m, fd, EPOLLIN, tag);
 }
 
 enum {
 	TAG_STOP = 1,
 	TAG_SIGNAL,
 	TAG_STDIN,
+	TAG_CONSOLE_WAKE,
 	TAG_NET,
 	TAG_BALLOON,
 	TAG_CONTROL,
@@ -368,7 +395,8 @@ static int machine_balloon_control(struct machine *m, char *err, size_t errlen)
 			return ret;
 		m->balloon = calloc(1, sizeof(*m->balloon));
 		if (!m->balloon)
-			return -ENOMEM;
+			return machine_oom("the virtio-balloon device", err,
+					   errlen);
 		ret = virtio_balloon_init(m->balloon, &cfg);
 		if (ret) {
 			free(m->balloon);
@@ -392,7 +420,7 @@ static int machine_balloon_control(struct machine *m, char *err, size_t errlen)
 		return 0;
 	m->ctl = calloc(1, sizeof(*m->ctl));
 	if (!m->ctl)
-		return -ENOMEM;
+		return machine_oom("the control socket", err, errlen);
 	ret = control_open(m->ctl, o->control_socket, &m->gm, m->balloon, err,
 			   errlen);
 	if (ret) {
@@ -416,7 +444,7 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		struct virtio_blk *b = calloc(1, sizeof(*b));
 
 		if (!b)
-			return -ENOMEM;
+			return machine_oom("a virtio-blk device", err, errlen);
 		ret = virtio_blk_open(b, o->disks[i], 0, err, errlen);
 		if (ret) {
 			free(b);
@@ -436,7 +464,8 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 			return ret;
 		m->net = calloc(1, sizeof(*m->net));
 		if (!m->net)
-			return -ENOMEM;
+			return machine_oom("the virtio-net device", err,
+					   errlen);
 		ret = virtio_net_open(m->net, &cfg, err, errlen);
 		if (ret) {
 			free(m->net);
@@ -445,16 +474,24 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		}
 		ret = machine_add_virtio(m, &m->net->mmio, "virtio-net", err,
 					 errlen);
-		if (!ret)
-			ret = machine_epoll_add(m, virtio_net_tap_fd(m->net),
-						TAG_NET);
 		if (ret)
 			return ret;
+		/* The device says how (edge-triggered): frames it leaves in
+		 * the TAP while the guest has no buffers must not wake us. */
+		ret = machine_epoll_add_events(m, virtio_net_tap_fd(m->net),
+					       virtio_net_poll_events(m->net),
+					       TAG_NET);
+		if (ret) {
+			snprintf(err, errlen, "epoll_ctl (virtio-net TAP): %s",
+				 strerror(-ret));
+			return ret;
+		}
 	}
 	if (o->rng) {
 		m->rng = calloc(1, sizeof(*m->rng));
 		if (!m->rng)
-			return -ENOMEM;
+			return machine_oom("the virtio-rng device", err,
+					   errlen);
 		virtio_rng_init(m->rng);
 		ret = machine_add_virtio(m, &m->rng->mmio, "virtio-rng", err,
 					 errlen);
@@ -512,28 +549,29 @@ static int machine_vcpus(struct machine *m, const struct boot_info *bi,
 	return ret;
 }
 
-/* Typed bytes to the guest's UART; Ctrl-A x stops the VM. */
-static void machine_stdin(struct machine *m)
+/* Console input flow control: the terminal is polled only while the UART
+ * takes what is read (vmm/console.h). Level-triggered stdin that is not
+ * read would spin the loop, so it leaves the epoll set while bytes wait.
+ * Ctrl-A x stops the VM. */
+static void machine_console(struct machine *m, enum console_in_state st)
 {
-	char buf[64], out[sizeof(buf) + 1];
-	enum console_event ev;
-	ssize_t n = read(m->console.fd, buf, sizeof(buf));
-	size_t len;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_STDIN};
 
-	if (n <= 0) {
-		/* EOF or error: stop watching, the guest just gets no input. */
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->console.fd, NULL);
-		return;
-	}
-	len = console_input(&m->console, buf, (size_t)n, out, &ev);
-	serial8250_input(&m->serial, out, len);
-	if (ev == CONSOLE_QUIT) {
+	if (st == CONSOLE_IN_QUIT) {
 		/* At the default level: the user sees why the VM ended, as
 		 * with a signal. */
 		log_warn("stopped from the console (Ctrl-A x)");
 		vm_request_stop(&m->vm, 0,
 				"stopped from the console (Ctrl-A x)");
+		st = CONSOLE_IN_EOF;
 	}
+	if (st == m->con_state || m->con_state == CONSOLE_IN_EOF)
+		return;
+	if (st == CONSOLE_IN_READ)
+		epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->console.fd, &ev);
+	else if (m->con_state == CONSOLE_IN_READ)
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->console.fd, NULL);
+	m->con_state = st;
 }
 
 /* vCPU on_start: the vCPU allowlist, before the thread's first KVM_RUN. */
@@ -583,7 +621,12 @@ static int machine_loop(struct machine *m, char *err, size_t errlen)
 				}
 				break;
 			}
-			case TAG_STDIN: machine_stdin(m); break;
+			case TAG_STDIN:
+				machine_console(m, console_in_read(&m->con));
+				break;
+			case TAG_CONSOLE_WAKE:
+				machine_console(m, console_in_wake(&m->con));
+				break;
 			case TAG_NET: virtio_net_rx(m->net); break;
 			case TAG_BALLOON:
 				virtio_balloon_timer(m->balloon);
@@ -605,6 +648,8 @@ static void machine_free(struct machine *m)
 {
 	char err[256];
 
+	if (m->pf_running)
+		prefault_stop(&m->pf);
 	if (m->vm_open) {
 		vm_request_stop(&m->vm, 1, "teardown");
 		for (unsigned i = 0; i < m->nr_vcpus; i++)
@@ -640,6 +685,8 @@ static void machine_free(struct machine *m)
 			close(m->irqfds[i]);
 	if (m->i8042_ready)
 		i8042_destroy(&m->i8042);
+	if (m->con_ready)
+		console_in_close(&m->con);
 	if (m->serial_ready)
 		serial8250_destroy(&m->serial);
 	kvm_stats_src_close(&m->stats);
@@ -666,10 +713,13 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	sigset_t mask;
 	int ret, status;
 
-	if (!m) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!m)
+		return machine_oom("the machine state", err, errlen);
+	/* A console or log reader that goes away (`microvm | head`) is the
+	 * user's choice, not a crash: writes fail with EPIPE, handled where
+	 * they happen, instead of SIGPIPE killing the VMM. A disposition is
+	 * process-wide, so this covers every thread. */
+	signal(SIGPIPE, SIG_IGN);
 	m->o = o;
 	m->t0 = *t0;
 	m->epfd = m->sigfd = m->kernel_fd = m->initrd_fd = -1;
@@ -728,13 +778,18 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 	ret = vcpu_signals_init();
-	if (!ret)
-		ret = machine_vcpus(m, &bi, err, errlen);
+	if (ret) {
+		snprintf(err, errlen, "installing the vCPU kick signal: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	ret = machine_vcpus(m, &bi, err, errlen);
 	if (ret)
 		goto out;
 
-	/* SIGINT/SIGTERM arrive through a signalfd in the main loop; block
-	 * them before the vCPU threads exist so they inherit the mask. */
+	/* SIGINT/SIGTERM/SIGHUP arrive through a signalfd in the main loop.
+	 * Every other thread (vCPUs, prefault workers) is created with them
+	 * blocked by thread_spawn, so only this thread can take them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
@@ -754,9 +809,19 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(-ret));
 		goto out;
 	}
+	/* The terminal as the guest's console (raw mode) when stdin is one
+	 * and we are in the foreground; its input flow-controlled. */
 	console_open(&m->console, STDIN_FILENO);
 	if (m->console.fd >= 0 &&
-	    machine_epoll_add(m, m->console.fd, TAG_STDIN))
+	    !console_in_init(&m->con, &m->serial, &m->console)) {
+		m->con_ready = 1;
+		m->con_state = CONSOLE_IN_READ;
+	}
+	/* A terminal we cannot read from is not left in raw mode. */
+	if (m->console.fd >= 0 &&
+	    (!m->con_ready ||
+	     machine_epoll_add(m, m->con.wake_fd, TAG_CONSOLE_WAKE) ||
+	     machine_epoll_add(m, m->console.fd, TAG_STDIN)))
 		console_close(&m->console);
 	machine_report(m, "at start");
 	if (o->stats_json || o->verbose) {
@@ -802,7 +867,11 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 
-	/* Stop every vCPU, then flush what the guest wrote. */
+	/* Stop every vCPU and a background prefault (the rest of guest
+	 * memory is not worth populating now), then flush what the guest
+	 * wrote. */
+	if (m->pf_running)
+		prefault_stop(&m->pf);
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_kick(&m->vcpus[i]);
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
@@ -812,6 +881,15 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		ret = prefault_wait(&m->pf, err, errlen);
 		if (ret)
 			goto out;
+		if (prefault_stopped_early(&m->pf))
+			log_info("background prefault stopped at the VM stop "
+				 "after %llu of %llu MiB",
+				 (unsigned long long)(m->pf.done_bytes >> 20),
+				 (unsigned long long)(m->pf.total_bytes >> 20));
+		else
+			log_info("background prefault had populated all %llu "
+				 "MiB",
+				 (unsigned long long)(m->pf.total_bytes >> 20));
 	}
 	for (unsigned i = 0; i < m->gm.nr; i++) {
 		ret = region_sync(&m->gm.regions[i]);
@@ -824,7 +902,7 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	}
 	machine_report(m, "at exit");
 	if (m->balloon && o->verbose)
-		virtio_balloon_print(m->balloon, stderr);
+		virtio_balloon_print(m->balloon, log_stream());
 	if (o->stats_json || o->verbose) {
 		ret = machine_stats(m, err, errlen);
 		if (ret)

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 {
 	struct machine_timing t0;
 	struct cli_opts opts;
-	char err[512];
+	char err[512] = "";
 	int ret;
 
 	machine_timing_now(&t0);
@@ -50,7 +50,9 @@ int main(int argc, char **argv)
 		log_set_level(LOG_INFO);
 	ret = machine_run(&opts, &t0, err, sizeof(err));
 	if (ret < 0) {
-		fprintf(stderr, "microvm: error: %s\n", err);
+		/* Through the log: a full stderr nobody reads must not keep
+		 * a stopped VMM from exiting. */
+		log_err("%s", err[0] ? err : strerror(-ret));
 		return 1;
 	}
 	return ret;

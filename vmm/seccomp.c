@@ -89,6 +89,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW(read),
 	/* log.c (stderr), irq.c (irqfd), vm_request_stop (stop eventfd). */
 	ALLOW(write),
+	/* log.c: is stderr writable now (never block on a full one)? */
+	ALLOW(poll),
 	/* virtio_net tx: frames to the tap. */
 	ALLOW(writev),
 	/* virtio_blk: reads and writes of the disk image. */

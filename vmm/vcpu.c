@@ -13,6 +13,7 @@
 #include "vmm/exit.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
+#include "vmm/thread.h"
 
 #define MSR_IA32_TSC	      0x10
 #define MSR_IA32_SYSENTER_CS  0x174
@@ -254,10 +255,12 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *v)
 {
-	int ret = pthread_create(&v->thread, NULL, vcpu_thread, v);
+	/* Only the kick reaches a vCPU: SIGINT/SIGTERM/SIGHUP are the main
+	 * thread's (its signalfd), whatever the creator's mask was. */
+	int ret = thread_spawn(&v->thread, vcpu_thread, v, VCPU_KICK_SIGNAL);
 
 	if (ret)
-		return -ret;
+		return ret;
 	v->thread_started = 1;
 	return 0;
 }

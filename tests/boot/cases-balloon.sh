@@ -117,20 +117,20 @@ case_report() {
 	name=balloon-report-$pol
 	if [ "$pol" = huge ]; then
 		if ! hugepool_reserve huge 512; then
-			result $name SKIP "$hugepool_why"
+			result "$name" SKIP "$hugepool_why"
 			return
 		fi
 	fi
 	vm_start "$name" bl-report --mem 512M --pages "$pol" --balloon=reporting
 	if ! wait_for "MEMHOG touched" 180; then
-		fail $name "the guest never finished touching $HOG_MIB MiB"
+		fail "$name" "the guest never finished touching $HOG_MIB MiB"
 		vm_finish 5
 		return
 	fi
 	peak=$(held_kb "$pol")
 	peak=${peak:-0}
 	if ! wait_for "MEMHOG freed" 60; then
-		fail $name "the guest never freed its $HOG_MIB MiB"
+		fail "$name" "the guest never freed its $HOG_MIB MiB"
 		vm_finish 5
 		return
 	fi
@@ -158,15 +158,15 @@ case_report() {
 	pct=$((best * 100 / (HOG_MIB * 1024)))
 	echo "BALLOON-BENCH policy=$pol freed_mib=$HOG_MIB returned_mib=$((best / 1024)) pct=$pct secs=$secs peak_mib=$((peak / 1024)) reported_mib=$(echo "$stats" | mib reported_bytes) returned_4k_mib=$(echo "$stats" | mib returned_4k) returned_2m_mib=$(echo "$stats" | mib returned_2m) unfreed_reports=$(echo "$stats" | field unfreed_reports)"
 	if [ "$VM_RC" -ne 0 ] || ! grep -qF "MICROVM-INIT done" "$VM_LOG"; then
-		fail $name "exit status $VM_RC: $(grep 'microvm: error' "$VM_LOG" | tail -n 1)"
+		fail "$name" "exit status $VM_RC: $(grep 'microvm: error' "$VM_LOG" | tail -n 1)"
 	elif grep -qF "MEMHOG FAIL" "$VM_LOG"; then
-		fail $name "guest memory corrupted: $(grep -F 'MEMHOG FAIL' "$VM_LOG" | head -n 1)"
+		fail "$name" "guest memory corrupted: $(grep -F 'MEMHOG FAIL' "$VM_LOG" | head -n 1)"
 	elif ! grep -qF "BL-REALLOC ok" "$VM_LOG"; then
-		fail $name "the guest could not allocate $HOG_MIB MiB again"
+		fail "$name" "the guest could not allocate $HOG_MIB MiB again"
 	elif [ $pct -lt 75 ]; then
-		fail $name "only $((best / 1024)) of $HOG_MIB MiB freed in the guest came back to the host within 20 s (held $((peak / 1024)) MiB at the peak)"
+		fail "$name" "only $((best / 1024)) of $HOG_MIB MiB freed in the guest came back to the host within 20 s (held $((peak / 1024)) MiB at the peak)"
 	else
-		result $name PASS "$((best / 1024)) of $HOG_MIB MiB freed in the guest returned to the host ($pct%) in ${secs} s; reallocated after"
+		result "$name" PASS "$((best / 1024)) of $HOG_MIB MiB freed in the guest returned to the host ($pct%) in ${secs} s; reallocated after"
 	fi
 }
 
@@ -176,7 +176,7 @@ case_inflate() {
 	name=balloon-inflate-deflate
 	vm_start "$name" bl-inflate --mem 512M --balloon=stats=1 --verbose
 	if ! wait_for "BL-READY" 120; then
-		fail $name "the guest never got ready"
+		fail "$name" "the guest never got ready"
 		vm_finish 5
 		return
 	fi
@@ -184,7 +184,7 @@ case_inflate() {
 	case "$r" in
 	'{"ok":true}'*) ;;
 	*)
-		fail $name "balloon set 128 answered: $r"
+		fail "$name" "balloon set 128 answered: $r"
 		vm_finish 5
 		return
 		;;
@@ -216,17 +216,17 @@ case_inflate() {
 	b=$(sed -n 's/.*BL-INFLATED avail_kb=\([0-9]*\).*/\1/p' "$VM_LOG")
 	c=$(sed -n 's/.*BL-DEFLATED avail_kb=\([0-9]*\).*/\1/p' "$VM_LOG")
 	if [ "$VM_RC" -ne 0 ]; then
-		fail $name "exit status $VM_RC"
+		fail "$name" "exit status $VM_RC"
 	elif [ "$act" != 128 ] || [ "$act0" != 0 ]; then
-		fail $name "actual never reached 128 then 0 MiB (saw ${act:-none}, then ${act0:-none})"
+		fail "$name" "actual never reached 128 then 0 MiB (saw ${act:-none}, then ${act0:-none})"
 	elif [ -z "$b" ] || [ -z "$c" ]; then
-		fail $name "guest MemAvailable did not drop by 100 MiB and recover ($(grep -F 'BL-END' "$VM_LOG"))"
+		fail "$name" "guest MemAvailable did not drop by 100 MiB and recover ($(grep -F 'BL-END' "$VM_LOG"))"
 	elif [ "${upd:-0}" -lt 1 ] || ! echo "$s1" | grep -qF '"free-memory":'; then
-		fail $name "no guest statistics with stats=1: $s1"
+		fail "$name" "no guest statistics with stats=1: $s1"
 	elif ! grep -qE "virtio-balloon: target 0 MiB.*inflated ${infl} MiB" "$VM_LOG"; then
-		fail $name "no balloon counters in the --verbose exit report"
+		fail "$name" "no balloon counters in the --verbose exit report"
 	else
-		result $name PASS "actual 128 then 0 MiB; guest MemAvailable ${a} -> ${b} -> ${c} kB; inflated ${infl} MiB; guest stats received ${upd}x"
+		result "$name" PASS "actual 128 then 0 MiB; guest MemAvailable ${a} -> ${b} -> ${c} kB; inflated ${infl} MiB; guest stats received ${upd}x"
 	fi
 }
 
@@ -236,7 +236,7 @@ case_oom() {
 	name=balloon-deflate-on-oom
 	vm_start "$name" bl-oom --mem 512M --balloon=deflate-on-oom
 	if ! wait_for "BL-READY" 120; then
-		fail $name "the guest never got ready"
+		fail "$name" "the guest never got ready"
 		vm_finish 5
 		return
 	fi
@@ -252,7 +252,7 @@ case_oom() {
 		act=$(echo "$s" | field actual_mib)
 		d=$(echo "$s" | field deflated_bytes)
 		if [ -n "$act" ]; then
-			[ "$act" -gt $max ] && max=$act
+			[ "$act" -gt "$max" ] && max=$act
 			if [ $seen_hog -eq 1 ] && { [ -z "$min" ] || [ "$act" -lt "$min" ]; }; then
 				min=$act
 			fi
@@ -266,15 +266,15 @@ case_oom() {
 	vm_finish 60
 	hog=$(grep -o 'BL-OOM-HOG [a-z]*' "$VM_LOG")
 	if [ "$VM_RC" -ne 0 ] || ! grep -qF "MICROVM-INIT done" "$VM_LOG"; then
-		fail $name "the guest did not survive: exit status $VM_RC"
+		fail "$name" "the guest did not survive: exit status $VM_RC"
 	elif [ "$max" -lt 300 ]; then
-		fail $name "the balloon never held 300 MiB (max actual $max MiB)"
+		fail "$name" "the balloon never held 300 MiB (max actual $max MiB)"
 	elif [ "$defl" -eq 0 ] && [ "${min:-$max}" -ge "$max" ]; then
-		fail $name "the balloon never deflated under memory pressure (max actual $max MiB; $hog)"
+		fail "$name" "the balloon never deflated under memory pressure (max actual $max MiB; $hog)"
 	elif [ "$hog" != "BL-OOM-HOG ok" ]; then
-		fail $name "memhog did not get its memory: $hog (balloon deflated $((defl >> 20)) MiB)"
+		fail "$name" "memhog did not get its memory: $hog (balloon deflated $((defl >> 20)) MiB)"
 	else
-		result $name PASS "balloon ${max} MiB, deflated $((defl >> 20)) MiB under OOM (actual down to ${min:-?} MiB); memhog got 160 MiB; guest alive"
+		result "$name" PASS "balloon ${max} MiB, deflated $((defl >> 20)) MiB under OOM (actual down to ${min:-?} MiB); memhog got 160 MiB; guest alive"
 	fi
 }
 

@@ -11,7 +11,6 @@
 T=${TMPDIR:-/tmp}/microvm-load.$$
 mkdir -p "$T"
 DEFAULT="console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
-HP=/proc/sys/vm/nr_hugepages
 HPFREE=/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages
 NVM=8
 HUGE_NEED=$((NVM * 32))

@@ -5,7 +5,8 @@
  *   0  resets through the i8042 (the VMM exits 0);
  *   1  halts with interrupts off (waits for a signal to the VMM);
  *   2  echoes what arrives on the serial port, control bytes as ^X, and
- *      resets on 'q'.
+ *      resets on 'q';
+ *   3  prints 1000 lines of 64 bytes, then resets (a chatty console).
  * Built by tests/tiny/build.sh.
  */
 	.section .note.Xen, "a", @note
@@ -28,6 +29,16 @@ _start:
 	out %al, (%dx)
 	jmp 1b
 2:
+.if MODE == 3			/* 1000 lines of 64 bytes, then reset */
+	mov $1000, %ecx
+7:	mov $line, %esi
+8:	lodsb
+	test %al, %al
+	jz 9f
+	out %al, (%dx)
+	jmp 8b
+9:	loop 7b
+.endif
 .if MODE == 1			/* hang: wait for a signal to the VMM */
 	cli
 3:	hlt
@@ -57,3 +68,4 @@ _start:
 	hlt
 	jmp 6b
 msg:	.asciz "PVH-TINY hello\n"
+line:	.asciz "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n"

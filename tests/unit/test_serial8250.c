@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -405,6 +406,30 @@ START_TEST(serial_full_pipe_blocking)
 }
 END_TEST
 
+/* The console's reader went away (`microvm | head -c 1`), SIGPIPE ignored
+ * as the VMM does: the bytes are dropped, the device says so once and does
+ * not write again, the guest side sees a working UART. */
+START_TEST(serial_console_closed)
+{
+	struct serial8250 s;
+	int p[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(serial8250_init(&s, p[1], NULL), 0);
+	wr(&s, COM_RX, 'a');
+	ck_assert_uint_eq(s.tx_bytes, 1);
+	close(p[0]);
+	for (int i = 0; i < 10; i++)
+		wr(&s, COM_RX, 'b');
+	ck_assert_int_eq(s.out_gone, 1);
+	ck_assert_uint_eq(s.tx_dropped, 10);
+	ck_assert_uint_eq(rd(&s, COM_LSR) & 0x60, 0x60); /* THRE, TEMT */
+	serial8250_destroy(&s);
+	close(p[1]);
+}
+END_TEST
+
 START_TEST(serial_reset_state)
 {
 	struct uart_fixture u;
@@ -557,6 +582,7 @@ Suite *serial8250_suite(void)
 	tcase_add_test(tc, serial_rx_wakeup);
 	tcase_add_test(tc, serial_full_pipe_nonblock);
 	tcase_add_test(tc, serial_full_pipe_blocking);
+	tcase_add_test(tc, serial_console_closed);
 	tcase_add_test(tc, serial_reset_state);
 	tcase_add_test(tc, serial_wide_access);
 	tcase_add_test(tc, serial_concurrent_rx);

@@ -103,11 +103,15 @@ if pane_has term-keys-to-guest "PVH-TINY hello"; then
 		tm send-keys -t term-keys-to-guest "$k"
 		sleep 0.2
 	done
-	if pane_has term-keys-to-guest "hi^C" && [ -n "$(pid_of term-keys-to-guest)" ]; then
+	# A paste longer than the UART's FIFO arrives whole.
+	# (no q: q makes the echo guest reset)
+	paste=abcdefghijklmnoprstuvwxyz0123456789ABCDEFGHIJKLMNOPRSTUVWXYZ
+	tm send-keys -t term-keys-to-guest -l "$paste"
+	if pane_has term-keys-to-guest "hi^C$paste" && [ -n "$(pid_of term-keys-to-guest)" ]; then
 		tm send-keys -t term-keys-to-guest q
-		finish term-keys-to-guest 0 "typed 'hi' and Ctrl-C echoed by the guest, VMM still running after Ctrl-C"
+		finish term-keys-to-guest 0 "typed 'hi', Ctrl-C and a ${#paste}-byte paste, all echoed by the guest; VMM still running after Ctrl-C"
 	else
-		result term-keys-to-guest FAIL "the guest did not echo 'hi^C' (pane: $(tm capture-pane -p -t term-keys-to-guest | tr -s '\n' ' '))"
+		result term-keys-to-guest FAIL "the guest did not echo 'hi^C' and the paste (pane: $(tm capture-pane -p -t term-keys-to-guest | tr -s '\n' ' '))"
 		tm kill-session -t term-keys-to-guest
 	fi
 else

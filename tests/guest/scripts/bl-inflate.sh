@@ -13,14 +13,14 @@ echo "BL-MEM start avail_kb=$a0 total_kb=$(kb MemTotal)"
 echo "BL-READY"
 state=wait-inflate
 i=0
-while [ $i -lt 90 ] && [ $state != done ]; do
+while [ $i -lt 90 ] && [ "$state" != "done" ]; do
 	a=$(kb MemAvailable)
-	if [ $state = wait-inflate ] && [ $((a0 - a)) -ge 102400 ]; then
+	if [ "$state" = wait-inflate ] && [ $((a0 - a)) -ge 102400 ]; then
 		echo "BL-INFLATED avail_kb=$a total_kb=$(kb MemTotal)"
 		state=wait-deflate
-	elif [ $state = wait-deflate ] && [ $((a0 - a)) -le 16384 ]; then
+	elif [ "$state" = wait-deflate ] && [ $((a0 - a)) -le 16384 ]; then
 		echo "BL-DEFLATED avail_kb=$a total_kb=$(kb MemTotal)"
-		state=done
+		state="done"
 	fi
 	sleep 1
 	i=$((i + 1))
