@@ -35,56 +35,6 @@ const char *virtio_balloon_stat_name(unsigned tag)
 					 : NULL;
 }
 
-int virtio_balloon_parse(const char *s, struct virtio_balloon_cfg *cfg,
-			 char *err, size_t errlen)
-{
-	char buf[256], *save = NULL, *tok;
-
-	memset(cfg, 0, sizeof(*cfg));
-	if (!s || !*s)
-		return 0;
-	if (strlen(s) >= sizeof(buf)) {
-		snprintf(err, errlen,
-			 "--balloon: option string too long: use "
-			 "reporting,deflate-on-oom,stats=SECONDS");
-		return -EINVAL;
-	}
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "reporting")) {
-			cfg->reporting = 1;
-		} else if (!strcmp(tok, "deflate-on-oom")) {
-			cfg->deflate_on_oom = 1;
-		} else if (!strncmp(tok, "stats=", 6)) {
-			const char *v = tok + 6;
-			char *end;
-			unsigned long n;
-
-			errno = 0;
-			n = strtoul(v, &end, 10);
-			if (!*v || *end || errno || *v == '-' ||
-			    n > VIRTIO_BALLOON_STATS_MAX_S) {
-				snprintf(err, errlen,
-					 "--balloon: stats='%s' is not a "
-					 "number of seconds from 0 to %d: "
-					 "use e.g. stats=1",
-					 v, VIRTIO_BALLOON_STATS_MAX_S);
-				return -EINVAL;
-			}
-			cfg->stats_interval = (unsigned)n;
-		} else {
-			snprintf(err, errlen,
-				 "--balloon: unknown option '%s': use "
-				 "reporting, deflate-on-oom, stats=SECONDS "
-				 "(comma-separated)",
-				 tok);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 /* Heapsort: in place, no allocation and no libc calls (glibc's qsort may
  * call sysinfo() to size a buffer, which the event loop's seccomp filter
  * refuses). */

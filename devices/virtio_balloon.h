@@ -30,7 +30,7 @@
  * (written by the driver), little endian.
  *
  * VMM wiring:
- *   virtio_balloon_parse(o->balloon, &cfg, err, len);
+ *   cfg from the command line (cli_parse_balloon: --balloon=OPTS)
  *   virtio_balloon_init(&b, &cfg);
  *   virtio_mmio_attach(&b.mmio, gm, base, &irq) + bus_add as for any device
  *   poll virtio_mmio_event_fd(&b.mmio) -> virtio_mmio_process(&b.mmio)
@@ -144,16 +144,6 @@ struct virtio_balloon {
 	struct virtq_chain chain;
 	struct log_ratelimit rl;
 };
-
-/*
- * Parse the --balloon option string: comma-separated "reporting",
- * "deflate-on-oom", "stats=SECONDS" (0 disables, at most 3600); NULL or ""
- * gives the defaults (inflate/deflate only). 0, or -EINVAL with a one-line
- * reason in err.
- */
-int virtio_balloon_parse(const char *s, struct virtio_balloon_cfg *cfg,
-			 char *err, size_t errlen)
-	__attribute__((warn_unused_result));
 
 /* Initialize (b->mmio not yet attached) with the features cfg asks for;
  * creates the stats timerfd when cfg->stats_interval. 0 or -errno. */

@@ -254,31 +254,24 @@ static int virtio_blk_open_error(int err, const char *path, char *msg,
 	return err;
 }
 
-int virtio_blk_open(struct virtio_blk *b, const char *spec, int ro, char *err,
+int virtio_blk_open(struct virtio_blk *b, const char *path, int ro, char *err,
 		    size_t errlen)
 {
-	size_t n = spec ? strlen(spec) : 0;
+	size_t n = strlen(path);
 	uint64_t size, features;
 	struct stat st;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
-	if (n >= 3 && !strcmp(spec + n - 3, ",ro")) {
-		ro = 1;
-		n -= 3;
-	}
-	if (!n) {
-		snprintf(err, errlen, "--disk needs a file name (FILE[,ro])");
-		return -EINVAL;
-	}
-	if (n >= sizeof(b->path)) {
-		snprintf(err, errlen, "disk image path longer than %zu bytes",
+	/* The command line checked both already (cli_parse_disk). */
+	if (!n || n >= sizeof(b->path)) {
+		snprintf(err, errlen,
+			 "disk image path is empty or longer than %zu bytes",
 			 sizeof(b->path) - 1);
 		return -ENAMETOOLONG;
 	}
-	memcpy(b->path, spec, n);
-	b->path[n] = '\0';
+	memcpy(b->path, path, n + 1);
 	b->ro = !!ro;
 
 	b->fd = open(b->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);

@@ -9,7 +9,7 @@
  * a guest error (DEVICE_NEEDS_RESET).
  *
  * VMM wiring:
- *   virtio_blk_open(&blk, "disk.img[,ro]", 0, err, sizeof(err));
+ *   virtio_blk_open(&blk, "disk.img", ro, err, sizeof(err));
  *   virtio_mmio_attach(&blk.mmio, gm, base, &irq);
  *   bus_add(mmio_bus, base, VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops,
  *           &blk.mmio, "virtio-blk");
@@ -19,6 +19,7 @@
 #ifndef DEVICES_VIRTIO_BLK_H
 #define DEVICES_VIRTIO_BLK_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,22 +54,22 @@ struct virtio_blk {
 	int fd;
 	int ro;
 	uint64_t capacity; /* in 512-byte sectors */
-	char path[256];	   /* for messages (truncated) */
+	char path[PATH_MAX];
 	char id[VIRTIO_BLK_ID_BYTES + 1];
 	struct virtq_chain chain;
 	struct log_ratelimit io_rl;
 };
 
 /*
- * Open the backing for `--disk FILE[,ro]`: `spec` is a path, optionally
- * followed by ",ro"; `ro` nonzero forces read-only too. Opens O_RDWR (or
+ * Open the backing for `--disk FILE[,ro]` (split by the command line
+ * parser): `path` as it is, read-only when `ro` is nonzero. Opens O_RDWR (or
  * O_RDONLY), takes an advisory lock (shared when read-only, exclusive
  * otherwise) so two VMs cannot write one image, and checks the size is a
  * nonzero multiple of 512. Initializes b->mmio (not yet attached). On
  * failure returns a negative errno and writes a one-line reason naming the
  * file into err.
  */
-int virtio_blk_open(struct virtio_blk *b, const char *spec, int ro, char *err,
+int virtio_blk_open(struct virtio_blk *b, const char *path, int ro, char *err,
 		    size_t errlen) __attribute__((warn_unused_result));
 
 /* fdatasync (unless read-only), close, destroy the transport. */

@@ -14,7 +14,7 @@
  * the frame waits and the TAP is not read until the guest adds some.
  *
  * VMM wiring:
- *   virtio_net_parse("tap=NAME[,mac=MAC]", &cfg, err, sizeof(err));
+ *   cfg from the command line (cli_parse_net: "tap=NAME[,mac=MAC]")
  *   virtio_net_open(&net, &cfg, err, sizeof(err));
  *   virtio_mmio_attach(&net.mmio, gm, base, &irq);
  *   bus_add(mmio_bus, base, VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops,
@@ -55,7 +55,8 @@
 /* Largest Ethernet frame handled (TAP MTU up to 64 KiB), header excluded. */
 #define VIRTIO_NET_MAX_FRAME 65550
 
-/* What `--net tap=NAME[,mac=MAC]` asks for. */
+/* What `--net tap=NAME[,mac=MAC]` asks for (checked by the command line
+ * parser: a valid interface name, a unicast MAC). */
 struct virtio_net_cfg {
 	char tap[IFNAMSIZ];
 	uint8_t mac[6];
@@ -76,14 +77,6 @@ struct virtio_net {
 	uint64_t tx_dropped, rx_dropped;
 	struct log_ratelimit rl;
 };
-
-/*
- * Parse "tap=NAME[,mac=XX:XX:XX:XX:XX:XX]". NAME: 1..15 characters, no '/',
- * ':' or white space. MAC: unicast, not all zeros. Returns 0 or -EINVAL
- * with a one-line reason (and the fix) in err.
- */
-int virtio_net_parse(const char *s, struct virtio_net_cfg *cfg, char *err,
-		     size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Open (or create) the TAP: /dev/net/tun, TUNSETIFF IFF_TAP | IFF_NO_PI |

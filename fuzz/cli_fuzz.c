@@ -7,8 +7,9 @@
  * Checked beyond "does not crash": the result is 0 or -EINVAL; an error has
  * a terminated one-line reason, and "unknown option 'X'" names an argument
  * that starts with '-'; a success has a kernel (unless --help/--version),
- * 1..CLI_MAX_CPUS vCPUs, a nonzero size, at most CLI_MAX_DISKS disks, and
- * every string it keeps points into argv.
+ * 1..CLI_MAX_CPUS vCPUs, a nonzero size, at most CLI_MAX_DISKS disks with
+ * nonempty paths, a valid TAP name and unicast MAC, and every string it
+ * keeps points into argv.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -96,17 +97,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check(o.nr_disks <= CLI_MAX_DISKS, "disks");
 		fuzz_check(o.prefault_threads <= 16, "prefault threads");
 		fuzz_check(!(o.mem_file && o.shared_mem), "two backings");
-		fuzz_check(fuzz_from_argv(o.kernel, args, n, NULL) &&
-				   fuzz_from_argv(o.initrd, args, n, NULL) &&
-				   fuzz_from_argv(o.cmdline, args, n,
-						  CLI_DEFAULT_CMDLINE) &&
-				   fuzz_from_argv(o.mem_file, args, n, NULL) &&
-				   fuzz_from_argv(o.net, args, n, NULL) &&
-				   fuzz_from_argv(o.balloon, args, n, ""),
-			   "string outside argv");
+		fuzz_check(
+			fuzz_from_argv(o.kernel, args, n, NULL) &&
+				fuzz_from_argv(o.initrd, args, n, NULL) &&
+				fuzz_from_argv(o.cmdline, args, n,
+					       CLI_DEFAULT_CMDLINE) &&
+				fuzz_from_argv(o.mem_file, args, n, NULL) &&
+				fuzz_from_argv(o.control_socket, args, n, NULL),
+			"string outside argv");
 		for (unsigned i = 0; i < o.nr_disks; i++)
-			fuzz_check(fuzz_from_argv(o.disks[i], args, n, NULL),
-				   "disk outside argv");
+			fuzz_check(o.disks[i].path[0] &&
+					   memchr(o.disks[i].path, 0,
+						  sizeof(o.disks[i].path)),
+				   "disk path empty or unterminated");
+		if (o.has_net) {
+			fuzz_check(o.net.tap[0] && memchr(o.net.tap, 0,
+							  sizeof(o.net.tap)),
+				   "TAP name empty or unterminated");
+			fuzz_check(!o.net.has_mac || !(o.net.mac[0] & 1),
+				   "multicast MAC");
+		}
+		if (o.has_balloon)
+			fuzz_check(o.balloon.stats_interval <=
+					   VIRTIO_BALLOON_STATS_MAX_S,
+				   "balloon stats interval");
 	}
 	for (int i = 0; i < n; i++)
 		free(args[i]);

@@ -2,14 +2,18 @@
 #ifndef VMM_CLI_H
 #define VMM_CLI_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "devices/virtio_balloon.h"
+#include "devices/virtio_net.h"
 #include "mem/region.h"
 
 #define CLI_MAX_DISKS	8
 #define CLI_DEFAULT_MEM (512ULL << 20)
 #define CLI_MAX_CPUS	64
+#define CLI_CMDLINE_MAX 4096 /* --cmdline, with its NUL */
 #define CLI_DEFAULT_CMDLINE                                                \
 	"console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux " \
 	"i8042.nopnp i8042.dumbkbd swiotlb=noforce cryptomgr.notests"
@@ -20,6 +24,17 @@ enum cli_prefault {
 	CLI_PREFAULT_BACKGROUND,
 };
 
+/* One --disk FILE[,ro]. */
+struct cli_disk {
+	char path[PATH_MAX]; /* nonempty */
+	int ro;
+};
+
+/*
+ * Everything the command line asks for, fully checked: setup code takes
+ * these values as they are and parses nothing. What needs the file system
+ * or /dev/kvm (a file exists, a TAP opens) is checked at setup.
+ */
 struct cli_opts {
 	uint64_t mem_size;
 	struct region_policy policy; /* pages, fallback, backing, path */
@@ -36,22 +51,51 @@ struct cli_opts {
 	int verbose;
 	const char *stats_json; /* per-boot figures, written at exit */
 	int no_seccomp;
-	const char *disks[CLI_MAX_DISKS];
+	struct cli_disk disks[CLI_MAX_DISKS];
 	unsigned nr_disks;
-	const char *net;
+	int has_net; /* --net given: net is valid */
+	struct virtio_net_cfg net;
 	int rng;
-	const char *balloon;	    /* NULL: none; "" plain; else options */
+	int has_balloon; /* --balloon given: balloon is valid */
+	struct virtio_balloon_cfg balloon;
 	const char *control_socket; /* --control-socket PATH, or NULL */
+	/* Test knobs (hidden --no-ioeventfd/--no-irqfd, or the environment
+	 * variables MICROVM_NO_IOEVENTFD/MICROVM_NO_IRQFD, read here once):
+	 * MMIO exits for notifications, KVM_IRQ_LINE for interrupts. */
+	int no_ioeventfd, no_irqfd;
 	int help, version;
 };
 
 /*
- * Parse argv into *o (defaults first). Returns 0, or -EINVAL with a
- * one-line reason in err that names the option and the fix. Does not touch
- * files: existence checks happen at setup.
+ * Parse and check argv into *o (defaults first). Returns 0, or -EINVAL
+ * with a one-line reason in err that names the option and the fix (the
+ * caller exits 2). Acquires nothing and touches no file: existence checks
+ * happen at setup.
  */
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 	      size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * The option value parsers cli_parse uses, for tests. Each fills its
+ * typed result, or returns -EINVAL with a one-line reason in err.
+ */
+
+/* "tap=NAME[,mac=XX:XX:XX:XX:XX:XX]", in any order. NAME: 1..15
+ * characters, no '/', ':' or white space, not "." or "..". MAC: unicast,
+ * not all zeros. */
+int cli_parse_net(const char *s, struct virtio_net_cfg *cfg, char *err,
+		  size_t errlen) __attribute__((warn_unused_result));
+
+/* Comma-separated "reporting", "deflate-on-oom", "stats=SECONDS" (0
+ * disables, at most VIRTIO_BALLOON_STATS_MAX_S); NULL or "" gives the
+ * defaults (inflate/deflate only). */
+int cli_parse_balloon(const char *s, struct virtio_balloon_cfg *cfg, char *err,
+		      size_t errlen) __attribute__((warn_unused_result));
+
+/* "FILE[,ro]": a nonempty path shorter than PATH_MAX (a trailing ",ro" is
+ * the flag, so a file name may hold other commas). */
+int cli_parse_disk(const char *s, struct cli_disk *d, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* The --help text. */
 void cli_usage(FILE *f);

@@ -456,6 +456,39 @@ void control_close(struct control *c)
 	c->path[0] = '\0';
 }
 
+int control_request_check(int argc, char *const *argv, char *err, size_t errlen)
+{
+	const char *usage =
+		"use 'ping', 'balloon stats' or 'balloon set <MiB>'";
+
+	if (argc < 1) {
+		snprintf(err, errlen, "microvm ctl needs a request: %s", usage);
+		return -EINVAL;
+	}
+	if (!strcmp(argv[0], "ping") && argc == 1)
+		return 0;
+	if (!strcmp(argv[0], "balloon") && argc == 2 &&
+	    !strcmp(argv[1], "stats"))
+		return 0;
+	if (!strcmp(argv[0], "balloon") && argc >= 2 &&
+	    !strcmp(argv[1], "set")) {
+		size_t n = argc == 3 ? strlen(argv[2]) : 0;
+
+		/* Digits only, and few enough that MiB << 20 fits 64 bits
+		 * (the VM still checks the value against its RAM). */
+		if (!n || n > 13 || strspn(argv[2], "0123456789") != n) {
+			snprintf(err, errlen,
+				 "usage: microvm ctl SOCKET balloon set <MiB> "
+				 "(a whole number, e.g. balloon set 64)");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "unknown request '%.40s%s%.40s': %s", argv[0],
+		 argc > 1 ? " " : "", argc > 1 ? argv[1] : "", usage);
+	return -EINVAL;
+}
+
 int control_client(const char *path, int argc, char **argv)
 {
 	char req[CONTROL_LINE_MAX], reply[CONTROL_REPLY_MAX], err[256];
@@ -463,15 +496,21 @@ int control_client(const char *path, int argc, char **argv)
 	size_t at = 0, got = 0;
 	int fd;
 
-	if (argc < 1) {
-		fprintf(stderr, "microvm: error: usage: microvm ctl PATH "
+	/* Usage errors: exit 2 before any connection, like the VM's own
+	 * command line. */
+	if (!path || !*path) {
+		fprintf(stderr, "microvm: error: usage: microvm ctl SOCKET "
 				"REQUEST... (e.g. microvm ctl /tmp/vm.sock "
 				"balloon stats)\n");
-		return 1;
+		return 2;
+	}
+	if (control_request_check(argc, argv, err, sizeof(err))) {
+		fprintf(stderr, "microvm: error: %s\n", err);
+		return 2;
 	}
 	if (control_addr(path, &sa, err, sizeof(err))) {
 		fprintf(stderr, "microvm: error: %s\n", err);
-		return 1;
+		return 2;
 	}
 	for (int i = 0; i < argc; i++)
 		control_put(req, sizeof(req), &at, "%s%s", i ? " " : "",
@@ -482,7 +521,7 @@ int control_client(const char *path, int argc, char **argv)
 			"microvm: error: request longer than %d "
 			"bytes\n",
 			CONTROL_LINE_MAX - 1);
-		return 1;
+		return 2;
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {

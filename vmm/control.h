@@ -99,9 +99,19 @@ int control_handle(struct control *c, const char *line, char *reply,
 		   size_t len);
 
 /*
+ * Check the words of a `microvm ctl` request against the protocol's
+ * grammar ("ping", "balloon stats", "balloon set <MiB>"): 0, or -EINVAL
+ * with a one-line usage error in err.
+ */
+int control_request_check(int argc, char *const *argv, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/*
  * The `microvm ctl PATH WORD...` client: send the words as one request,
  * print the reply on stdout. Returns the exit status: 0 for an ok reply,
- * 1 for an error reply or a failure (reason on stderr).
+ * 2 for a usage error (no or a bad socket path, a request that is not in
+ * the grammar; nothing is sent), 1 for an error reply or a failure
+ * (reason on stderr). path may be NULL (missing).
  */
 int control_client(const char *path, int argc, char **argv);
 

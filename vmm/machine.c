@@ -34,7 +34,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-#define MACHINE_CMDLINE_MAX 4096
+#define MACHINE_CMDLINE_MAX CLI_CMDLINE_MAX
 #define MACHINE_MAX_EPOLL   32
 #define MACHINE_MAX_VIRTIO \
 	(LAYOUT_VIRTIO_LAST_IRQ - LAYOUT_VIRTIO_FIRST_IRQ + 1)
@@ -344,7 +344,7 @@ static int machine_add_virtio(struct machine *m, struct virtio_mmio_dev *d,
 			 LAYOUT_VIRTIO_LAST_IRQ);
 		return -ENOSPC;
 	}
-	ret = getenv("MICROVM_NO_IRQFD") ? -1 : vm_irqfd(&m->vm, irq.gsi);
+	ret = m->o->no_irqfd ? -1 : vm_irqfd(&m->vm, irq.gsi);
 	irq.irqfd = ret >= 0 ? ret : -1;
 	m->irqfds[i] = irq.irqfd;
 	ret = virtio_mmio_attach(d, &m->gm, base, &irq);
@@ -356,7 +356,7 @@ static int machine_add_virtio(struct machine *m, struct virtio_mmio_dev *d,
 		      &virtio_mmio_bus_ops, d, name);
 	if (ret)
 		goto fail;
-	if (getenv("MICROVM_NO_IOEVENTFD") ||
+	if (m->o->no_ioeventfd ||
 	    vm_ioeventfd(&m->vm, virtio_mmio_event_fd(d),
 			 base + VIRTIO_MMIO_REG_QUEUE_NOTIFY, 4))
 		log_info("%s: no ioeventfd, queue notifications exit to the "
@@ -386,18 +386,14 @@ fail:
 static int machine_balloon_control(struct machine *m, char *err, size_t errlen)
 {
 	const struct cli_opts *o = m->o;
-	struct virtio_balloon_cfg cfg;
 	int ret, tfd;
 
-	if (o->balloon) {
-		ret = virtio_balloon_parse(o->balloon, &cfg, err, errlen);
-		if (ret)
-			return ret;
+	if (o->has_balloon) {
 		m->balloon = calloc(1, sizeof(*m->balloon));
 		if (!m->balloon)
 			return machine_oom("the virtio-balloon device", err,
 					   errlen);
-		ret = virtio_balloon_init(m->balloon, &cfg);
+		ret = virtio_balloon_init(m->balloon, &o->balloon);
 		if (ret) {
 			free(m->balloon);
 			m->balloon = NULL;
@@ -445,7 +441,8 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 
 		if (!b)
 			return machine_oom("a virtio-blk device", err, errlen);
-		ret = virtio_blk_open(b, o->disks[i], 0, err, errlen);
+		ret = virtio_blk_open(b, o->disks[i].path, o->disks[i].ro, err,
+				      errlen);
 		if (ret) {
 			free(b);
 			return ret;
@@ -456,17 +453,12 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 		if (ret)
 			return ret;
 	}
-	if (o->net) {
-		struct virtio_net_cfg cfg;
-
-		ret = virtio_net_parse(o->net, &cfg, err, errlen);
-		if (ret)
-			return ret;
+	if (o->has_net) {
 		m->net = calloc(1, sizeof(*m->net));
 		if (!m->net)
 			return machine_oom("the virtio-net device", err,
 					   errlen);
-		ret = virtio_net_open(m->net, &cfg, err, errlen);
+		ret = virtio_net_open(m->net, &o->net, err, errlen);
 		if (ret) {
 			free(m->net);
 			m->net = NULL;

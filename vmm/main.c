@@ -32,8 +32,9 @@ int main(int argc, char **argv)
 	/* `microvm ctl PATH REQUEST...`: a client of a running VM's
 	 * --control-socket, not a VM. */
 	if (argc >= 2 && !strcmp(argv[1], "ctl"))
-		return control_client(argc >= 3 ? argv[2] : "",
-				      argc >= 3 ? argc - 3 : 0, argv + 3);
+		return control_client(argc >= 3 ? argv[2] : NULL,
+				      argc >= 3 ? argc - 3 : 0,
+				      argc >= 3 ? argv + 3 : argv + argc);
 	if (cli_parse(argc, argv, &opts, err, sizeof(err))) {
 		fprintf(stderr, "microvm: error: %s\n", err);
 		return 2;

@@ -149,10 +149,16 @@ START_TEST(console_escapes)
 	char out[16];
 	size_t n;
 
-	n = console_input(&term, "ab\x01\x01" "c", 5, out, &ev);
+	n = console_input(&term,
+			  "ab\x01\x01"
+			  "c",
+			  5, out, &ev);
 	ck_assert_int_eq(ev, CONSOLE_NONE);
 	ck_assert_uint_eq(n, 4);
-	ck_assert(!memcmp(out, "ab\x01" "c", 4));
+	ck_assert(!memcmp(out,
+			  "ab\x01"
+			  "c",
+			  4));
 	n = console_input(&term, "\x01q", 2, out, &ev);
 	ck_assert_int_eq(ev, CONSOLE_NONE);
 	ck_assert_uint_eq(n, 2);

@@ -240,8 +240,10 @@ START_TEST(ctl_client)
 	serve_stop = 0;
 	ck_assert_int_eq(pthread_create(&t, NULL, serve, NULL), 0);
 	ck_assert_int_eq(control_client(path, 3, set), 0);
-	ck_assert_int_eq(control_client(path, 3, bad), 1);
-	ck_assert_int_eq(control_client(path, 0, set), 1);
+	/* Usage errors: 2, and nothing is sent (the target stays 1 MiB). */
+	ck_assert_int_eq(control_client(path, 3, bad), 2);
+	ck_assert_int_eq(control_client(path, 0, set), 2);
+	ck_assert_int_eq(control_client(NULL, 3, set), 2);
 	serve_stop = 1;
 	pthread_join(t, NULL);
 	ck_assert_uint_eq(vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_CONFIG), 256);

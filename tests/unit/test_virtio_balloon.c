@@ -83,44 +83,6 @@ static void teardown(void)
 	vtest_ram_free();
 }
 
-START_TEST(bl_parse)
-{
-	struct virtio_balloon_cfg c;
-	char err[256];
-
-	ck_assert_int_eq(virtio_balloon_parse("", &c, err, sizeof(err)), 0);
-	ck_assert(!c.reporting && !c.deflate_on_oom && !c.stats_interval);
-	ck_assert_int_eq(virtio_balloon_parse(NULL, &c, err, sizeof(err)), 0);
-	ck_assert_int_eq(virtio_balloon_parse("reporting,deflate-on-oom,"
-					      "stats=5",
-					      &c, err, sizeof(err)),
-			 0);
-	ck_assert(c.reporting && c.deflate_on_oom);
-	ck_assert_uint_eq(c.stats_interval, 5);
-	ck_assert_int_eq(virtio_balloon_parse("stats=0", &c, err, sizeof(err)),
-			 0);
-	ck_assert_uint_eq(c.stats_interval, 0);
-
-	ck_assert_int_eq(virtio_balloon_parse("report", &c, err, sizeof(err)),
-			 -EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "unknown option 'report'"));
-	ck_assert_ptr_null(strchr(err, '\n'));
-	ck_assert_int_eq(virtio_balloon_parse("stats=", &c, err, sizeof(err)),
-			 -EINVAL);
-	ck_assert_int_eq(virtio_balloon_parse("stats=-1", &c, err, sizeof(err)),
-			 -EINVAL);
-	ck_assert_int_eq(virtio_balloon_parse("stats=1x", &c, err, sizeof(err)),
-			 -EINVAL);
-	ck_assert_int_eq(
-		virtio_balloon_parse("stats=3601", &c, err, sizeof(err)),
-		-EINVAL);
-	ck_assert_ptr_nonnull(strstr(err, "stats='3601'"));
-	ck_assert_int_eq(
-		virtio_balloon_parse("reporting,,bogus", &c, err, sizeof(err)),
-		-EINVAL);
-}
-END_TEST
-
 START_TEST(bl_runs)
 {
 	uint32_t pfns[] = {10, 3, 4, 12, 5, 11, 4, 100, 2};
@@ -457,7 +419,6 @@ Suite *virtio_balloon_suite(void)
 	TCase *pure = tcase_create("parse");
 	TCase *dev = tcase_create("device");
 
-	tcase_add_test(pure, bl_parse);
 	tcase_add_test(pure, bl_runs);
 	tcase_add_test(pure, bl_runs_big);
 	tcase_add_checked_fixture(dev, setup, teardown);
