@@ -28,58 +28,9 @@ skip_all() {
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	skip_all "/dev/kvm is not usable here"
 fi
-if ! command -v as >/dev/null || ! command -v ld >/dev/null; then
-	skip_all "no binutils (as, ld) to build the tiny PVH kernel"
-fi
 
-cat >"$T/tiny.S" <<'EOF'
-	.section .note.Xen, "a", @note
-	.balign 4
-	.long 4, 4, 18		/* name size, desc size, PHYS32_ENTRY */
-	.asciz "Xen"
-	.balign 4
-	.long _start
-	.balign 4
-
-	.text
-	.code32
-	.globl _start
-_start:
-	mov $0x3f8, %dx
-	mov $msg, %esi
-1:	lodsb
-	test %al, %al
-	jz 2f
-	out %al, (%dx)
-	jmp 1b
-2:
-.if HANG
-	cli			/* wait for a signal to the VMM */
-3:	hlt
-	jmp 3b
-.else
-	mov $0xfe, %al		/* i8042 reset */
-	out %al, $0x64
-	hlt
-	jmp 2b
-.endif
-msg:	.asciz "PVH-TINY hello\n"
-EOF
-cat >"$T/tiny.ld" <<'EOF'
-ENTRY(_start)
-PHDRS { text PT_LOAD; note PT_NOTE; }
-SECTIONS {
-	. = 0x100000;
-	.text : { *(.text) } :text
-	.note : { *(.note.Xen) } :text :note
-}
-EOF
-for h in 0 1; do
-	if ! as --64 --defsym HANG=$h -o "$T/tiny$h.o" "$T/tiny.S" ||
-		! ld -m elf_x86_64 -T "$T/tiny.ld" -o "$T/tiny$h.elf" "$T/tiny$h.o"; then
-		skip_all "cannot build the tiny PVH kernel"
-	fi
-done
+. "$(dirname "$0")/tiny-kernel.sh"
+tiny_kernel "$T" || skip_all "cannot build the tiny PVH kernel (needs as and ld)"
 K=$T/tiny0.elf
 KHANG=$T/tiny1.elf
 

@@ -1,0 +1,126 @@
+#!/bin/bash
+# The files microvm writes and opens, on the host (a tiny PVH kernel, no
+# Linux): reports never replace a device node or follow a planted link,
+# FIFOs never hang startup, memory files are locked, fully allocated and
+# never left half-made, the control socket belongs to its own VM.
+# Prints: BOOT-TEST <name> PASS|FAIL|SKIP [why]. Needs MICROVM.
+set -u
+: "${MICROVM:?}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-files.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/tiny-kernel.sh"
+
+result() {
+	echo "BOOT-TEST $*"
+}
+
+names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader"
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
+	exit 0
+fi
+if ! tiny_kernel "$T"; then
+	for c in $names; do result "$c" SKIP "cannot build the tiny PVH kernel (binutils)"; done
+	exit 0
+fi
+K=$T/tiny0.elf
+KHANG=$T/tiny1.elf
+
+# run NAME MICROVM-ARGS...: stdout+stderr in $T/NAME.log, status in rc
+# (killed after 20 s: 124).
+run() {
+	local name=$1
+	shift
+	timeout 20 "$MICROVM" "$@" </dev/null >"$T/$name.log" 2>&1
+	rc=$?
+}
+
+# one_error NAME: the log holds exactly one "microvm: error:" line.
+one_error() {
+	[ "$(grep -c 'microvm: error:' "$T/$1.log")" -eq 1 ]
+}
+
+fail() {
+	result "$1" FAIL "$2"
+	sed "s/^/  $1| /" "$T/$1.log" 2>/dev/null | tail -n 5
+}
+
+# wait_hello LOG: until the hanging tiny kernel has printed its line.
+wait_hello() {
+	local i=0
+	while [ $i -lt 100 ] && ! grep -q "PVH-TINY hello" "$1" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# --- --stats-json never replaces what is not a regular file of ours ---
+name=stats-json-char-device
+if [ "$(id -u)" -ne 0 ]; then
+	result $name SKIP "needs root to make a character device node (mknod)"
+else
+	mknod "$T/null" c 1 3
+	run $name --kernel "$K" --mem 64M --stats-json "$T/null"
+	if [ $rc -eq 0 ] && [ -c "$T/null" ]; then
+		result $name PASS "a /dev/null node is written to, still a character device"
+	else
+		fail $name "status $rc, $T/null is now: $(stat -c %F "$T/null" 2>&1)"
+	fi
+fi
+
+name=stats-json-fifo
+mkfifo "$T/fifo"
+timeout 20 cat "$T/fifo" >"$T/fifo.out" &
+reader=$!
+run $name --kernel "$K" --mem 64M --stats-json "$T/fifo"
+wait $reader
+if [ $rc -eq 0 ] && [ -p "$T/fifo" ] && grep -q '"vmm_rss_kib"' "$T/fifo.out"; then
+	result $name PASS "the reader got the JSON, the FIFO is still a FIFO"
+else
+	fail $name "status $rc, $T/fifo is $(stat -c %F "$T/fifo" 2>&1), reader got: $(head -c 80 "$T/fifo.out")"
+fi
+
+name=stats-json-fifo-no-reader
+mkfifo "$T/fifo2"
+run $name --kernel "$K" --mem 64M --stats-json "$T/fifo2"
+if [ $rc -eq 1 ] && one_error $name && grep -q "FIFO nobody reads" "$T/$name.log" && [ -p "$T/fifo2" ]; then
+	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+else
+	fail $name "status $rc (want 1 and one error line), $T/fifo2 is $(stat -c %F "$T/fifo2" 2>&1)"
+fi
+
+# A link to our own stdout (what /dev/stdout is): the JSON comes out there,
+# the link stays.
+name=stats-json-stdout-link
+ln -s /proc/self/fd/1 "$T/stdout"
+out=$(timeout 20 "$MICROVM" --kernel "$K" --mem 64M --stats-json "$T/stdout" 2>"$T/$name.log" </dev/null)
+rc=$?
+if [ $rc -eq 0 ] && [ -L "$T/stdout" ] && printf '%s\n' "$out" | grep -q '"vmm_rss_kib"'; then
+	result $name PASS "JSON on stdout, the link untouched"
+else
+	fail $name "status $rc, $T/stdout is $(stat -c %F "$T/stdout" 2>&1), stdout: $(printf '%s' "$out" | head -c 80)"
+fi
+
+# A link planted at the temporary name microvm used to write to
+# (PATH.tmp.PID): the link's target must not change.
+name=stats-json-planted-link
+echo "precious" >"$T/victim"
+"$MICROVM" --kernel "$KHANG" --mem 64M --stats-json "$T/s.json" </dev/null >"$T/$name.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_hello "$T/$name.log"
+ln -s "$T/victim" "$T/s.json.tmp.$pid"
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc -eq 143 ] && [ "$(cat "$T/victim")" = precious ] && grep -q '"vmm_rss_kib"' "$T/s.json" 2>/dev/null; then
+	result $name PASS "the planted link's target kept its content, the report is in place"
+else
+	fail $name "status $rc (want 143), victim now: $(head -c 60 "$T/victim"), report: $(head -c 60 "$T/s.json" 2>&1)"
+fi
