@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mem/size.h"
+#include "vmm/file.h"
 #include "vmm/log.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -221,24 +222,33 @@ int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 	*fd = -1;
 	*created = 0;
 	if (pol->backing == REGION_BACKING_FILE) {
-		f = open(pol->path, O_RDWR | O_CLOEXEC);
-		if (f < 0 && errno == ENOENT) {
+		/* An existing file: its type is checked before the open (a
+		 * FIFO or device is refused, never waited on). A new one:
+		 * O_EXCL, so a link planted at the path is not followed. */
+		f = file_open_input(pol->path, O_RDWR, 0, &st);
+		if (f == -ENOENT) {
 			f = open(pol->path,
 				 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (f < 0)
+				f = -errno;
 			*created = f >= 0;
+			if (f >= 0 && fstat(f, &st)) {
+				snprintf(err, errlen, "fstat %s: %s", pol->path,
+					 strerror(errno));
+				goto fail_einval;
+			}
+		} else if (f == -EINVAL) {
+			snprintf(err, errlen,
+				 "memory file %s is not a regular file (it is "
+				 "%s): name a file on a disk, tmpfs or "
+				 "hugetlbfs",
+				 pol->path, file_type_name(st.st_mode));
+			return f;
 		}
 		if (f < 0) {
-			int e = errno;
-
 			snprintf(err, errlen, "cannot open memory file %s: %s",
-				 pol->path, strerror(e));
-			return -e;
-		}
-		if (fstat(f, &st) || !S_ISREG(st.st_mode)) {
-			snprintf(err, errlen,
-				 "memory file %s is not a regular file",
-				 pol->path);
-			goto fail_einval;
+				 pol->path, strerror(-f));
+			return f;
 		}
 		if (st.st_size == 0) {
 			if (ftruncate(f, (off_t)size)) {

@@ -29,6 +29,7 @@
 #include "mem/size.h"
 #include "vmm/kvm_stats.h"
 #include "vmm/control.h"
+#include "vmm/file.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
@@ -86,7 +87,8 @@ void machine_timing_now(struct machine_timing *t)
 /*
  * Open an image the loader will read from (pread, straight into guest
  * memory, so no copy of a 17 MB vmlinux sits on our heap); a clear error
- * names the file and the problem.
+ * names the file and the problem. file_open_input refuses a FIFO before
+ * an open() that would wait forever for a writer.
  */
 static int machine_open_image(const char *what, const char *path, int *fd,
 			      uint64_t *len, char *err, size_t errlen)
@@ -94,27 +96,28 @@ static int machine_open_image(const char *what, const char *path, int *fd,
 	struct stat st;
 	int ret;
 
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0) {
-		ret = -errno;
+	ret = file_open_input(path, O_RDONLY, 0, &st);
+	*fd = ret >= 0 ? ret : -1;
+	if (ret == -EINVAL) {
+		snprintf(err, errlen,
+			 "%s %s is not a regular file (it is %s): give the "
+			 "image file",
+			 what, path, file_type_name(st.st_mode));
+		return ret;
+	}
+	if (ret < 0) {
 		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
 			 strerror(-ret));
 		return ret;
 	}
-	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s %s is not a regular file", what,
-			 path);
-		ret = -EINVAL;
-	} else if (st.st_size == 0) {
+	if (st.st_size == 0) {
 		snprintf(err, errlen, "%s %s is empty", what, path);
-		ret = -EINVAL;
-	} else {
-		*len = (uint64_t)st.st_size;
-		return 0;
+		close(*fd);
+		*fd = -1;
+		return -EINVAL;
 	}
-	close(*fd);
-	*fd = -1;
-	return ret;
+	*len = (uint64_t)st.st_size;
+	return 0;
 }
 
 static void machine_i8042_reset(void *opaque)
