@@ -7,6 +7,7 @@
 #include <linux/memfd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -249,6 +250,30 @@ int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 			snprintf(err, errlen, "cannot open memory file %s: %s",
 				 pol->path, strerror(-f));
 			return f;
+		}
+		/* Two VMs on one memory file would corrupt each other's RAM:
+		 * an exclusive lock like a writable --disk's, held as long as
+		 * the mappings' dup'd fds are open. */
+		if (flock(f, LOCK_EX | LOCK_NB)) {
+			int e = errno;
+
+			if (e == EWOULDBLOCK) {
+				snprintf(err, errlen,
+					 "memory file %s is in use by another "
+					 "process (locked): stop that VM or "
+					 "use another file",
+					 pol->path);
+				e = EBUSY;
+			} else {
+				snprintf(err, errlen,
+					 "memory file %s: lock: %s", pol->path,
+					 strerror(e));
+			}
+			close(f);
+			/* Even if we made it: whoever holds the lock uses
+			 * it now, it is not ours to remove. */
+			*created = 0;
+			return -e;
 		}
 		if (st.st_size == 0) {
 			if (ftruncate(f, (off_t)size)) {

@@ -20,7 +20,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file"
+names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
 	exit 0
@@ -147,3 +147,20 @@ fifo_refused fifo-initrd "initrd $T/pipe is not a regular file (it is a FIFO)" -
 fifo_refused fifo-disk-ro "disk image $T/pipe is not a regular file or block device (it is a FIFO)" --kernel "$K" --mem 64M --disk "$T/pipe,ro"
 fifo_refused fifo-disk-rw "disk image $T/pipe is not a regular file or block device (it is a FIFO)" --kernel "$K" --mem 64M --disk "$T/pipe"
 fifo_refused fifo-mem-file "memory file $T/pipe is not a regular file (it is a FIFO)" --kernel "$K" --mem 64M --mem-file "$T/pipe"
+
+# --- two VMs on one --mem-file: the second is refused, like a disk ---
+name=mem-file-locked
+"$MICROVM" --kernel "$KHANG" --mem 64M --mem-file "$T/shared.mem" </dev/null >"$T/$name.first.log" 2>&1 &
+first=$!
+pids+=("$first")
+wait_hello "$T/$name.first.log"
+run $name --kernel "$K" --mem 64M --mem-file "$T/shared.mem"
+kill -TERM $first
+wait $first
+frc=$?
+if [ $rc -eq 1 ] && one_error $name && grep -q "memory file $T/shared.mem is in use by another process (locked)" "$T/$name.log" &&
+	[ $frc -eq 143 ] && [ "$(stat -c %s "$T/shared.mem")" -eq $((64 << 20)) ]; then
+	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+else
+	fail $name "second VM: status $rc (want 1 and the lock error); first VM: $frc (want 143)"
+fi
