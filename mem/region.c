@@ -213,12 +213,73 @@ static int region_thp_check(int shmem, char *err, size_t errlen)
 	return 0;
 }
 
+static const char *region_fs_name(long type)
+{
+	switch (type) {
+	case TMPFS_MAGIC: return "tmpfs";
+	case EXT4_SUPER_MAGIC: return "ext2/3/4";
+	case XFS_SUPER_MAGIC: return "xfs";
+	case BTRFS_SUPER_MAGIC: return "btrfs";
+	case NFS_SUPER_MAGIC: return "nfs";
+	case OVERLAYFS_SUPER_MAGIC: return "overlay";
+	case HUGETLBFS_MAGIC: return "hugetlbfs";
+	}
+	return NULL;
+}
+
+/*
+ * Give every byte of the memory file its blocks now. A sparse file on a
+ * full file system (a small tmpfs, a full disk) maps fine, and the first
+ * guest write that needs a block the file system does not have is a
+ * SIGBUS that kills the VMM: an error at setup instead, naming the file
+ * system and what is missing. hugetlbfs needs none of this: the MAP_SHARED
+ * mapping reserves its pages from the pool, checked in region_map.
+ */
+static int region_file_allocate(int fd, const char *path, uint64_t size,
+				char *err, size_t errlen)
+{
+	char a[32], b[32], type[32];
+	struct statfs sf;
+	const char *name;
+	int e;
+
+	if (fstatfs(fd, &sf)) {
+		e = errno;
+		snprintf(err, errlen, "statfs on memory file %s: %s", path,
+			 strerror(e));
+		return -e;
+	}
+	if (sf.f_type == HUGETLBFS_MAGIC)
+		return 0;
+	/* posix_fallocate: fallocate(2), or writing every block where the
+	 * file system lacks it. Returns the error, errno is untouched. */
+	e = posix_fallocate(fd, 0, (off_t)size);
+	if (!e)
+		return 0;
+	if (fstatfs(fd, &sf))
+		memset(&sf, 0, sizeof(sf));
+	name = region_fs_name((long)sf.f_type);
+	if (!name) {
+		snprintf(type, sizeof(type), "type %#lx", (long)sf.f_type);
+		name = type;
+	}
+	snprintf(err, errlen,
+		 "cannot allocate %s for memory file %s on its %s file system "
+		 "(%s free): %s: free space there, use a file elsewhere or a "
+		 "smaller --mem",
+		 size_format(size, a, sizeof(a)), path, name,
+		 size_format((uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize, b,
+			     sizeof(b)),
+		 strerror(e));
+	return -e;
+}
+
 int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 			int *created, char *err, size_t errlen)
 {
 	unsigned flags = MFD_CLOEXEC;
 	struct stat st;
-	int f;
+	int f, ret;
 
 	*fd = -1;
 	*created = 0;
@@ -301,6 +362,14 @@ int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 				size_format((uint64_t)st.st_size, a, sizeof(a)),
 				size_format(size, b, sizeof(b)));
 			goto fail_einval;
+		}
+		ret = region_file_allocate(f, pol->path, size, err, errlen);
+		if (ret) {
+			close(f);
+			if (*created)
+				unlink(pol->path);
+			*created = 0;
+			return ret;
 		}
 		*fd = f;
 		return 0;

@@ -80,7 +80,9 @@ void region_pool_error(enum region_pages pages, uint64_t size, char *err,
  * REGION_BACKING_FILE (created with `size` bytes if new or empty; an
  * existing non-empty file must be at least `size` bytes). *fd = -1 for
  * anonymous private memory. *created tells whether a file was made (so a
- * failed start can remove it). A file is locked (flock LOCK_EX) for as
+ * failed start can remove it). A file's blocks are allocated now (not on
+ * hugetlbfs, whose mapping reserves its pages): a file system without
+ * room is an error naming it and the size. A file is locked (flock LOCK_EX) for as
  * long as *fd or a dup of it is open: one in use is -EBUSY. The caller
  * closes *fd.
  */

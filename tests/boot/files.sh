@@ -11,6 +11,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -20,7 +21,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked"
+names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked mem-file-full-fs mem-file-full-fs-existing"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
 	exit 0
@@ -163,4 +164,35 @@ if [ $rc -eq 1 ] && one_error $name && grep -q "memory file $T/shared.mem is in 
 	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 else
 	fail $name "second VM: status $rc (want 1 and the lock error); first VM: $frc (want 143)"
+fi
+
+# --- a --mem-file on a file system too small for it: an error at setup,
+# not a SIGBUS when the guest (or the kernel loader) first writes ---
+if [ "$(id -u)" -ne 0 ]; then
+	result mem-file-full-fs SKIP "needs root to mount a small tmpfs"
+	result mem-file-full-fs-existing SKIP "needs root to mount a small tmpfs"
+elif ! mkdir "$T/small" || ! mount -t tmpfs -o size=8k microvm-test "$T/small"; then
+	result mem-file-full-fs SKIP "cannot mount a tmpfs here"
+	result mem-file-full-fs-existing SKIP "cannot mount a tmpfs here"
+else
+	name=mem-file-full-fs
+	run $name --kernel "$K" --mem 64M --mem-file "$T/small/vm.mem"
+	if [ $rc -eq 1 ] && one_error $name &&
+		grep -q "cannot allocate 64M for memory file $T/small/vm.mem on its tmpfs file system" "$T/$name.log" &&
+		[ ! -e "$T/small/vm.mem" ]; then
+		result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+	else
+		fail $name "status $rc (want 1 and the allocation error; 135 is SIGBUS), file left: $(ls "$T/small")"
+	fi
+	# Someone else's sparse file: the same error, and the file stays.
+	name=mem-file-full-fs-existing
+	truncate -s 64M "$T/small/theirs.mem"
+	run $name --kernel "$K" --mem 64M --mem-file "$T/small/theirs.mem"
+	if [ $rc -eq 1 ] && one_error $name && grep -q "cannot allocate 64M" "$T/$name.log" &&
+		[ -e "$T/small/theirs.mem" ]; then
+		result $name PASS "error at setup, the user's file kept"
+	else
+		fail $name "status $rc (want 1 and the allocation error; 135 is SIGBUS)"
+	fi
+	umount "$T/small"
 fi
