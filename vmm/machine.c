@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ struct machine {
 	struct termios saved_tty;
 	int tty_raw;
 	int stop_signal;
+	int setup_stopped; /* a stop signal came before the guest ran */
 	struct machine_timing first_run; /* vCPU 0 entered the guest */
 	struct kvm_stats_src stats;
 };
@@ -144,6 +146,37 @@ static void machine_first_run(struct vcpu *v)
 		 (double)(now.cpu_ns - m->t0.cpu_ns) / 1e6);
 }
 
+/*
+ * SIGINT/SIGTERM/SIGHUP are blocked from the start and read from the
+ * signalfd, so one that comes during setup ends it through the normal
+ * cleanup (a --mem-file we created is removed) instead of killing us
+ * half-way. 1 if one came (within wait_ms).
+ */
+static int machine_setup_signal(struct machine *m, int wait_ms)
+{
+	struct pollfd p = {.fd = m->sigfd, .events = POLLIN};
+	struct signalfd_siginfo si;
+
+	if (m->stop_signal)
+		return 1;
+	if (poll(&p, 1, wait_ms) <= 0 ||
+	    read(m->sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	m->stop_signal = (int)si.ssi_signo;
+	return 1;
+}
+
+/* Between setup steps: -EINTR if a stop signal came. */
+static int machine_setup_check(struct machine *m, char *err, size_t errlen)
+{
+	if (!machine_setup_signal(m, 0))
+		return 0;
+	m->setup_stopped = 1;
+	snprintf(err, errlen, "stopped by %s during setup",
+		 strsignal(m->stop_signal));
+	return -EINTR;
+}
+
 static int machine_memory(struct machine *m, char *err, size_t errlen)
 {
 	const struct cli_opts *o = m->o;
@@ -152,6 +185,8 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	ret = memmap_build(&m->gm, o->mem_size, LAYOUT_MMIO_GAP_START,
 			   LAYOUT_MMIO_GAP_END, &o->policy, &m->mem_info, err,
 			   errlen);
+	if (!ret)
+		ret = machine_setup_check(m, err, errlen);
 	if (ret)
 		return ret;
 	if (o->prefault == CLI_PREFAULT_NONE)
@@ -164,8 +199,17 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	}
 	m->pf_running = 1;
 	if (o->prefault == CLI_PREFAULT_SYNC) {
+		/* A long prefault stops for a stop signal: the workers end
+		 * after the chunk they are on. */
+		while (prefault_pending(&m->pf))
+			if (machine_setup_signal(m, 10)) {
+				prefault_cancel(&m->pf);
+				break;
+			}
 		m->pf_running = 0;
 		ret = prefault_wait(&m->pf, err, errlen);
+		if (m->stop_signal)
+			return machine_setup_check(m, err, errlen);
 		if (ret)
 			return ret;
 		log_info("prefaulted %llu MiB with %u threads in %.1f ms%s",
@@ -686,6 +730,22 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		m->irqfds[i] = -1;
 	guest_mem_init(&m->gm);
 
+	/* SIGINT/SIGTERM/SIGHUP arrive through a signalfd: blocked before
+	 * anything is created (a stop during setup must reach the cleanup
+	 * below, not kill us with a half-made --mem-file) and before any
+	 * thread exists (prefault workers, vCPUs), so all inherit the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sigfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "signalfd: %s", strerror(-ret));
+		goto out;
+	}
+
 	ret = machine_open_image("kernel", o->kernel, &m->kernel_fd,
 				 &m->kernel_len, err, errlen);
 	if (!ret && o->initrd)
@@ -713,6 +773,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		ret = machine_cmdline(m, err, errlen);
 	if (!ret)
 		ret = machine_virtio(m, err, errlen);
+	if (!ret)
+		ret = machine_setup_check(m, err, errlen);
 	if (ret)
 		goto out;
 	{
@@ -742,19 +804,9 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 
-	/* SIGINT/SIGTERM arrive through a signalfd in the main loop; block
-	 * them before the vCPU threads exist so they inherit the mask. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (m->sigfd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "signalfd/epoll: %s", strerror(-ret));
+	ret = machine_setup_check(m, err, errlen);
+	if (ret)
 		goto out;
-	}
 	ret = machine_epoll_add(m, m->vm.stop_fd, TAG_STOP);
 	if (!ret)
 		ret = machine_epoll_add(m, m->sigfd, TAG_SIGNAL);
@@ -854,6 +906,21 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 out:
 	if (ret && m->mem_info.file_created && o->mem_file)
 		unlink(o->mem_file);
+	if (m->setup_stopped) {
+		/* Like a stop while the guest runs: a warning and 128+N. */
+		log_warn("%s", err);
+		if (m->pf_running) {
+			prefault_cancel(&m->pf);
+			m->pf_running = 0;
+			if (prefault_wait(&m->pf, err, errlen)) {
+				/* -ECANCELED: what we asked for. */
+			}
+		}
+		status = 128 + m->stop_signal;
+		machine_free(m);
+		free(m);
+		return status;
+	}
 	machine_free(m);
 	free(m);
 	return ret ? ret : -EIO;

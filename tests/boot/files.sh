@@ -7,12 +7,13 @@
 set -u
 : "${MICROVM:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-files.XXXXXX")
+S=
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	mountpoint -q "$T/small" 2>/dev/null && umount "$T/small"
-	rm -rf "$T"
+	rm -rf "$T" ${S:+"$S"}
 }
 trap cleanup EXIT
 . "$(dirname "$0")/tiny-kernel.sh"
@@ -21,7 +22,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked mem-file-full-fs mem-file-full-fs-existing"
+names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked mem-file-full-fs mem-file-full-fs-existing sigterm-during-setup"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
 	exit 0
@@ -196,3 +197,27 @@ else
 	fi
 	umount "$T/small"
 fi
+
+# --- SIGTERM during setup (a long --prefault of a created --mem-file):
+# the normal cleanup runs, status 143, and the file microvm created is
+# gone (the guest never ran, so nothing in it is worth keeping) ---
+name=sigterm-during-setup
+S=$(mktemp -d /dev/shm/microvm-files.XXXXXX)
+"$MICROVM" --kernel "$KHANG" --mem 2G --prefault --prefault-threads 1 --mem-file "$S/vm.mem" </dev/null >"$T/$name.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+i=0
+while [ $i -lt 500 ] && [ ! -e "$S/vm.mem" ]; do
+	sleep 0.01
+	i=$((i + 1))
+done
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc -eq 143 ] && [ ! -e "$S/vm.mem" ] && grep -q "stopped by Terminated during setup" "$T/$name.log" &&
+	! grep -q "PVH-TINY hello" "$T/$name.log"; then
+	result $name PASS "status 143, the created memory file removed"
+else
+	fail $name "status $rc (want 143), memory file left: $(ls "$S")"
+fi
+rm -rf "$S"
