@@ -135,6 +135,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW(accept4),
 	ALLOW(recvfrom),
 	ALLOW(sendto),
+	/* control_arm: the idle timeout of control connections. */
+	ALLOW(timerfd_settime),
 	/*
 	 * Files, only with SECCOMP_VMM_FILES (--verbose, --stats-json,
 	 * --control-socket): report_read (exit report, control.c's "balloon
