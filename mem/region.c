@@ -152,32 +152,6 @@ long region_pool_available(enum region_pages pages)
 	return free_pages > resv ? free_pages - resv : 0;
 }
 
-/* The one-line error for a short pool: how many pages are needed, how many
- * can be had, and the command that reserves the rest. */
-void region_pool_error(enum region_pages pages, uint64_t size, char *err,
-		       size_t errlen)
-{
-	unsigned long need = size / region_page_size(pages);
-	long avail = region_pool_available(pages);
-	long total = region_hp_read(pages, "nr_hugepages");
-	const char *sz = pages == REGION_PAGES_HUGE1G ? "1G" : "2M";
-
-	if (avail < 0 || total < 0) {
-		snprintf(err, errlen,
-			 "%s hugepages are not supported by this kernel "
-			 "(%s missing): use --pages huge or thp",
-			 sz, region_hp_dir(pages));
-		return;
-	}
-	snprintf(err, errlen,
-		 "hugepage pool too small: need %lu %s pages, %ld free; "
-		 "reserve them with: echo %lu > %s/nr_hugepages "
-		 "(or add ,fallback=thp to --pages)",
-		 need, sz, avail,
-		 (unsigned long)total + need - (unsigned long)avail,
-		 region_hp_dir(pages));
-}
-
 /* THP must really be available: a thp policy on a host with THP off would be
  * a silent fallback to 4K pages. */
 static int region_thp_check(int shmem, char *err, size_t errlen)
@@ -211,6 +185,58 @@ static int region_thp_check(int shmem, char *err, size_t errlen)
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/*
+ * The downgrade to suggest for a short pool, only one that would work:
+ * none for a --mem-file (one file has one page size), thp only where THP
+ * is enabled for that kind of memory (shmem for a memfd), base otherwise.
+ */
+static const char *region_pool_fallback(const struct region_policy *pol)
+{
+	char scratch[256];
+
+	if (pol->backing == REGION_BACKING_FILE)
+		return NULL;
+	return region_thp_check(pol->backing == REGION_BACKING_SHARED, scratch,
+				sizeof(scratch))
+		       ? "base"
+		       : "thp";
+}
+
+/* The one-line error for a short pool: how many pages are needed, how many
+ * can be had, and the command that reserves the rest. */
+void region_pool_error(const struct region_policy *pol, uint64_t size,
+		       char *err, size_t errlen)
+{
+	enum region_pages pages = pol->pages;
+	unsigned long need = size / region_page_size(pages);
+	long avail = region_pool_available(pages);
+	long total = region_hp_read(pages, "nr_hugepages");
+	const char *sz = pages == REGION_PAGES_HUGE1G ? "1G" : "2M";
+	const char *fb = region_pool_fallback(pol);
+	char alt[64];
+
+	if (avail < 0 || total < 0) {
+		snprintf(err, errlen,
+			 "%s hugepages are not supported by this kernel "
+			 "(%s missing): use --pages huge or thp",
+			 sz, region_hp_dir(pages));
+		return;
+	}
+	if (fb)
+		snprintf(alt, sizeof(alt), " (or add ,fallback=%s to --pages)",
+			 fb);
+	else
+		snprintf(alt, sizeof(alt),
+			 " (--mem-file takes no fallback: a file has one "
+			 "page size)");
+	snprintf(err, errlen,
+		 "hugepage pool too small: need %lu %s pages, %ld free; "
+		 "reserve them with: echo %lu > %s/nr_hugepages%s",
+		 need, sz, avail,
+		 (unsigned long)total + need - (unsigned long)avail,
+		 region_hp_dir(pages), alt);
 }
 
 static const char *region_fs_name(long type)
@@ -482,7 +508,7 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 		/* The kernel would refuse the mmap below anyway; checking
 		 * first lets the error say how many pages are missing. */
 		if (avail < 0 || (uint64_t)avail < size / ps) {
-			region_pool_error(pol->pages, size, err, errlen);
+			region_pool_error(pol, size, err, errlen);
 			return -ENOMEM;
 		}
 	}
@@ -518,7 +544,7 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	if (m == MAP_FAILED) {
 		ret = -errno;
 		if (hugetlb && ret == -ENOMEM)
-			region_pool_error(pol->pages, size, err, errlen);
+			region_pool_error(pol, size, err, errlen);
 		else
 			snprintf(err, errlen,
 				 "cannot map %s of guest memory: %s",

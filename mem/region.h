@@ -69,10 +69,11 @@ int region_policy_parse(const char *s, struct region_policy *pol, char *err,
  */
 long region_pool_available(enum region_pages pages);
 
-/* Write the short-pool error for `size` bytes of `pages` into err: pages
- * needed and free, and the command that reserves them. */
-void region_pool_error(enum region_pages pages, uint64_t size, char *err,
-		       size_t errlen);
+/* Write the short-pool error for `size` bytes of pol->pages into err:
+ * pages needed and free, the command that reserves them, and a fallback
+ * only where one would work (none for a --mem-file). */
+void region_pool_error(const struct region_policy *pol, uint64_t size,
+		       char *err, size_t errlen);
 
 /*
  * Open the shared backing for a policy: a memfd (hugetlb for huge/huge1g)

@@ -274,6 +274,19 @@ static int machine_cmdline(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+/* What microvm appends to --cmdline did not fit: say so, with the limit
+ * and the fix (not the ENOSPC of the snprintf that found out). */
+static int machine_cmdline_full(struct machine *m, const char *adding,
+				char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "kernel command line too long: --cmdline is %zu bytes and "
+		 "microvm must append %s to it, over the limit of %d bytes: "
+		 "shorten --cmdline",
+		 strlen(m->o->cmdline), adding, MACHINE_CMDLINE_MAX - 1);
+	return -E2BIG;
+}
+
 static int machine_devices(struct machine *m, char *err, size_t errlen)
 {
 	struct irq_line com1 = {
@@ -379,15 +392,15 @@ static int machine_add_virtio(struct machine *m, struct virtio_mmio_dev *d,
 	ret = machine_epoll_add(m, virtio_mmio_event_fd(d), TAG_VDEV + i);
 	if (ret)
 		goto fail;
-	if (len + 1 >= sizeof(m->cmdline)) {
-		ret = -E2BIG;
-		goto fail;
+	if (len + 1 >= sizeof(m->cmdline) ||
+	    virtio_mmio_cmdline(d, m->cmdline + len + 1,
+				sizeof(m->cmdline) - len - 1) < 0) {
+		m->cmdline[len] = '\0';
+		return machine_cmdline_full(
+			m, "a virtio_mmio.device= parameter per virtio device",
+			err, errlen);
 	}
 	m->cmdline[len] = ' ';
-	ret = virtio_mmio_cmdline(d, m->cmdline + len + 1,
-				  sizeof(m->cmdline) - len - 1);
-	if (ret < 0)
-		goto fail;
 	log_info("%s at %#llx IRQ %u%s", name, (unsigned long long)base,
 		 irq.gsi, irq.irqfd >= 0 ? " (irqfd)" : "");
 	return 0;
@@ -513,8 +526,10 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 				 m->disks[0]->ro ? "ro" : "rw");
 
 		if (n < 0 || (size_t)n >= sizeof(m->cmdline) - len) {
-			snprintf(err, errlen, "kernel command line too long");
-			return -E2BIG;
+			m->cmdline[len] = '\0';
+			return machine_cmdline_full(
+				m, "root=/dev/vda for the root --disk", err,
+				errlen);
 		}
 	}
 	return 0;

@@ -22,7 +22,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked mem-file-full-fs mem-file-full-fs-existing sigterm-during-setup control-socket-newer-vm control-idle-clients"
+names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked mem-file-full-fs mem-file-full-fs-existing sigterm-during-setup control-socket-newer-vm control-idle-clients cmdline-too-long-virtio pool-short-mem-file-no-fallback"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
 	exit 0
@@ -290,4 +290,26 @@ PY
 		echo "  $name| $out" | head -n 4
 		fail $name "no reply for the new client, or the idle one not closed (VM status $vrc)"
 	fi
+fi
+
+# --- messages that say what is wrong and suggest only what works ---
+name=cmdline-too-long-virtio
+run $name --kernel "$K" --mem 64M --rng --cmdline "$(printf '%4080s' x)"
+if [ $rc -eq 1 ] && one_error $name && grep -q "kernel command line too long: --cmdline is 4080 bytes.*limit of 4095 bytes: shorten --cmdline" "$T/$name.log" &&
+	! grep -q "No space left" "$T/$name.log"; then
+	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+else
+	fail $name "status $rc, want 1 and 'kernel command line too long' (not 'No space left on device')"
+fi
+
+# A short hugepage pool with --mem-file: fallback= is refused there, so
+# it must not be suggested.
+name=pool-short-mem-file-no-fallback
+run $name --kernel "$K" --mem 64G --pages huge --mem-file "$T/huge.mem"
+if [ $rc -eq 1 ] && one_error $name && grep -q "hugepage pool too small" "$T/$name.log" &&
+	! grep -q "fallback=" "$T/$name.log" && grep -q -- "--mem-file takes no fallback" "$T/$name.log" &&
+	[ ! -e "$T/huge.mem" ]; then
+	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | cut -c 1-80)...no fallback= suggested"
+else
+	fail $name "status $rc, want 1 and the pool error without a fallback= suggestion"
 fi

@@ -447,6 +447,39 @@ START_TEST(file_backing_locked)
 }
 END_TEST
 
+/* The short-pool error suggests a fallback only where one is accepted:
+ * never for a --mem-file (memmap_build refuses fallback= there). */
+START_TEST(pool_error_suggests_only_what_works)
+{
+	struct region_policy pol = {.pages = REGION_PAGES_HUGE,
+				    .backing = REGION_BACKING_FILE,
+				    .path = "/x"};
+	struct memmap_info info;
+	struct guest_mem g;
+
+	if (region_pool_available(REGION_PAGES_HUGE) < 0)
+		HARNESS_SKIP("no 2M hugepage support in this kernel");
+	region_pool_error(&pol, 1ULL << 40, err, sizeof(err));
+	ck_assert_msg(strstr(err, "hugepage pool too small"), "%s", err);
+	ck_assert_msg(!strstr(err, "fallback="), "%s", err);
+	ck_assert_msg(strstr(err, "--mem-file takes no fallback"), "%s", err);
+	/* What it would have suggested is indeed refused. */
+	pol.has_fallback = 1;
+	pol.fallback = REGION_PAGES_THP;
+	ck_assert_int_eq(memmap_build(&g, 8 * MiB, 3 * GiB, 4 * GiB, &pol,
+				      &info, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "fallback= cannot be combined with "
+				  "--mem-file"),
+		      "%s", err);
+	/* Anonymous memory: a fallback is suggested. */
+	pol.backing = REGION_BACKING_ANON;
+	pol.has_fallback = 0;
+	region_pool_error(&pol, 1ULL << 40, err, sizeof(err));
+	ck_assert_msg(strstr(err, "(or add ,fallback="), "%s", err);
+}
+END_TEST
+
 START_TEST(shared_memfd_discard)
 {
 	struct region_policy pol = {.pages = REGION_PAGES_BASE,
@@ -535,6 +568,7 @@ Suite *region_suite(void)
 	tcase_add_test(tc, memmap_split_around_gap);
 	tcase_add_test(tc, file_backing_writes_back);
 	tcase_add_test(tc, file_backing_locked);
+	tcase_add_test(tc, pool_error_suggests_only_what_works);
 	tcase_add_test(tc, shared_memfd_discard);
 	tcase_add_test(tc, prefault_populates_everything);
 	tcase_add_test(tc, prefault_background_keeps_guest_writes);
