@@ -299,7 +299,7 @@ int virtio_blk_open(struct virtio_blk *b, const char *spec, int ro, char *err,
 	b->fd = ret;
 	if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
-	} else if (S_ISBLK(st.st_mode)) {
+	} else { /* a block device: file_open_input allows nothing else */
 		if (ioctl(b->fd, BLKGETSIZE64, &size)) {
 			ret = virtio_blk_open_error(-errno, b->path, err,
 						    errlen);
