@@ -78,7 +78,9 @@ int params_write_cmdline(const struct guest_mem *gm, const char *cmdline,
 		return boot_err(
 			err, errlen, -E2BIG,
 			"kernel command line too long: %zu bytes, the "
-			"limit is %llu",
+			"limit is %llu: shorten --cmdline (the count "
+			"includes the virtio_mmio.device= and root= "
+			"parameters microvm appends)",
 			len,
 			(unsigned long long)(max_len < LAYOUT_CMDLINE_MAX - 1
 						     ? max_len

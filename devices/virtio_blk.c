@@ -13,6 +13,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "vmm/file.h"
+
 #define VIRTIO_BLK_HDR_SIZE 16
 /* Requests served per virtio_mmio_process() before yielding the event
  * loop to other devices (the rest is picked up on a self-kick). */
@@ -274,27 +276,28 @@ int virtio_blk_open(struct virtio_blk *b, const char *path, int ro, char *err,
 	memcpy(b->path, path, n + 1);
 	b->ro = !!ro;
 
-	b->fd = open(b->path, (b->ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0)
-		return virtio_blk_open_error(-errno, b->path, err, errlen);
-	if (fstat(b->fd, &st)) {
-		ret = virtio_blk_open_error(-errno, b->path, err, errlen);
-		goto err_close;
+	/* Type checked before the open: a FIFO opened read-only would wait
+	 * for a writer forever. */
+	ret = file_open_input(b->path, b->ro ? O_RDONLY : O_RDWR,
+			      FILE_ALLOW_BLOCK, &st);
+	if (ret == -EINVAL) {
+		snprintf(err, errlen,
+			 "disk image %s is not a regular file or block device "
+			 "(it is %s)",
+			 b->path, file_type_name(st.st_mode));
+		return ret;
 	}
+	if (ret < 0)
+		return virtio_blk_open_error(ret, b->path, err, errlen);
+	b->fd = ret;
 	if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
-	} else if (S_ISBLK(st.st_mode)) {
+	} else { /* a block device: file_open_input allows nothing else */
 		if (ioctl(b->fd, BLKGETSIZE64, &size)) {
 			ret = virtio_blk_open_error(-errno, b->path, err,
 						    errlen);
 			goto err_close;
 		}
-	} else {
-		snprintf(err, errlen,
-			 "disk image %s is not a regular file or block device",
-			 b->path);
-		ret = -EINVAL;
-		goto err_close;
 	}
 	if (!size || size % VIRTIO_BLK_SECTOR) {
 		snprintf(err, errlen,

@@ -97,7 +97,7 @@ int memmap_build(struct guest_mem *gm, uint64_t mem_size, uint64_t hole_start,
 		/* Check the whole map at once, so the error counts every page
 		 * the guest needs, not just the first region's. */
 		if (avail < 0 || (uint64_t)avail < mem_size / ps) {
-			region_pool_error(pol->pages, mem_size, err, errlen);
+			region_pool_error(pol, mem_size, err, errlen);
 			return -ENOMEM;
 		}
 	}

@@ -211,6 +211,23 @@ int prefault_stopped_early(const struct prefault *pf)
 		       pf->total_bytes;
 }
 
+int prefault_pending(const struct prefault *pf)
+{
+	return pf->running &&
+	       __atomic_load_n(&pf->next_chunk, __ATOMIC_RELAXED) <
+		       pf->nr_chunks &&
+	       !__atomic_load_n(&pf->error, __ATOMIC_RELAXED);
+}
+
+void prefault_cancel(struct prefault *pf)
+{
+	int zero = 0;
+
+	/* The workers check error before each chunk. */
+	__atomic_compare_exchange_n(&pf->error, &zero, -ECANCELED, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 int prefault_wait(struct prefault *pf, char *err, size_t errlen)
 {
 	if (!pf->running)

@@ -69,6 +69,19 @@ void prefault_stop(struct prefault *pf);
 /* After prefault_wait(): 1 if a stop left memory unpopulated. */
 int prefault_stopped_early(const struct prefault *pf);
 
+/*
+ * 1 while chunks are left for the workers to take; once 0, each worker
+ * finishes at most the chunk it is on. For a caller that waits for other
+ * events (a stop signal) between checks.
+ */
+int prefault_pending(const struct prefault *pf);
+
+/*
+ * Make the workers stop after the chunk each is on (setup interrupted);
+ * prefault_wait then returns -ECANCELED. Any thread may call it.
+ */
+void prefault_cancel(struct prefault *pf);
+
 /* Start and wait: the synchronous --prefault. */
 int prefault_run(const struct guest_mem *gm, unsigned threads, char *err,
 		 size_t errlen) __attribute__((warn_unused_result));

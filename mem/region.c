@@ -7,12 +7,14 @@
 #include <linux/memfd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include "mem/size.h"
+#include "vmm/file.h"
 #include "vmm/log.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -150,32 +152,6 @@ long region_pool_available(enum region_pages pages)
 	return free_pages > resv ? free_pages - resv : 0;
 }
 
-/* The one-line error for a short pool: how many pages are needed, how many
- * can be had, and the command that reserves the rest. */
-void region_pool_error(enum region_pages pages, uint64_t size, char *err,
-		       size_t errlen)
-{
-	unsigned long need = size / region_page_size(pages);
-	long avail = region_pool_available(pages);
-	long total = region_hp_read(pages, "nr_hugepages");
-	const char *sz = pages == REGION_PAGES_HUGE1G ? "1G" : "2M";
-
-	if (avail < 0 || total < 0) {
-		snprintf(err, errlen,
-			 "%s hugepages are not supported by this kernel "
-			 "(%s missing): use --pages huge or thp",
-			 sz, region_hp_dir(pages));
-		return;
-	}
-	snprintf(err, errlen,
-		 "hugepage pool too small: need %lu %s pages, %ld free; "
-		 "reserve them with: echo %lu > %s/nr_hugepages "
-		 "(or add ,fallback=thp to --pages)",
-		 need, sz, avail,
-		 (unsigned long)total + need - (unsigned long)avail,
-		 region_hp_dir(pages));
-}
-
 /* THP must really be available: a thp policy on a host with THP off would be
  * a silent fallback to 4K pages. */
 static int region_thp_check(int shmem, char *err, size_t errlen)
@@ -211,34 +187,180 @@ static int region_thp_check(int shmem, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The downgrade to suggest for a short pool, only one that would work:
+ * none for a --mem-file (one file has one page size), thp only where THP
+ * is enabled for that kind of memory (shmem for a memfd), base otherwise.
+ */
+static const char *region_pool_fallback(const struct region_policy *pol)
+{
+	char scratch[256];
+
+	if (pol->backing == REGION_BACKING_FILE)
+		return NULL;
+	return region_thp_check(pol->backing == REGION_BACKING_SHARED, scratch,
+				sizeof(scratch))
+		       ? "base"
+		       : "thp";
+}
+
+/* The one-line error for a short pool: how many pages are needed, how many
+ * can be had, and the command that reserves the rest. */
+void region_pool_error(const struct region_policy *pol, uint64_t size,
+		       char *err, size_t errlen)
+{
+	enum region_pages pages = pol->pages;
+	unsigned long need = size / region_page_size(pages);
+	long avail = region_pool_available(pages);
+	long total = region_hp_read(pages, "nr_hugepages");
+	const char *sz = pages == REGION_PAGES_HUGE1G ? "1G" : "2M";
+	const char *fb = region_pool_fallback(pol);
+	char alt[64];
+
+	if (avail < 0 || total < 0) {
+		snprintf(err, errlen,
+			 "%s hugepages are not supported by this kernel "
+			 "(%s missing): use --pages huge or thp",
+			 sz, region_hp_dir(pages));
+		return;
+	}
+	if (fb)
+		snprintf(alt, sizeof(alt), " (or add ,fallback=%s to --pages)",
+			 fb);
+	else
+		snprintf(alt, sizeof(alt),
+			 " (--mem-file takes no fallback: a file has one "
+			 "page size)");
+	snprintf(err, errlen,
+		 "hugepage pool too small: need %lu %s pages, %ld free; "
+		 "reserve them with: echo %lu > %s/nr_hugepages%s",
+		 need, sz, avail,
+		 (unsigned long)total + need - (unsigned long)avail,
+		 region_hp_dir(pages), alt);
+}
+
+static const char *region_fs_name(long type)
+{
+	switch (type) {
+	case TMPFS_MAGIC: return "tmpfs";
+	case EXT4_SUPER_MAGIC: return "ext2/3/4";
+	case XFS_SUPER_MAGIC: return "xfs";
+	case BTRFS_SUPER_MAGIC: return "btrfs";
+	case NFS_SUPER_MAGIC: return "nfs";
+	case OVERLAYFS_SUPER_MAGIC: return "overlay";
+	case HUGETLBFS_MAGIC: return "hugetlbfs";
+	}
+	return NULL;
+}
+
+/*
+ * Give every byte of the memory file its blocks now. A sparse file on a
+ * full file system (a small tmpfs, a full disk) maps fine, and the first
+ * guest write that needs a block the file system does not have is a
+ * SIGBUS that kills the VMM: an error at setup instead, naming the file
+ * system and what is missing. hugetlbfs needs none of this: the MAP_SHARED
+ * mapping reserves its pages from the pool, checked in region_map.
+ */
+static int region_file_allocate(int fd, const char *path, uint64_t size,
+				char *err, size_t errlen)
+{
+	char a[32], b[32], type[32];
+	struct statfs sf;
+	const char *name;
+	int e;
+
+	if (fstatfs(fd, &sf)) {
+		e = errno;
+		snprintf(err, errlen, "statfs on memory file %s: %s", path,
+			 strerror(e));
+		return -e;
+	}
+	if (sf.f_type == HUGETLBFS_MAGIC)
+		return 0;
+	/* posix_fallocate: fallocate(2), or writing every block where the
+	 * file system lacks it. Returns the error, errno is untouched. */
+	e = posix_fallocate(fd, 0, (off_t)size);
+	if (!e)
+		return 0;
+	if (fstatfs(fd, &sf))
+		memset(&sf, 0, sizeof(sf));
+	name = region_fs_name((long)sf.f_type);
+	if (!name) {
+		snprintf(type, sizeof(type), "type %#lx", (long)sf.f_type);
+		name = type;
+	}
+	snprintf(err, errlen,
+		 "cannot allocate %s for memory file %s on its %s file system "
+		 "(%s free): %s: free space there, use a file elsewhere or a "
+		 "smaller --mem",
+		 size_format(size, a, sizeof(a)), path, name,
+		 size_format((uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize, b,
+			     sizeof(b)),
+		 strerror(e));
+	return -e;
+}
+
 int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 			int *created, char *err, size_t errlen)
 {
 	unsigned flags = MFD_CLOEXEC;
 	struct stat st;
-	int f;
+	int f, ret;
 
 	*fd = -1;
 	*created = 0;
 	if (pol->backing == REGION_BACKING_FILE) {
-		f = open(pol->path, O_RDWR | O_CLOEXEC);
-		if (f < 0 && errno == ENOENT) {
+		/* An existing file: its type is checked before the open (a
+		 * FIFO or device is refused, never waited on). A new one:
+		 * O_EXCL, so a link planted at the path is not followed. */
+		f = file_open_input(pol->path, O_RDWR, 0, &st);
+		if (f == -ENOENT) {
 			f = open(pol->path,
 				 O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (f < 0)
+				f = -errno;
 			*created = f >= 0;
+			if (f >= 0 && fstat(f, &st)) {
+				snprintf(err, errlen, "fstat %s: %s", pol->path,
+					 strerror(errno));
+				goto fail_einval;
+			}
+		} else if (f == -EINVAL) {
+			snprintf(err, errlen,
+				 "memory file %s is not a regular file (it is "
+				 "%s): name a file on a disk, tmpfs or "
+				 "hugetlbfs",
+				 pol->path, file_type_name(st.st_mode));
+			return f;
 		}
 		if (f < 0) {
+			snprintf(err, errlen, "cannot open memory file %s: %s",
+				 pol->path, strerror(-f));
+			return f;
+		}
+		/* Two VMs on one memory file would corrupt each other's RAM:
+		 * an exclusive lock like a writable --disk's, held as long as
+		 * the mappings' dup'd fds are open. */
+		if (flock(f, LOCK_EX | LOCK_NB)) {
 			int e = errno;
 
-			snprintf(err, errlen, "cannot open memory file %s: %s",
-				 pol->path, strerror(e));
+			if (e == EWOULDBLOCK) {
+				snprintf(err, errlen,
+					 "memory file %s is in use by another "
+					 "process (locked): stop that VM or "
+					 "use another file",
+					 pol->path);
+				e = EBUSY;
+			} else {
+				snprintf(err, errlen,
+					 "memory file %s: lock: %s", pol->path,
+					 strerror(e));
+			}
+			close(f);
+			/* Even if we made it: whoever holds the lock uses
+			 * it now, it is not ours to remove. */
+			*created = 0;
 			return -e;
-		}
-		if (fstat(f, &st) || !S_ISREG(st.st_mode)) {
-			snprintf(err, errlen,
-				 "memory file %s is not a regular file",
-				 pol->path);
-			goto fail_einval;
 		}
 		if (st.st_size == 0) {
 			if (ftruncate(f, (off_t)size)) {
@@ -266,6 +388,14 @@ int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 				size_format((uint64_t)st.st_size, a, sizeof(a)),
 				size_format(size, b, sizeof(b)));
 			goto fail_einval;
+		}
+		ret = region_file_allocate(f, pol->path, size, err, errlen);
+		if (ret) {
+			close(f);
+			if (*created)
+				unlink(pol->path);
+			*created = 0;
+			return ret;
 		}
 		*fd = f;
 		return 0;
@@ -378,7 +508,7 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 		/* The kernel would refuse the mmap below anyway; checking
 		 * first lets the error say how many pages are missing. */
 		if (avail < 0 || (uint64_t)avail < size / ps) {
-			region_pool_error(pol->pages, size, err, errlen);
+			region_pool_error(pol, size, err, errlen);
 			return -ENOMEM;
 		}
 	}
@@ -414,7 +544,7 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	if (m == MAP_FAILED) {
 		ret = -errno;
 		if (hugetlb && ret == -ENOMEM)
-			region_pool_error(pol->pages, size, err, errlen);
+			region_pool_error(pol, size, err, errlen);
 		else
 			snprintf(err, errlen,
 				 "cannot map %s of guest memory: %s",

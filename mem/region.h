@@ -69,10 +69,11 @@ int region_policy_parse(const char *s, struct region_policy *pol, char *err,
  */
 long region_pool_available(enum region_pages pages);
 
-/* Write the short-pool error for `size` bytes of `pages` into err: pages
- * needed and free, and the command that reserves them. */
-void region_pool_error(enum region_pages pages, uint64_t size, char *err,
-		       size_t errlen);
+/* Write the short-pool error for `size` bytes of pol->pages into err:
+ * pages needed and free, the command that reserves them, and a fallback
+ * only where one would work (none for a --mem-file). */
+void region_pool_error(const struct region_policy *pol, uint64_t size,
+		       char *err, size_t errlen);
 
 /*
  * Open the shared backing for a policy: a memfd (hugetlb for huge/huge1g)
@@ -80,7 +81,11 @@ void region_pool_error(enum region_pages pages, uint64_t size, char *err,
  * REGION_BACKING_FILE (created with `size` bytes if new or empty; an
  * existing non-empty file must be at least `size` bytes). *fd = -1 for
  * anonymous private memory. *created tells whether a file was made (so a
- * failed start can remove it). The caller closes *fd.
+ * failed start can remove it). A file's blocks are allocated now (not on
+ * hugetlbfs, whose mapping reserves its pages): a file system without
+ * room is an error naming it and the size. A file is locked (flock LOCK_EX) for as
+ * long as *fd or a dup of it is open: one in use is -EBUSY. The caller
+ * closes *fd.
  */
 int region_open_backing(const struct region_policy *pol, uint64_t size, int *fd,
 			int *created, char *err, size_t errlen)

@@ -11,15 +11,19 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mem/report.h"
+#include "vmm/file.h"
 #include "vmm/log.h"
 
 #define CONTROL_MAX_WORDS      8
 #define CONTROL_CLIENT_WAIT_MS 5000
 #define TAG_LISTEN	       UINT64_MAX
+#define TAG_TIMER	       (UINT64_MAX - 1)
 
 /* Append to reply; on overflow the reply stays truncated (callers size
  * the buffer for the longest reply). */
@@ -222,7 +226,8 @@ void control_init(struct control *c, const struct guest_mem *gm,
 		  struct virtio_balloon *balloon)
 {
 	memset(c, 0, sizeof(*c));
-	c->listen_fd = c->epfd = -1;
+	c->listen_fd = c->epfd = c->timer_fd = -1;
+	c->idle_ms = CONTROL_IDLE_MS;
 	c->gm = gm;
 	c->balloon = balloon;
 	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
@@ -250,6 +255,7 @@ int control_open(struct control *c, const char *path,
 		 char *err, size_t errlen)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
 	struct sockaddr_un sa;
 	struct stat st;
 	int ret;
@@ -262,9 +268,13 @@ int control_open(struct control *c, const char *path,
 		int probe = -1;
 
 		/* A socket nobody listens on is left over from a VMM that
-		 * died: replace it. Anything else is not ours to remove. */
+		 * died: replace it. Anything else is not ours to remove.
+		 * Non-blocking: a live VM with a full backlog is EAGAIN, in
+		 * use, not a wait. */
 		if (S_ISSOCK(st.st_mode))
-			probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			probe = socket(
+				AF_UNIX,
+				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (probe >= 0 &&
 		    connect(probe, (struct sockaddr *)&sa, sizeof(sa)) &&
 		    errno == ECONNREFUSED && !unlink(path)) {
@@ -299,6 +309,10 @@ int control_open(struct control *c, const char *path,
 		goto fail;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
+	/* Which file is ours: at exit the path may name a newer VM's
+	 * socket (ours was removed and the path reused), not to be touched. */
+	if (lstat(path, &c->sock_st))
+		memset(&c->sock_st, 0, sizeof(c->sock_st));
 	if (listen(c->listen_fd, CONTROL_MAX_CLIENTS)) {
 		ret = -errno;
 		snprintf(err, errlen, "control socket %s: listen: %s", path,
@@ -306,8 +320,11 @@ int control_open(struct control *c, const char *path,
 		goto fail;
 	}
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (c->epfd < 0 ||
-	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->listen_fd, &ev)) {
+	c->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->epfd < 0 || c->timer_fd < 0 ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->listen_fd, &ev) ||
+	    epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->timer_fd, &tev)) {
 		ret = -errno;
 		snprintf(err, errlen, "control socket: epoll: %s",
 			 strerror(-ret));
@@ -332,6 +349,14 @@ static void control_drop(struct control *c, struct control_client *cl)
 	cl->len = 0;
 }
 
+static uint64_t control_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /* Replies are small and the client reads them: one send. A client that
  * lets its receive buffer fill is dropped rather than waited for. */
 static int control_send(struct control_client *cl, const char *reply)
@@ -343,39 +368,97 @@ static int control_send(struct control_client *cl, const char *reply)
 		       : -1;
 }
 
+static void control_read(struct control *c, struct control_client *cl);
+
+/* Close a connection with an error line saying why. */
+static void control_close_client(struct control *c, struct control_client *cl,
+				 const char *why)
+{
+	char reply[CONTROL_REPLY_MAX];
+
+	control_error(reply, sizeof(reply), "%s", why);
+	(void)control_send(cl, reply);
+	control_drop(c, cl);
+}
+
+/*
+ * A slot for a new connection. All 8 taken: the connection idle longest
+ * gives its slot up, after whatever complete requests it sent are
+ * answered; so clients that connect and say nothing can never lock the
+ * others out (the idle timeout alone would still make everyone wait).
+ */
+static unsigned control_slot(struct control *c)
+{
+	unsigned lru = 0;
+
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		if (c->clients[i].fd < 0)
+			return i;
+		if (c->clients[i].active_ns < c->clients[lru].active_ns)
+			lru = i;
+	}
+	control_read(c, &c->clients[lru]);
+	if (c->clients[lru].fd >= 0)
+		control_close_client(c, &c->clients[lru],
+				     "closing this idle connection: a new one "
+				     "needs its slot (at most 8 at once)");
+	return lru;
+}
+
 static void control_accept(struct control *c)
 {
 	for (;;) {
 		int fd = accept4(c->listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct control_client *cl = NULL;
 		struct epoll_event ev = {.events = EPOLLIN};
+		struct control_client *cl;
+		unsigned i;
 
 		if (fd < 0)
 			return;
-		for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
-			if (c->clients[i].fd < 0) {
-				cl = &c->clients[i];
-				ev.data.u64 = i;
-				break;
-			}
-		if (!cl) {
-			const char *busy = "{\"ok\":false,\"error\":\"too many "
-					   "control connections (8): close "
-					   "one\"}\n";
-
-			if (send(fd, busy, strlen(busy),
-				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-				/* It goes away either way. */
-			}
-			close(fd);
-			continue;
-		}
+		i = control_slot(c);
+		cl = &c->clients[i];
+		ev.data.u64 = i;
 		cl->fd = fd;
 		cl->len = 0;
+		cl->active_ns = control_now_ns();
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
 			control_drop(c, cl);
 	}
+}
+
+/* Close the connections idle for idle_ms or more. */
+static void control_expire(struct control *c)
+{
+	uint64_t now = control_now_ns(), idle = c->idle_ms * 1000000ULL;
+	char why[64];
+
+	snprintf(why, sizeof(why), "idle for %u ms: closing", c->idle_ms);
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 &&
+		    now - c->clients[i].active_ns >= idle)
+			control_close_client(c, &c->clients[i], why);
+}
+
+/* Arm the timer for the first idle deadline (disarm: no clients). */
+static void control_arm(struct control *c)
+{
+	struct itimerspec its = {0};
+	uint64_t first = UINT64_MAX;
+
+	if (c->timer_fd < 0)
+		return;
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (c->clients[i].fd >= 0 && c->clients[i].active_ns < first)
+			first = c->clients[i].active_ns;
+	if (first != UINT64_MAX) {
+		first += c->idle_ms * 1000000ULL;
+		its.it_value.tv_sec = (time_t)(first / 1000000000ULL);
+		its.it_value.tv_nsec = (long)(first % 1000000000ULL);
+		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+			its.it_value.tv_nsec = 1; /* 0 would disarm */
+	}
+	timerfd_settime(c->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 static void control_read(struct control *c, struct control_client *cl)
@@ -395,6 +478,7 @@ static void control_read(struct control *c, struct control_client *cl)
 			control_drop(c, cl);
 			return;
 		}
+		cl->active_ns = control_now_ns();
 		cl->len += (size_t)n;
 		while ((nl = memchr(cl->buf, '\n', cl->len))) {
 			size_t used = (size_t)(nl - cl->buf) + 1;
@@ -427,16 +511,24 @@ static void control_read(struct control *c, struct control_client *cl)
 
 void control_process(struct control *c)
 {
-	struct epoll_event evs[CONTROL_MAX_CLIENTS + 1];
-	int n = epoll_wait(c->epfd, evs, CONTROL_MAX_CLIENTS + 1, 0);
+	struct epoll_event evs[CONTROL_MAX_CLIENTS + 2];
+	int n = epoll_wait(c->epfd, evs, CONTROL_MAX_CLIENTS + 2, 0);
+	uint64_t ticks;
 
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.u64 == TAG_LISTEN)
+		if (evs[i].data.u64 == TAG_LISTEN) {
 			control_accept(c);
-		else if (evs[i].data.u64 < CONTROL_MAX_CLIENTS &&
-			 c->clients[evs[i].data.u64].fd >= 0)
+		} else if (evs[i].data.u64 == TAG_TIMER) {
+			if (read(c->timer_fd, &ticks, sizeof(ticks)) < 0) {
+				/* EAGAIN: re-armed since; expire looks anyway */
+			}
+			control_expire(c);
+		} else if (evs[i].data.u64 < CONTROL_MAX_CLIENTS &&
+			   c->clients[evs[i].data.u64].fd >= 0) {
 			control_read(c, &c->clients[evs[i].data.u64]);
+		}
 	}
+	control_arm(c);
 }
 
 void control_close(struct control *c)
@@ -448,11 +540,13 @@ void control_close(struct control *c)
 		}
 	if (c->epfd >= 0)
 		close(c->epfd);
+	if (c->timer_fd >= 0)
+		close(c->timer_fd);
 	if (c->listen_fd >= 0)
 		close(c->listen_fd);
 	if (c->path[0])
-		unlink(c->path);
-	c->epfd = c->listen_fd = -1;
+		(void)file_unlink_same(c->path, &c->sock_st);
+	c->epfd = c->listen_fd = c->timer_fd = -1;
 	c->path[0] = '\0';
 }
 

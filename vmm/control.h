@@ -10,6 +10,10 @@
  * connection may send any number of requests; up to 8 connections at
  * once. A malformed request gets an error reply, never a crash; a line
  * longer than 255 bytes gets an error reply and the connection is closed.
+ * A connection that sends nothing for 5 s is closed (after an error line
+ * saying so); when all 8 are taken, a new connection is served anyway and
+ * the one idle longest is closed the same way, so idle clients can never
+ * lock others out.
  *
  *   ping
  *     {"ok":true}
@@ -49,20 +53,28 @@
 #include "devices/virtio_balloon.h"
 #include "mem/guest_mem.h"
 
+#include <sys/stat.h>
+
 #define CONTROL_MAX_CLIENTS 8
+#define CONTROL_IDLE_MS	    5000
 #define CONTROL_LINE_MAX    256
 #define CONTROL_REPLY_MAX   2048
 
 struct control_client {
 	int fd; /* -1: free slot */
 	size_t len;
+	uint64_t active_ns; /* accepted or last received (CLOCK_MONOTONIC) */
 	char buf[CONTROL_LINE_MAX];
 };
 
 struct control {
 	int listen_fd;
-	int epfd; /* listen_fd and the clients; the VMM polls this */
+	int epfd; /* listen_fd, timer_fd and the clients; the VMM polls it */
+	int timer_fd;	  /* fires at the first client's idle deadline */
+	unsigned idle_ms; /* CONTROL_IDLE_MS (tests shorten it) */
 	char path[108];
+	struct stat sock_st; /* the socket file we bound: removed only if the
+			      * path still names it */
 	const struct guest_mem *gm;	/* for rss_*; may be NULL */
 	struct virtio_balloon *balloon; /* NULL: no --balloon */
 	struct control_client clients[CONTROL_MAX_CLIENTS];
@@ -87,7 +99,8 @@ int control_fd(const struct control *c);
 /* Event loop: accept connections, read requests, reply. Never blocks. */
 void control_process(struct control *c);
 
-/* Close every connection and the socket, remove the socket file. */
+/* Close every connection and the socket; remove the socket file if the
+ * path still names our socket (not one a newer VM made there since). */
 void control_close(struct control *c);
 
 /*

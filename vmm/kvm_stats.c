@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mem/report.h"
+#include "vmm/file.h"
 
 #define KVM_STATS_MAX_NAME_SIZE 1024
 #define KVM_STATS_MAX_IMAGE	(16u << 20)
@@ -410,48 +411,25 @@ void kvm_stats_json(FILE *f, const struct kvm_stats_run *r)
 int kvm_stats_write(const char *path, const struct kvm_stats_run *r, char *err,
 		    size_t errlen)
 {
-	char tmp[4096];
-	FILE *f;
-	int fd, ret = 0, n;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int ret;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		snprintf(err, errlen,
-			 "--stats-json path is too long: use a "
-			 "shorter one");
-		return -ENAMETOOLONG;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen,
-			 "cannot write --stats-json %s: %s: choose a path in a "
-			 "writable directory",
-			 path, strerror(-ret));
-		return ret;
-	}
-	f = fdopen(fd, "w");
 	if (!f) {
-		ret = -errno;
-		close(fd);
-		goto fail;
+		snprintf(err, errlen, "--stats-json: out of memory");
+		return -ENOMEM;
 	}
 	kvm_stats_json(f, r);
 	fputc('\n', f);
-	if (fflush(f) || fsync(fileno(f)))
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path))
-		ret = -errno;
-	if (!ret)
-		return 0;
-fail:
-	unlink(tmp);
-	snprintf(err, errlen,
-		 "cannot write --stats-json %s: %s: check the directory and "
-		 "free space",
-		 path, strerror(-ret));
+	if (fclose(f)) {
+		free(buf);
+		snprintf(err, errlen, "--stats-json: out of memory");
+		return -ENOMEM;
+	}
+	/* vmm/file.c: never through a planted link, never over a device. */
+	ret = file_write_replace("--stats-json", path, buf, len, err, errlen);
+	free(buf);
 	return ret;
 }
 

@@ -125,9 +125,11 @@ void kvm_stats_collect(struct kvm_stats_run *r, const struct kvm_stats_src *src,
 void kvm_stats_json(FILE *f, const struct kvm_stats_run *r);
 
 /*
- * Write r as JSON plus a newline to path atomically (a temporary file in
- * the same directory, then rename). 0, or a negative errno with a one-line
- * reason in err.
+ * Write r as JSON plus a newline to path with file_write_replace
+ * (vmm/file.h): a regular file atomically (an unpredictable temporary in
+ * the same directory, then rename), a FIFO or character device such as
+ * /dev/null or /dev/stdout directly, never replaced. 0, or a negative
+ * errno with a one-line reason in err.
  */
 int kvm_stats_write(const char *path, const struct kvm_stats_run *r, char *err,
 		    size_t errlen) __attribute__((warn_unused_result));

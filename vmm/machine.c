@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "vmm/kvm_stats.h"
 #include "vmm/console.h"
 #include "vmm/control.h"
+#include "vmm/file.h"
 #include "vmm/log.h"
 #include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
@@ -76,6 +78,7 @@ struct machine {
 	struct seccomp_filters seccomp; /* built unless --no-seccomp */
 	struct console console;
 	int stop_signal;
+	int setup_stopped; /* a stop signal came before the guest ran */
 	struct machine_timing first_run; /* vCPU 0 entered the guest */
 	struct kvm_stats_src stats;
 };
@@ -88,7 +91,8 @@ void machine_timing_now(struct machine_timing *t)
 /*
  * Open an image the loader will read from (pread, straight into guest
  * memory, so no copy of a 17 MB vmlinux sits on our heap); a clear error
- * names the file and the problem.
+ * names the file and the problem. file_open_input refuses a FIFO before
+ * an open() that would wait forever for a writer.
  */
 static int machine_open_image(const char *what, const char *path, int *fd,
 			      uint64_t *len, char *err, size_t errlen)
@@ -96,27 +100,28 @@ static int machine_open_image(const char *what, const char *path, int *fd,
 	struct stat st;
 	int ret;
 
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0) {
-		ret = -errno;
+	ret = file_open_input(path, O_RDONLY, 0, &st);
+	*fd = ret >= 0 ? ret : -1;
+	if (ret == -EINVAL) {
+		snprintf(err, errlen,
+			 "%s %s is not a regular file (it is %s): give the "
+			 "image file",
+			 what, path, file_type_name(st.st_mode));
+		return ret;
+	}
+	if (ret < 0) {
 		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
 			 strerror(-ret));
 		return ret;
 	}
-	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s %s is not a regular file", what,
-			 path);
-		ret = -EINVAL;
-	} else if (st.st_size == 0) {
+	if (st.st_size == 0) {
 		snprintf(err, errlen, "%s %s is empty", what, path);
-		ret = -EINVAL;
-	} else {
-		*len = (uint64_t)st.st_size;
-		return 0;
+		close(*fd);
+		*fd = -1;
+		return -EINVAL;
 	}
-	close(*fd);
-	*fd = -1;
-	return ret;
+	*len = (uint64_t)st.st_size;
+	return 0;
 }
 
 /* Every failure path fills err: main prints it as the one error line. */
@@ -150,6 +155,37 @@ static void machine_first_run(struct vcpu *v)
 		 (double)(now.cpu_ns - m->t0.cpu_ns) / 1e6);
 }
 
+/*
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT are blocked from the start and read from the
+ * signalfd, so one that comes during setup ends it through the normal
+ * cleanup (a --mem-file we created is removed) instead of killing us
+ * half-way. 1 if one came (within wait_ms).
+ */
+static int machine_setup_signal(struct machine *m, int wait_ms)
+{
+	struct pollfd p = {.fd = m->sigfd, .events = POLLIN};
+	struct signalfd_siginfo si;
+
+	if (m->stop_signal)
+		return 1;
+	if (poll(&p, 1, wait_ms) <= 0 ||
+	    read(m->sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	m->stop_signal = (int)si.ssi_signo;
+	return 1;
+}
+
+/* Between setup steps: -EINTR if a stop signal came. */
+static int machine_setup_check(struct machine *m, char *err, size_t errlen)
+{
+	if (!machine_setup_signal(m, 0))
+		return 0;
+	m->setup_stopped = 1;
+	snprintf(err, errlen, "stopped by %s during setup",
+		 strsignal(m->stop_signal));
+	return -EINTR;
+}
+
 static int machine_memory(struct machine *m, char *err, size_t errlen)
 {
 	const struct cli_opts *o = m->o;
@@ -158,6 +194,8 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	ret = memmap_build(&m->gm, o->mem_size, LAYOUT_MMIO_GAP_START,
 			   LAYOUT_MMIO_GAP_END, &o->policy, &m->mem_info, err,
 			   errlen);
+	if (!ret)
+		ret = machine_setup_check(m, err, errlen);
 	if (ret)
 		return ret;
 	if (o->prefault == CLI_PREFAULT_NONE)
@@ -170,8 +208,17 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	}
 	m->pf_running = 1;
 	if (o->prefault == CLI_PREFAULT_SYNC) {
+		/* A long prefault stops for a stop signal: the workers end
+		 * after the chunk they are on. */
+		while (prefault_pending(&m->pf))
+			if (machine_setup_signal(m, 10)) {
+				prefault_cancel(&m->pf);
+				break;
+			}
 		m->pf_running = 0;
 		ret = prefault_wait(&m->pf, err, errlen);
+		if (m->stop_signal)
+			return machine_setup_check(m, err, errlen);
 		if (ret)
 			return ret;
 		log_info("prefaulted %llu MiB with %u threads in %.1f ms%s",
@@ -243,6 +290,19 @@ static int machine_cmdline(struct machine *m, char *err, size_t errlen)
 		return -E2BIG;
 	}
 	return 0;
+}
+
+/* What microvm appends to --cmdline did not fit: say so, with the limit
+ * and the fix (not the ENOSPC of the snprintf that found out). */
+static int machine_cmdline_full(struct machine *m, const char *adding,
+				char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "kernel command line too long: --cmdline is %zu bytes and "
+		 "microvm must append %s to it, over the limit of %d bytes: "
+		 "shorten --cmdline",
+		 strlen(m->o->cmdline), adding, MACHINE_CMDLINE_MAX - 1);
+	return -E2BIG;
 }
 
 static int machine_devices(struct machine *m, char *err, size_t errlen)
@@ -365,15 +425,15 @@ static int machine_add_virtio(struct machine *m, struct virtio_mmio_dev *d,
 	ret = machine_epoll_add(m, virtio_mmio_event_fd(d), TAG_VDEV + i);
 	if (ret)
 		goto fail;
-	if (len + 1 >= sizeof(m->cmdline)) {
-		ret = -E2BIG;
-		goto fail;
+	if (len + 1 >= sizeof(m->cmdline) ||
+	    virtio_mmio_cmdline(d, m->cmdline + len + 1,
+				sizeof(m->cmdline) - len - 1) < 0) {
+		m->cmdline[len] = '\0';
+		return machine_cmdline_full(
+			m, "a virtio_mmio.device= parameter per virtio device",
+			err, errlen);
 	}
 	m->cmdline[len] = ' ';
-	ret = virtio_mmio_cmdline(d, m->cmdline + len + 1,
-				  sizeof(m->cmdline) - len - 1);
-	if (ret < 0)
-		goto fail;
 	log_info("%s at %#llx IRQ %u%s", name, (unsigned long long)base,
 		 irq.gsi, irq.irqfd >= 0 ? " (irqfd)" : "");
 	return 0;
@@ -501,8 +561,10 @@ static int machine_virtio(struct machine *m, char *err, size_t errlen)
 				 m->disks[0]->ro ? "ro" : "rw");
 
 		if (n < 0 || (size_t)n >= sizeof(m->cmdline) - len) {
-			snprintf(err, errlen, "kernel command line too long");
-			return -E2BIG;
+			m->cmdline[len] = '\0';
+			return machine_cmdline_full(
+				m, "root=/dev/vda for the root --disk", err,
+				errlen);
 		}
 	}
 	return 0;
@@ -719,6 +781,24 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		m->irqfds[i] = -1;
 	guest_mem_init(&m->gm);
 
+	/* SIGINT/SIGTERM/SIGHUP/SIGQUIT arrive through a signalfd: blocked
+	 * before anything is created (a stop during setup must reach the
+	 * cleanup below, not kill us with a half-made --mem-file). Every
+	 * other thread (vCPUs, prefault workers) is created with them blocked
+	 * by thread_spawn, so only this thread can take them. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sigfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "signalfd: %s", strerror(-ret));
+		goto out;
+	}
+
 	ret = machine_open_image("kernel", o->kernel, &m->kernel_fd,
 				 &m->kernel_len, err, errlen);
 	if (!ret && o->initrd)
@@ -746,6 +826,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		ret = machine_cmdline(m, err, errlen);
 	if (!ret)
 		ret = machine_virtio(m, err, errlen);
+	if (!ret)
+		ret = machine_setup_check(m, err, errlen);
 	if (ret)
 		goto out;
 	{
@@ -779,21 +861,9 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	if (ret)
 		goto out;
 
-	/* SIGINT/SIGTERM/SIGHUP arrive through a signalfd in the main loop.
-	 * Every other thread (vCPUs, prefault workers) is created with them
-	 * blocked by thread_spawn, so only this thread can take them. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	m->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (m->sigfd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "signalfd/epoll: %s", strerror(-ret));
+	ret = machine_setup_check(m, err, errlen);
+	if (ret)
 		goto out;
-	}
 	ret = machine_epoll_add(m, m->vm.stop_fd, TAG_STOP);
 	if (!ret)
 		ret = machine_epoll_add(m, m->sigfd, TAG_SIGNAL);
@@ -917,6 +987,21 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 out:
 	if (ret && m->mem_info.file_created && o->mem_file)
 		unlink(o->mem_file);
+	if (m->setup_stopped) {
+		/* Like a stop while the guest runs: a warning and 128+N. */
+		log_warn("%s", err);
+		if (m->pf_running) {
+			prefault_cancel(&m->pf);
+			m->pf_running = 0;
+			if (prefault_wait(&m->pf, err, errlen)) {
+				/* -ECANCELED: what we asked for. */
+			}
+		}
+		status = 128 + m->stop_signal;
+		machine_free(m);
+		free(m);
+		return status;
+	}
 	machine_free(m);
 	free(m);
 	return ret ? ret : -EIO;

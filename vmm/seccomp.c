@@ -150,13 +150,17 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW(accept4),
 	ALLOW(recvfrom),
 	ALLOW(sendto),
+	/* control_arm: the idle timeout of control connections. */
+	ALLOW(timerfd_settime),
 	/*
 	 * Files, only with SECCOMP_VMM_FILES (--verbose, --stats-json,
 	 * --control-socket): report_read (exit report, control.c's "balloon
 	 * stats") and kvm_stats_collect fopen /proc/self/smaps and
 	 * /proc/self/status (openat, fstat, lseek at fclose); kvm_stats_write
-	 * writes a temp file and renames it (openat, fdopen's fcntl, fsync,
-	 * rename, unlink on failure); control_close unlinks its socket;
+	 * (file_write_replace) looks at the path (newfstatat), writes a
+	 * mkostemp temporary (openat, getrandom, fchmod, fsync) and renames
+	 * it (renameat2, unlink on failure), or writes to a FIFO or device
+	 * (openat, fcntl); control_close unlinks its socket;
 	 * machine_run unlinks a --mem-file it created when teardown fails.
 	 */
 	ALLOW_FILES(openat),
@@ -164,6 +168,7 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW_FILES(fstat),
 	ALLOW_FILES(lseek),
 	ALLOW_FILES(fcntl),
+	ALLOW_FILES(fchmod),
 	ALLOW_FILES(fsync),
 	ALLOW_FILES(rename),
 	ALLOW_FILES(renameat),

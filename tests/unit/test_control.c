@@ -213,6 +213,103 @@ START_TEST(ctl_socket)
 }
 END_TEST
 
+/* An exiting VM must not remove a newer VM's socket at the same path
+ * (ours was removed, and the path reused). */
+START_TEST(ctl_close_leaves_a_newer_socket)
+{
+	char err[256], r[CONTROL_REPLY_MAX];
+	struct control newer;
+	int fd;
+
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(control_open(&newer, path, gm, &bl, err, sizeof(err)),
+			 0);
+	control_close(&ctl);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* The newer VM still serves it. */
+	fd = connect_to(path);
+	ck_assert_int_eq(send(fd, "ping\n", 5, 0), 5);
+	for (int i = 0; i < 200 && !strchr(r, '\n'); i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		r[0] = '\0';
+		control_process(&newer);
+		if (poll(&p, 1, 10) > 0 &&
+		    (n = recv(fd, r, sizeof(r) - 1, MSG_DONTWAIT)) > 0)
+			r[n] = '\0';
+	}
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	close(fd);
+	control_close(&newer);
+	ck_assert_int_ne(access(path, F_OK), 0); /* its own: removed */
+}
+END_TEST
+
+/* Eight clients that connect and never send must not lock a ninth out:
+ * it gets its reply, and the one idle longest is told why it is closed. */
+START_TEST(ctl_idle_clients_do_not_lock_out)
+{
+	char err[256], r[CONTROL_REPLY_MAX];
+	int idle[CONTROL_MAX_CLIENTS + 2], fd;
+
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS + 2; i++) {
+		idle[i] = connect_to(path);
+		control_process(&ctl);
+	}
+	fd = connect_to(path);
+	ck_assert_int_eq(send(fd, "ping\n", 5, 0), 5);
+	pump_read(fd, r, sizeof(r));
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	/* The first idle one lost its slot with an error line, then EOF. */
+	pump_read(idle[0], r, sizeof(r));
+	ck_assert_ptr_nonnull(strstr(r, "closing this idle connection"));
+	pump_read(idle[0], r, sizeof(r));
+	ck_assert_str_eq(r, "");
+	/* A client that does talk keeps being served. */
+	ck_assert_int_eq(send(fd, "ping\n", 5, 0), 5);
+	pump_read(fd, r, sizeof(r));
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	for (unsigned i = 0; i < CONTROL_MAX_CLIENTS + 2; i++)
+		close(idle[i]);
+	close(fd);
+}
+END_TEST
+
+/* A connection that says nothing for idle_ms is closed with a reason. */
+START_TEST(ctl_idle_timeout)
+{
+	char err[256], r[CONTROL_REPLY_MAX];
+	int a, b;
+
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	ck_assert_uint_eq(ctl.idle_ms, CONTROL_IDLE_MS);
+	ctl.idle_ms = 200;
+	a = connect_to(path);
+	b = connect_to(path);
+	control_process(&ctl);
+	/* b keeps talking, a does not. */
+	for (int i = 0; i < 4; i++) {
+		usleep(100 * 1000);
+		ck_assert_int_eq(send(b, "ping\n", 5, 0), 5);
+		pump_read(b, r, sizeof(r));
+		ck_assert_str_eq(r, "{\"ok\":true}\n");
+	}
+	/* The timer made the control fd readable: a was told, then closed. */
+	pump_read(a, r, sizeof(r));
+	ck_assert_ptr_nonnull(strstr(r, "idle for 200 ms: closing"));
+	pump_read(a, r, sizeof(r));
+	ck_assert_str_eq(r, "");
+	close(a);
+	close(b);
+}
+END_TEST
+
 static volatile int serve_stop;
 
 static void *serve(void *arg)
@@ -264,6 +361,9 @@ Suite *control_suite(void)
 	tcase_add_test(tc, ctl_target_reaches_device);
 	tcase_add_test(tc, ctl_socket);
 	tcase_add_test(tc, ctl_client);
+	tcase_add_test(tc, ctl_close_leaves_a_newer_socket);
+	tcase_add_test(tc, ctl_idle_clients_do_not_lock_out);
+	tcase_add_test(tc, ctl_idle_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }

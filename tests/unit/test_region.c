@@ -415,6 +415,71 @@ START_TEST(file_backing_writes_back)
 }
 END_TEST
 
+/* Two VMs on one memory file would share RAM: the second is refused while
+ * the first holds it (flock, like a writable disk), and may use it after. */
+START_TEST(file_backing_locked)
+{
+	char path[] = "/tmp/microvm-memfile-XXXXXX";
+	struct region_policy pol = {.pages = REGION_PAGES_BASE,
+				    .backing = REGION_BACKING_FILE,
+				    .path = path};
+	struct memmap_info info;
+	struct guest_mem g1, g2;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(memmap_build(&g1, 8 * MiB, 3 * GiB, 4 * GiB, &pol,
+				      &info, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(memmap_build(&g2, 8 * MiB, 3 * GiB, 4 * GiB, &pol,
+				      &info, err, sizeof(err)),
+			 -EBUSY);
+	ck_assert_msg(strstr(err, "is in use by another process (locked)"),
+		      "%s", err);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	guest_mem_destroy(&g1);
+	ck_assert_int_eq(memmap_build(&g2, 8 * MiB, 3 * GiB, 4 * GiB, &pol,
+				      &info, err, sizeof(err)),
+			 0);
+	guest_mem_destroy(&g2);
+	unlink(path);
+}
+END_TEST
+
+/* The short-pool error suggests a fallback only where one is accepted:
+ * never for a --mem-file (memmap_build refuses fallback= there). */
+START_TEST(pool_error_suggests_only_what_works)
+{
+	struct region_policy pol = {.pages = REGION_PAGES_HUGE,
+				    .backing = REGION_BACKING_FILE,
+				    .path = "/x"};
+	struct memmap_info info;
+	struct guest_mem g;
+
+	if (region_pool_available(REGION_PAGES_HUGE) < 0)
+		HARNESS_SKIP("no 2M hugepage support in this kernel");
+	region_pool_error(&pol, 1ULL << 40, err, sizeof(err));
+	ck_assert_msg(strstr(err, "hugepage pool too small"), "%s", err);
+	ck_assert_msg(!strstr(err, "fallback="), "%s", err);
+	ck_assert_msg(strstr(err, "--mem-file takes no fallback"), "%s", err);
+	/* What it would have suggested is indeed refused. */
+	pol.has_fallback = 1;
+	pol.fallback = REGION_PAGES_THP;
+	ck_assert_int_eq(memmap_build(&g, 8 * MiB, 3 * GiB, 4 * GiB, &pol,
+				      &info, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_msg(strstr(err, "fallback= cannot be combined with "
+				  "--mem-file"),
+		      "%s", err);
+	/* Anonymous memory: a fallback is suggested. */
+	pol.backing = REGION_BACKING_ANON;
+	pol.has_fallback = 0;
+	region_pool_error(&pol, 1ULL << 40, err, sizeof(err));
+	ck_assert_msg(strstr(err, "(or add ,fallback="), "%s", err);
+}
+END_TEST
+
 START_TEST(shared_memfd_discard)
 {
 	struct region_policy pol = {.pages = REGION_PAGES_BASE,
@@ -502,6 +567,8 @@ Suite *region_suite(void)
 	tcase_add_test(tc, huge1g_when_available);
 	tcase_add_test(tc, memmap_split_around_gap);
 	tcase_add_test(tc, file_backing_writes_back);
+	tcase_add_test(tc, file_backing_locked);
+	tcase_add_test(tc, pool_error_suggests_only_what_works);
 	tcase_add_test(tc, shared_memfd_discard);
 	tcase_add_test(tc, prefault_populates_everything);
 	tcase_add_test(tc, prefault_background_keeps_guest_writes);
