@@ -64,14 +64,14 @@ wait_hello() {
 # --- --stats-json never replaces what is not a regular file of ours ---
 name=stats-json-char-device
 if [ "$(id -u)" -ne 0 ]; then
-	result $name SKIP "needs root to make a character device node (mknod)"
+	result "$name" SKIP "needs root to make a character device node (mknod)"
 else
 	mknod "$T/null" c 1 3
 	run $name --kernel "$K" --mem 64M --stats-json "$T/null"
 	if [ $rc -eq 0 ] && [ -c "$T/null" ]; then
-		result $name PASS "a /dev/null node is written to, still a character device"
+		result "$name" PASS "a /dev/null node is written to, still a character device"
 	else
-		fail $name "status $rc, $T/null is now: $(stat -c %F "$T/null" 2>&1)"
+		fail "$name" "status $rc, $T/null is now: $(stat -c %F "$T/null" 2>&1)"
 	fi
 fi
 
@@ -82,18 +82,18 @@ reader=$!
 run $name --kernel "$K" --mem 64M --stats-json "$T/fifo"
 wait $reader
 if [ $rc -eq 0 ] && [ -p "$T/fifo" ] && grep -q '"vmm_rss_kib"' "$T/fifo.out"; then
-	result $name PASS "the reader got the JSON, the FIFO is still a FIFO"
+	result "$name" PASS "the reader got the JSON, the FIFO is still a FIFO"
 else
-	fail $name "status $rc, $T/fifo is $(stat -c %F "$T/fifo" 2>&1), reader got: $(head -c 80 "$T/fifo.out")"
+	fail "$name" "status $rc, $T/fifo is $(stat -c %F "$T/fifo" 2>&1), reader got: $(head -c 80 "$T/fifo.out")"
 fi
 
 name=stats-json-fifo-no-reader
 mkfifo "$T/fifo2"
 run $name --kernel "$K" --mem 64M --stats-json "$T/fifo2"
-if [ $rc -eq 1 ] && one_error $name && grep -q "FIFO nobody reads" "$T/$name.log" && [ -p "$T/fifo2" ]; then
-	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+if [ $rc -eq 1 ] && one_error "$name" && grep -q "FIFO nobody reads" "$T/$name.log" && [ -p "$T/fifo2" ]; then
+	result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 else
-	fail $name "status $rc (want 1 and one error line), $T/fifo2 is $(stat -c %F "$T/fifo2" 2>&1)"
+	fail "$name" "status $rc (want 1 and one error line), $T/fifo2 is $(stat -c %F "$T/fifo2" 2>&1)"
 fi
 
 # A link to our own stdout (what /dev/stdout is): the JSON comes out there,
@@ -103,9 +103,9 @@ ln -s /proc/self/fd/1 "$T/stdout"
 out=$(timeout 20 "$MICROVM" --kernel "$K" --mem 64M --stats-json "$T/stdout" 2>"$T/$name.log" </dev/null)
 rc=$?
 if [ $rc -eq 0 ] && [ -L "$T/stdout" ] && printf '%s\n' "$out" | grep -q '"vmm_rss_kib"'; then
-	result $name PASS "JSON on stdout, the link untouched"
+	result "$name" PASS "JSON on stdout, the link untouched"
 else
-	fail $name "status $rc, $T/stdout is $(stat -c %F "$T/stdout" 2>&1), stdout: $(printf '%s' "$out" | head -c 80)"
+	fail "$name" "status $rc, $T/stdout is $(stat -c %F "$T/stdout" 2>&1), stdout: $(printf '%s' "$out" | head -c 80)"
 fi
 
 # A link planted at the temporary name microvm used to write to
@@ -121,9 +121,9 @@ kill -TERM $pid
 wait $pid
 rc=$?
 if [ $rc -eq 143 ] && [ "$(cat "$T/victim")" = precious ] && grep -q '"vmm_rss_kib"' "$T/s.json" 2>/dev/null; then
-	result $name PASS "the planted link's target kept its content, the report is in place"
+	result "$name" PASS "the planted link's target kept its content, the report is in place"
 else
-	fail $name "status $rc (want 143), victim now: $(head -c 60 "$T/victim"), report: $(head -c 60 "$T/s.json" 2>&1)"
+	fail "$name" "status $rc (want 143), victim now: $(head -c 60 "$T/victim"), report: $(head -c 60 "$T/s.json" 2>&1)"
 fi
 
 # --- a FIFO where a file belongs: a clear error at once, never a hang ---
@@ -136,11 +136,11 @@ fifo_refused() {
 	timeout 5 "$MICROVM" "$@" </dev/null >"$T/$name.log" 2>&1
 	rc=$?
 	if [ $rc -eq 124 ]; then
-		fail $name "hung in open() (killed after 5 s)"
-	elif [ $rc -eq 1 ] && one_error $name && grep -qF -- "$msg" "$T/$name.log"; then
-		result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+		fail "$name" "hung in open() (killed after 5 s)"
+	elif [ $rc -eq 1 ] && one_error "$name" && grep -qF -- "$msg" "$T/$name.log"; then
+		result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 	else
-		fail $name "status $rc (want 1, one error line with '$msg')"
+		fail "$name" "status $rc (want 1, one error line with '$msg')"
 	fi
 }
 fifo_refused fifo-kernel "kernel $T/pipe is not a regular file (it is a FIFO)" --kernel "$T/pipe" --mem 64M
@@ -159,11 +159,11 @@ run $name --kernel "$K" --mem 64M --mem-file "$T/shared.mem"
 kill -TERM $first
 wait $first
 frc=$?
-if [ $rc -eq 1 ] && one_error $name && grep -q "memory file $T/shared.mem is in use by another process (locked)" "$T/$name.log" &&
+if [ $rc -eq 1 ] && one_error "$name" && grep -q "memory file $T/shared.mem is in use by another process (locked)" "$T/$name.log" &&
 	[ $frc -eq 143 ] && [ "$(stat -c %s "$T/shared.mem")" -eq $((64 << 20)) ]; then
-	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+	result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 else
-	fail $name "second VM: status $rc (want 1 and the lock error); first VM: $frc (want 143)"
+	fail "$name" "second VM: status $rc (want 1 and the lock error); first VM: $frc (want 143)"
 fi
 
 # --- a --mem-file on a file system too small for it: an error at setup,
@@ -177,22 +177,22 @@ elif ! mkdir "$T/small" || ! mount -t tmpfs -o size=8k microvm-test "$T/small"; 
 else
 	name=mem-file-full-fs
 	run $name --kernel "$K" --mem 64M --mem-file "$T/small/vm.mem"
-	if [ $rc -eq 1 ] && one_error $name &&
+	if [ $rc -eq 1 ] && one_error "$name" &&
 		grep -q "cannot allocate 64M for memory file $T/small/vm.mem on its tmpfs file system" "$T/$name.log" &&
 		[ ! -e "$T/small/vm.mem" ]; then
-		result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+		result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 	else
-		fail $name "status $rc (want 1 and the allocation error; 135 is SIGBUS), file left: $(ls "$T/small")"
+		fail "$name" "status $rc (want 1 and the allocation error; 135 is SIGBUS), file left: $(ls "$T/small")"
 	fi
 	# Someone else's sparse file: the same error, and the file stays.
 	name=mem-file-full-fs-existing
 	truncate -s 64M "$T/small/theirs.mem"
 	run $name --kernel "$K" --mem 64M --mem-file "$T/small/theirs.mem"
-	if [ $rc -eq 1 ] && one_error $name && grep -q "cannot allocate 64M" "$T/$name.log" &&
+	if [ $rc -eq 1 ] && one_error "$name" && grep -q "cannot allocate 64M" "$T/$name.log" &&
 		[ -e "$T/small/theirs.mem" ]; then
-		result $name PASS "error at setup, the user's file kept"
+		result "$name" PASS "error at setup, the user's file kept"
 	else
-		fail $name "status $rc (want 1 and the allocation error; 135 is SIGBUS)"
+		fail "$name" "status $rc (want 1 and the allocation error; 135 is SIGBUS)"
 	fi
 	umount "$T/small"
 fi
@@ -215,9 +215,9 @@ wait $pid
 rc=$?
 if [ $rc -eq 143 ] && [ ! -e "$S/vm.mem" ] && grep -q "stopped by Terminated during setup" "$T/$name.log" &&
 	! grep -q "PVH-TINY hello" "$T/$name.log"; then
-	result $name PASS "status 143, the created memory file removed"
+	result "$name" PASS "status 143, the created memory file removed"
 else
-	fail $name "status $rc (want 143), memory file left: $(ls "$S")"
+	fail "$name" "status $rc (want 143), memory file left: $(ls "$S")"
 fi
 rm -rf "$S"
 
@@ -240,16 +240,16 @@ reply=$("$MICROVM" ctl "$T/c.sock" ping 2>&1)
 kill -TERM $b
 wait $b
 if [ "$reply" = '{"ok":true}' ] && [ ! -e "$T/c.sock" ]; then
-	result $name PASS "the newer VM's socket survived the older VM's exit"
+	result "$name" PASS "the newer VM's socket survived the older VM's exit"
 else
-	fail $name "ping of the newer VM after the older one exited: $reply"
+	fail "$name" "ping of the newer VM after the older one exited: $reply"
 fi
 
 # Ten clients connect and never send: a new one still gets its reply
 # (under the VMM's seccomp filter), and an idle one is closed after 5 s.
 name=control-idle-clients
 if ! command -v python3 >/dev/null; then
-	result $name SKIP "needs python3 to hold idle connections"
+	result "$name" SKIP "needs python3 to hold idle connections"
 else
 	"$MICROVM" --kernel "$KHANG" --mem 64M --control-socket "$T/i.sock" </dev/null >"$T/$name.log" 2>&1 &
 	vm=$!
@@ -284,31 +284,31 @@ PY
 	vrc=$?
 	if printf '%s\n' "$out" | grep -qx 'new: {"ok":true}' &&
 		printf '%s\n' "$out" | grep -q 'idle: .*idle for 5000 ms: closing' && [ $vrc -eq 143 ]; then
-		result $name PASS "a new client served past 10 idle ones; idle ones closed after 5 s"
+		result "$name" PASS "a new client served past 10 idle ones; idle ones closed after 5 s"
 	else
 		echo "  $name| $out" | head -n 4
-		fail $name "no reply for the new client, or the idle one not closed (VM status $vrc)"
+		fail "$name" "no reply for the new client, or the idle one not closed (VM status $vrc)"
 	fi
 fi
 
 # --- messages that say what is wrong and suggest only what works ---
 name=cmdline-too-long-virtio
 run $name --kernel "$K" --mem 64M --rng --cmdline "$(printf '%4080s' x)"
-if [ $rc -eq 1 ] && one_error $name && grep -q "kernel command line too long: --cmdline is 4080 bytes.*limit of 4095 bytes: shorten --cmdline" "$T/$name.log" &&
+if [ $rc -eq 1 ] && one_error "$name" && grep -q "kernel command line too long: --cmdline is 4080 bytes.*limit of 4095 bytes: shorten --cmdline" "$T/$name.log" &&
 	! grep -q "No space left" "$T/$name.log"; then
-	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
+	result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 else
-	fail $name "status $rc, want 1 and 'kernel command line too long' (not 'No space left on device')"
+	fail "$name" "status $rc, want 1 and 'kernel command line too long' (not 'No space left on device')"
 fi
 
 # A short hugepage pool with --mem-file: fallback= is refused there, so
 # it must not be suggested.
 name=pool-short-mem-file-no-fallback
 run $name --kernel "$K" --mem 64G --pages huge --mem-file "$T/huge.mem"
-if [ $rc -eq 1 ] && one_error $name && grep -q "hugepage pool too small" "$T/$name.log" &&
+if [ $rc -eq 1 ] && one_error "$name" && grep -q "hugepage pool too small" "$T/$name.log" &&
 	! grep -q "fallback=" "$T/$name.log" && grep -q -- "--mem-file takes no fallback" "$T/$name.log" &&
 	[ ! -e "$T/huge.mem" ]; then
-	result $name PASS "$(grep 'microvm: error:' "$T/$name.log" | cut -c 1-80)...no fallback= suggested"
+	result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | cut -c 1-80)...no fallback= suggested"
 else
-	fail $name "status $rc, want 1 and the pool error without a fallback= suggestion"
+	fail "$name" "status $rc, want 1 and the pool error without a fallback= suggestion"
 fi
