@@ -34,7 +34,8 @@ LIB := $(BUILD)/libmicrovm.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
-GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/main.o
+GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/testvm.o \
+	$(BUILD)/tests/guest/main.o
 
 .PHONY: all check test clean format format-check run bench-mem static \
 	fuzz fuzz-smoke check-asan
