@@ -34,7 +34,8 @@ LIB := $(BUILD)/libmicrovm.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
-GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/main.o
+GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/testvm.o \
+	$(BUILD)/tests/guest/main.o
 
 .PHONY: all check test clean format format-check run bench-mem static \
 	fuzz fuzz-smoke check-asan
@@ -108,30 +109,29 @@ check-asan:
 	@$(MAKE) -s BUILD=$(ASAN_BUILD) OPT=-O1 EXTRA_CFLAGS="$(ASAN_FLAGS)" \
 		EXTRA_LDFLAGS="$(ASAN_FLAGS)" $(ASAN_BUILD)/unit-tests \
 		$(ASAN_BUILD)/guest-tests
-	@p=0; f=0; s=0; bad=0; for r in unit guest; do \
+	@. scripts/summary.sh; summary_reset; bad=0; for r in unit guest; do \
 		log=$(ASAN_BUILD)/$$r.log; run=; \
 		for x in $$(sed -n 's/^SUITE(\(.*\))$$/\1/p' \
 				$(ASAN_BUILD)/tests/$$r/suites.h); do \
 			case " $(ASAN_SKIP_SUITES) " in \
-			*" $$r:$$x "*) s=$$((s+1)); echo "asan: $$r suite" \
+			*" $$r:$$x "*) summary_add 0 0 1; echo "asan: $$r suite" \
 				"$$x SKIP: $(ASAN_SKIP_WHY)";; \
 			*) run="$$run $$x";; esac; done; \
 		ASAN_OPTIONS=handle_segv=0:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1 \
 			$(ASAN_BUILD)/$$r-tests $$run > $$log 2>&1; rc=$$?; \
 		cat $$log; \
-		line=$$(grep -aE '^'$$r': [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' $$log | tail -n 1); \
-		if [ -z "$$line" ]; then \
+		if ! summary_parse $$log "^$$r: "; then \
 			echo "asan: $$r runner gave no summary (exit $$rc)"; \
-			f=$$((f+1)); bad=1; continue; fi; \
-		set -- $$line; p=$$((p+$$2)); f=$$((f+$$4)); s=$$((s+$$6)); \
-		if [ $$rc -ne 0 ] && [ $$4 -eq 0 ]; then \
+			summary_add 0 1 0; bad=1; continue; fi; \
+		summary_add $$parsed_p $$parsed_f $$parsed_s; \
+		if [ $$rc -ne 0 ] && [ $$parsed_f -eq 0 ]; then \
 			echo "asan: $$r runner exited $$rc with no failed test"; \
-			f=$$((f+1)); fi; \
+			summary_add 0 1 0; fi; \
 		if grep -aqE 'ERROR: (Address|Leak)Sanitizer|runtime error:' $$log; then \
 			echo "asan: sanitizer report in $$log"; bad=1; fi; \
-	done; [ $$bad -eq 0 ] || [ $$f -gt 0 ] || f=1; \
-	echo "asan: $$p passed, $$f failed, $$s skipped"; [ $$f -eq 0 ]
+	done; [ $$bad -eq 0 ] || [ $$summary_f -gt 0 ] || summary_add 0 1 0; \
+	summary_print asan; [ $$summary_f -eq 0 ]
 
 # Everything: unit, payload guests on this machine's KVM, Linux boots.
 test: $(BUILD)/microvm $(BUILD)/microvm-static $(BUILD)/unit-tests \
@@ -152,15 +152,15 @@ $(BUILD)/fuzz/%-fuzz: fuzz/%_fuzz.c $(wildcard fuzz/*.h) $(FUZZ_LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) -pthread $(SECCOMP_LIBS)
 fuzz-smoke: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%-fuzz)
-	@p=0; f=0; for t in $(FUZZ_TARGETS); do \
+	@. scripts/summary.sh; summary_reset; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 		if $(BUILD)/fuzz/$$t-fuzz -runs=$(FUZZ_RUNS) \
 			$(BUILD)/fuzz/corpus-$$t fuzz/corpus/$$t \
 			> $(BUILD)/fuzz/$$t.log 2>&1; then \
-			echo "fuzz $$t: PASS ($(FUZZ_RUNS) runs)"; p=$$((p+1)); \
+			echo "fuzz $$t: PASS ($(FUZZ_RUNS) runs)"; summary_add 1 0 0; \
 		else echo "fuzz $$t: FAIL (see $(BUILD)/fuzz/$$t.log)"; \
-			tail -n 30 $(BUILD)/fuzz/$$t.log; f=$$((f+1)); fi; \
-	done; echo "fuzz: $$p passed, $$f failed, 0 skipped"; [ $$f -eq 0 ]
+			tail -n 30 $(BUILD)/fuzz/$$t.log; summary_add 0 1 0; fi; \
+	done; summary_print fuzz; [ $$summary_f -eq 0 ]
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%-fuzz)
 	@for t in $(FUZZ_TARGETS); do mkdir -p $(BUILD)/fuzz/corpus-$$t; \
 		$(BUILD)/fuzz/$$t-fuzz -max_total_time=$(FUZZ_SECONDS) \
@@ -194,22 +194,23 @@ LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/bench-io scripts/build-guest-kernel scripts/build-initramfs \
 	scripts/build-rootfs scripts/install-deps scripts/kvm-mode \
 	scripts/nested scripts/run-tests scripts/run-vm scripts/test \
-	scripts/lib.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
+	scripts/lib.sh scripts/summary.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh scripts/hugepool.sh \
 	tests/tiny/build.sh \
-	tests/user/run tests/user/*.sh)
+	tests/scripts/run tests/user/run tests/user/*.sh)
 LINT_SH_FRAGMENTS := $(wildcard tests/guest/scripts/*.sh tests/boot/cases-*.sh)
 lint-sh:
-	@if ! command -v shellcheck >/dev/null; then \
+	@. scripts/summary.sh; summary_reset; \
+	if ! command -v shellcheck >/dev/null; then \
 		echo "lint-sh: SKIP: shellcheck is not installed" \
 			"(scripts/install-deps installs it)"; \
-		echo "lint-sh: 0 passed, 0 failed, 1 skipped"; exit 0; fi; \
-	p=0; f=0; for x in $(LINT_SH) -s $(LINT_SH_FRAGMENTS); do \
+		summary_add 0 0 1; summary_print lint-sh; exit 0; fi; \
+	for x in $(LINT_SH) -s $(LINT_SH_FRAGMENTS); do \
 		if [ "$$x" = -s ]; then opt="-s sh"; continue; fi; \
-		if shellcheck -x $${opt:-} "$$x"; then p=$$((p+1)); \
-		else echo "lint-sh: FAIL $$x"; f=$$((f+1)); fi; \
-	done; echo "lint-sh: $$p passed, $$f failed, 0 skipped"; [ $$f -eq 0 ]
+		if shellcheck -x $${opt:-} "$$x"; then summary_add 1 0 0; \
+		else echo "lint-sh: FAIL $$x"; summary_add 0 1 0; fi; \
+	done; summary_print lint-sh; [ $$summary_f -eq 0 ]
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -227,40 +227,20 @@ static void virtio_balloon_inflate(struct virtio_balloon *b,
 	}
 }
 
-/* Host address back to guest-physical: iovecs from virtq_pop never span
- * regions, so one region holds the whole buffer. */
-static int virtio_balloon_hva_gpa(const struct guest_mem *gm, const void *p,
-				  size_t len, uint64_t *gpa)
-{
-	const uint8_t *hva = p;
-
-	for (unsigned i = 0; i < gm->nr; i++) {
-		const struct region *r = &gm->regions[i];
-
-		if (hva >= r->hva && (uint64_t)(hva - r->hva) < r->size &&
-		    len <= r->size - (uint64_t)(hva - r->hva)) {
-			*gpa = r->gpa + (uint64_t)(hva - r->hva);
-			return 0;
-		}
-	}
-	return -EFAULT;
-}
-
 static void virtio_balloon_report(struct virtio_balloon *b,
 				  const struct virtq_chain *c)
 {
 	/* The driver posts the free blocks as device-writable buffers; we
 	 * never write them. Readable ones would be a driver bug: take both. */
 	for (unsigned i = 0; i < c->n_out + c->n_in; i++) {
-		uint64_t gpa, len = c->iov[i].iov_len, got = 0;
+		uint64_t len = c->iov[i].iov_len, got = 0;
 		int err;
 
 		b->c.reports++;
 		b->c.reported_bytes += len;
-		err = virtio_balloon_hva_gpa(b->mmio.gm, c->iov[i].iov_base,
-					     len, &gpa);
-		if (!err)
-			err = virtio_balloon_discard(b, gpa, len, &got);
+		/* The chain carries each buffer's guest address: no reverse
+		 * translation of the host pointer. */
+		err = virtio_balloon_discard(b, c->gpa[i], len, &got);
 		if (err)
 			log_ratelimited(&b->rl, LOG_WARN,
 					"virtio-balloon: report of %#" PRIx64

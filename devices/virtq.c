@@ -150,6 +150,7 @@ static int virtq_add_buf(struct virtq *q, struct virtq_chain *c,
 			return virtq_fail(q, "chain has too many buffers");
 		c->iov[c->n_out + c->n_in].iov_base = p;
 		c->iov[c->n_out + c->n_in].iov_len = piece;
+		c->gpa[c->n_out + c->n_in] = addr;
 		if (write) {
 			c->n_in++;
 			c->in_len += piece;

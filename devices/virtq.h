@@ -40,13 +40,16 @@
  * device-readable buffers in order, iov[n_out..n_out+n_in) the
  * device-writable ones. A buffer that crosses from one guest memory region
  * into an adjacent one takes two entries; zero-length descriptors take
- * none.
+ * none. gpa[i] is the guest-physical address of iov[i] (same length): a
+ * device that acts on guest addresses (the balloon discards) takes them
+ * from here, never by translating a host pointer back.
  */
 struct virtq_chain {
 	uint16_t head; /* pass back to virtq_push */
 	unsigned n_out, n_in;
 	uint64_t out_len, in_len; /* total bytes readable / writable */
 	struct iovec iov[VIRTQ_MAX_SIZE];
+	uint64_t gpa[VIRTQ_MAX_SIZE];
 };
 
 struct virtq {

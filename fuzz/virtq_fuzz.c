@@ -14,6 +14,9 @@
  *   4..5  available ring offset (rounded down to 2)
  *   6..7  used ring offset (rounded down to 4)
  *   8..   RAM contents (the rest zero)
+ *
+ * Every chain's guest addresses must translate to its host iovecs (abort
+ * otherwise).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +36,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint16_t fuzz_le16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* gpa[i] names the same bytes as iov[i]. */
+static void fuzz_check_gpa(const struct guest_mem *gm,
+			   const struct virtq_chain *c)
+{
+	for (unsigned i = 0; i < c->n_out + c->n_in; i++)
+		if (guest_mem_ptr(gm, c->gpa[i], c->iov[i].iov_len) !=
+		    c->iov[i].iov_base)
+			abort();
 }
 
 /* Read every readable byte and write every writable one. */
@@ -107,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (r <= 0)
 					break;
 			}
+			fuzz_check_gpa(&gm, &chain);
 			used[0].id = chain.head;
 			used[0].len = fuzz_touch(&chain);
 			if (i & 1) {

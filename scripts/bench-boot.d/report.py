@@ -472,7 +472,7 @@ def self_test():
             print(f"FAIL parse_log: {name}")
             bad += 1
     cases += checks
-    print(f"report.py self-test: {len(cases) - bad} passed, {bad} failed")
+    print(f"report.py self-test: {len(cases) - bad} passed, {bad} failed, 0 skipped")
     return 1 if bad else 0
 
 

@@ -22,6 +22,19 @@ CASES=${BALLOON_CASES:-report inflate oom}
 POLICIES=${BALLOON_POLICIES:-base thp huge}
 HOG_MIB=256 # what bl-report.sh allocates and frees
 
+# Declare every case before any result: tests/boot/run fails each one that
+# gets no result line (the file died half-way).
+expect=
+for c in $CASES; do
+	case $c in
+	report) for p in $POLICIES; do expect="$expect balloon-report-$p"; done ;;
+	inflate) expect="$expect balloon-inflate-deflate" ;;
+	oom) expect="$expect balloon-deflate-on-oom" ;;
+	*) expect="$expect balloon-$c" ;;
+	esac
+done
+echo "BOOT-EXPECT$expect"
+
 result() {
 	echo "BOOT-TEST $*"
 }

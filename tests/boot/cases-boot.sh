@@ -4,6 +4,9 @@
 # only). Prints one line per case: BOOT-TEST <name> PASS|FAIL|SKIP [why].
 # Needs: MICROVM VMLINUX BZIMAGE INITRD (paths) and a writable TMPDIR.
 : "${MICROVM:?}" "${VMLINUX:?}" "${BZIMAGE:?}" "${INITRD:?}"
+# Declare every case before any result: tests/boot/run fails each one that
+# gets no result line (the file died half-way).
+echo "BOOT-EXPECT vmlinux-base vmlinux-thp bzimage-base prefault-background smp2 cmdline-echo mem-512m mem-512m-seen huge huge-prefault huge-no-leak huge-fallback mem-file mem-file-written-back"
 T=${TMPDIR:-/tmp}/microvm-boot.$$
 mkdir -p "$T"
 DEFAULT="console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"

@@ -9,6 +9,9 @@
 # addresses (10.0.2.0/24 on the TAP mvtap0) never leave the machine; set
 # TUN_KO to a tun.ko to insmod when the kernel has no TUN driver loaded.
 : "${MICROVM:?}" "${VMLINUX:?}" "${INITRD:?}"
+# Declare every case before any result: tests/boot/run fails each one that
+# gets no result line (the file died half-way).
+echo "BOOT-EXPECT disk-root disk-root-fallback disk-ro disk-bad-size rng net-tap"
 T=${TMPDIR:-/tmp}/microvm-virtio.$$
 mkdir -p "$T"
 DEFAULT="console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"

@@ -5,6 +5,9 @@
 # Prints: BOOT-TEST <name> PASS|FAIL|SKIP [why]. Needs MICROVM, VMLINUX.
 set -u
 : "${MICROVM:?}" "${VMLINUX:?}"
+# Declare every case before any result: tests/boot/run fails each one that
+# gets no result line (the file died half-way).
+echo "BOOT-EXPECT no-kernel missing-kernel kernel-is-dir not-a-kernel empty-kernel unreadable-initrd bad-size zero-size bad-policy bad-fallback too-many-cpus zero-cpus unknown-option stray-argument mem-not-page-multiple pool-short huge1g-not-multiple fallback-with-mem-file bad-net-name bad-net-mac multicast-mac net-twice bad-balloon bad-balloon-stats disk-no-name empty-stats-json long-control-socket missing-disk ctl-no-socket ctl-no-request ctl-unknown-request ctl-bad-target ctl-no-vm early-bad-net early-bad-mac early-bad-balloon early-bad-disk early-mem-multiple kernel-too-big initrd-too-big mem-file-too-small mem-file-cleanup mem-file-removed no-dev-kvm kvm-not-writable"
 T=$(mktemp -d /tmp/microvm-errors.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 

@@ -35,15 +35,12 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
-#include "boot/regs.h"
-#include "mem/memmap.h"
+#include "tests/guest/testvm.h"
 #include "tests/harness/harness.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-#define MiB		 (1ULL << 20)
-#define HP_RAM		 (16 * MiB)
 #define HP_CODE_GPA	 0x1000
 #define HP_BUDGET_GPA	 0xffc /* the wait op's read budget */
 #define HP_WAIT_BUDGET	 2000000
@@ -160,9 +157,7 @@ struct hp_script {
 };
 
 struct hp_vm {
-	struct vm vm;
-	struct guest_mem gm;
-	struct vcpu vcpu;
+	struct testvm t; /* the VM, its memory and vCPU 0 */
 	struct virtio_rng rng;
 	struct virtio_blk blk;
 	struct virtio_mmio_dev *devs[HP_NR_DEVS];
@@ -502,7 +497,7 @@ static void hp_pio_write(void *opaque, uint64_t off, const void *data,
 	if (off == 0 && h->nmarks < sizeof(h->marks))
 		h->marks[h->nmarks++] = v;
 	else if (off == 1)
-		vm_request_stop(&h->vm, 0, "payload done");
+		vm_request_stop(&h->t.vm, 0, "payload done");
 	else if (off == 2)
 		h->timeouts++;
 }
@@ -552,23 +547,24 @@ static void hp_attach(struct hp_vm *h, unsigned i, struct virtio_mmio_dev *d,
 {
 	struct irq_line irq = {
 		.set = vm_irq_line,
-		.opaque = &h->vm,
+		.opaque = &h->t.vm,
 		.gsi = LAYOUT_VIRTIO_FIRST_IRQ + i,
 		.irqfd = -1,
 	};
 
 	if (h->fast) {
-		h->irqfds[i] = vm_irqfd(&h->vm, irq.gsi);
+		h->irqfds[i] = vm_irqfd(&h->t.vm, irq.gsi);
 		ck_assert_int_ge(h->irqfds[i], 0);
 		irq.irqfd = h->irqfds[i];
 	}
-	ck_assert_int_eq(virtio_mmio_attach(d, &h->gm, hp_base(i), &irq), 0);
-	ck_assert_int_eq(bus_add(&h->vm.mmio, hp_base(i), VIRTIO_MMIO_SLOT_SIZE,
-				 &virtio_mmio_bus_ops, d, name),
+	ck_assert_int_eq(virtio_mmio_attach(d, &h->t.gm, hp_base(i), &irq), 0);
+	ck_assert_int_eq(bus_add(&h->t.vm.mmio, hp_base(i),
+				 VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops, d,
+				 name),
 			 0);
 	if (h->fast)
 		ck_assert_int_eq(
-			vm_ioeventfd(&h->vm, virtio_mmio_event_fd(d),
+			vm_ioeventfd(&h->t.vm, virtio_mmio_event_fd(d),
 				     hp_base(i) + VIRTIO_MMIO_REG_QUEUE_NOTIFY,
 				     4),
 			0);
@@ -577,10 +573,6 @@ static void hp_attach(struct hp_vm *h, unsigned i, struct virtio_mmio_dev *d,
 
 static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 {
-	struct region_policy pol = {.pages = REGION_PAGES_BASE};
-	struct memmap_info info;
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	uint32_t budget = HP_WAIT_BUDGET;
 	char err[512];
 
@@ -588,24 +580,16 @@ static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 	h->fast = fast;
 	for (unsigned i = 0; i < HP_NR_DEVS; i++)
 		h->irqfds[i] = -1;
-	ck_assert_msg(vm_open(&h->vm, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(vm_create(&h->vm, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(memmap_build(&h->gm, HP_RAM, LAYOUT_MMIO_GAP_START,
-				      LAYOUT_MMIO_GAP_END, &pol, &info, err,
-				      sizeof(err)),
-			 0);
-	ck_assert_msg(vm_set_memory(&h->vm, &h->gm, err, sizeof(err)) == 0,
+	ck_assert_msg(testvm_open(&h->t, HP_CODE_GPA, hp_code, sizeof(hp_code),
+				  err, sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(
-		guest_mem_write(&h->gm, HP_CODE_GPA, hp_code, sizeof(hp_code)),
-		0);
-	ck_assert_int_eq(
-		guest_mem_write(&h->gm, HP_BUDGET_GPA, &budget, sizeof(budget)),
-		0);
-	ck_assert_int_eq(guest_mem_write(&h->gm, HP_SCRIPT_GPA, s->ops,
+	ck_assert_int_eq(guest_mem_write(&h->t.gm, HP_BUDGET_GPA, &budget,
+					 sizeof(budget)),
+			 0);
+	ck_assert_int_eq(guest_mem_write(&h->t.gm, HP_SCRIPT_GPA, s->ops,
 					 (s->n + 1) * sizeof(s->ops[0])),
 			 0);
-	ck_assert_int_eq(bus_add(&h->vm.pio, HP_PORT, 3, &hp_pio_ops, h,
+	ck_assert_int_eq(bus_add(&h->t.vm.pio, HP_PORT, 3, &hp_pio_ops, h,
 				 "hostile-probe"),
 			 0);
 
@@ -621,13 +605,10 @@ static void hp_setup(struct hp_vm *h, const struct hp_script *s, int fast)
 	ck_assert_int_eq(pthread_create(&h->poller, NULL, hp_poller, h), 0);
 	h->poller_started = 1;
 
-	ck_assert_msg(vcpu_create(&h->vcpu, &h->vm, 0, err, sizeof(err)) == 0,
+	/* The payload finds its script at rsi. */
+	ck_assert_msg(testvm_vcpu(&h->t, HP_CODE_GPA, HP_SCRIPT_GPA, err,
+				  sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(vcpu_get_sregs(&h->vcpu, &sregs), 0);
-	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
-	regs_setup_pvh(&sregs, &regs, HP_CODE_GPA, 0);
-	regs.rsi = HP_SCRIPT_GPA;
-	ck_assert_int_eq(vcpu_set_regs(&h->vcpu, &sregs, &regs), 0);
 }
 
 static void hp_teardown(struct hp_vm *h)
@@ -636,7 +617,7 @@ static void hp_teardown(struct hp_vm *h)
 		__atomic_store_n(&h->poll_stop, 1, __ATOMIC_RELEASE);
 		pthread_join(h->poller, NULL);
 	}
-	vcpu_destroy(&h->vcpu);
+	vcpu_destroy(&h->t.vcpu);
 	if (h->rng_ready)
 		virtio_rng_close(&h->rng);
 	if (h->blk_ready)
@@ -644,8 +625,7 @@ static void hp_teardown(struct hp_vm *h)
 	for (unsigned i = 0; i < HP_NR_DEVS; i++)
 		if (h->irqfds[i] >= 0)
 			close(h->irqfds[i]);
-	vm_destroy(&h->vm);
-	guest_mem_destroy(&h->gm);
+	testvm_close(&h->t);
 	if (h->disk[0])
 		unlink(h->disk);
 }
@@ -722,13 +702,13 @@ static uint32_t hp_rd32(struct hp_vm *h, uint64_t gpa)
 {
 	uint32_t v;
 
-	ck_assert_int_eq(guest_mem_read(&h->gm, gpa, &v, 4), 0);
+	ck_assert_int_eq(guest_mem_read(&h->t.gm, gpa, &v, 4), 0);
 	return v;
 }
 
 static void hp_run(struct hp_vm *h)
 {
-	vcpu_loop(&h->vcpu);
+	vcpu_loop(&h->t.vcpu);
 	/* Let the poller finish what the last notify started. */
 	__atomic_store_n(&h->poll_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(h->poller, NULL);
@@ -779,8 +759,9 @@ static void hp_hostile(int fast)
 	hp_save_log(log);
 
 	/* The VMM is up (we are running) and the payload got to the end. */
-	ck_assert_msg(h->vm.exit_status == 0, "stopped: %s", h->vm.stop_reason);
-	ck_assert_str_eq(h->vm.stop_reason, "payload done");
+	ck_assert_msg(h->t.vm.exit_status == 0, "stopped: %s",
+		      h->t.vm.stop_reason);
+	ck_assert_str_eq(h->t.vm.stop_reason, "payload done");
 	ck_assert_uint_eq(h->nmarks, 5 * HP_NR_DEVS + 2);
 	ck_assert_uint_eq(h->marks[h->nmarks - 1], HP_MARK_DONE);
 	ck_assert_uint_eq(h->timeouts, 0); /* every failure was seen */
@@ -816,7 +797,7 @@ static void hp_hostile(int fast)
 	ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + HP_BLK_IOERR_OFF + 4), 0xf);
 	for (unsigned i = 0; i < HP_NR_PORTS; i++)
 		ck_assert_uint_eq(
-			*(uint8_t *)guest_mem_ptr(&h->gm, HP_MISC_GPA + i, 1),
+			*(uint8_t *)guest_mem_ptr(&h->t.gm, HP_MISC_GPA + i, 1),
 			0xff);
 	for (unsigned i = 0; i < HP_NR_ADDRS; i++)
 		ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + 0x100 + i * 4),
@@ -929,8 +910,9 @@ static void hp_clean_run(int fast)
 	hp_run(h);
 	log = hp_capture_end(&cap);
 
-	ck_assert_msg(h->vm.exit_status == 0, "stopped: %s", h->vm.stop_reason);
-	ck_assert_str_eq(h->vm.stop_reason, "payload done");
+	ck_assert_msg(h->t.vm.exit_status == 0, "stopped: %s",
+		      h->t.vm.stop_reason);
+	ck_assert_str_eq(h->t.vm.stop_reason, "payload done");
 	ck_assert_uint_eq(h->nmarks, 3);
 	ck_assert_uint_eq(h->timeouts, 1); /* the deliberate one */
 	ck_assert_msg(log[0] == 0, "a clean guest made the VMM log:\n%s", log);
@@ -944,15 +926,15 @@ static void hp_clean_run(int fast)
 		ck_assert_uint_eq(hp_rd32(h, HP_QUEUE_GPA(d) + HP_USED + 4), 0);
 	}
 	ck_assert_uint_eq(hp_rd32(h, q0 + HP_USED + 8), 64);
-	p = guest_mem_ptr(&h->gm, q0 + HP_BUF, 64);
+	p = guest_mem_ptr(&h->t.gm, q0 + HP_BUF, 64);
 	for (unsigned i = 0; i < 64; i++)
 		nonzero |= p[i];
 	ck_assert_int_ne(nonzero, 0);
 	ck_assert_uint_eq(hp_rd32(h, q1 + HP_USED + 8), VIRTIO_BLK_SECTOR + 1);
-	p = guest_mem_ptr(&h->gm, data, VIRTIO_BLK_SECTOR);
+	p = guest_mem_ptr(&h->t.gm, data, VIRTIO_BLK_SECTOR);
 	for (unsigned i = 0; i < VIRTIO_BLK_SECTOR; i++)
 		ck_assert_uint_eq(p[i], 6);
-	ck_assert_uint_eq(*(uint8_t *)guest_mem_ptr(&h->gm, st, 1),
+	ck_assert_uint_eq(*(uint8_t *)guest_mem_ptr(&h->t.gm, st, 1),
 			  VIRTIO_BLK_S_OK);
 	free(log);
 	hp_teardown(h);

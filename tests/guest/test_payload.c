@@ -7,13 +7,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "boot/regs.h"
-#include "mem/memmap.h"
+#include "tests/guest/testvm.h"
 #include "tests/harness/harness.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-#define MiB	    (1ULL << 20)
 #define PAYLOAD_GPA 0x1000
 #define TEST_PORT   0x500 /* write: record; read: 0x5a */
 #define STOP_PORT   0x501 /* write: stop the VM with status = value */
@@ -112,50 +110,33 @@ static const uint8_t payload_spin[] = {
 };
 
 struct payload_vm {
-	struct vm vm;
-	struct guest_mem gm;
-	struct vcpu vcpu;
+	struct testvm t; /* the VM, its memory and vCPU 0 */
 	struct probe probe;
 };
 
 static int payload_setup(struct payload_vm *p, const uint8_t *code, size_t len)
 {
-	struct region_policy pol = {.pages = REGION_PAGES_BASE};
-	struct memmap_info info;
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	char err[512];
 
 	memset(p, 0, sizeof(*p));
-	ck_assert_msg(vm_open(&p->vm, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(vm_create(&p->vm, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(memmap_build(&p->gm, 16 * MiB, 3ULL << 30, 4ULL << 30,
-				      &pol, &info, err, sizeof(err)),
-			 0);
-	ck_assert_msg(vm_set_memory(&p->vm, &p->gm, err, sizeof(err)) == 0,
+	ck_assert_msg(testvm_open(&p->t, PAYLOAD_GPA, code, len, err,
+				  sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(guest_mem_write(&p->gm, PAYLOAD_GPA, code, len), 0);
-	p->probe.vm = &p->vm;
-	ck_assert_int_eq(bus_add(&p->vm.pio, TEST_PORT, 3, &probe_pio_ops,
+	p->probe.vm = &p->t.vm;
+	ck_assert_int_eq(bus_add(&p->t.vm.pio, TEST_PORT, 3, &probe_pio_ops,
 				 &p->probe, "probe"),
 			 0);
-	ck_assert_int_eq(bus_add(&p->vm.mmio, TEST_MMIO, 0x1000,
+	ck_assert_int_eq(bus_add(&p->t.vm.mmio, TEST_MMIO, 0x1000,
 				 &probe_mmio_ops, &p->probe, "probe"),
 			 0);
-	ck_assert_msg(vcpu_create(&p->vcpu, &p->vm, 0, err, sizeof(err)) == 0,
+	ck_assert_msg(testvm_vcpu(&p->t, PAYLOAD_GPA, 0, err, sizeof(err)) == 0,
 		      "%s", err);
-	ck_assert_int_eq(vcpu_get_sregs(&p->vcpu, &sregs), 0);
-	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
-	regs_setup_pvh(&sregs, &regs, PAYLOAD_GPA, 0);
-	ck_assert_int_eq(vcpu_set_regs(&p->vcpu, &sregs, &regs), 0);
 	return 0;
 }
 
 static void payload_teardown(struct payload_vm *p)
 {
-	vcpu_destroy(&p->vcpu);
-	vm_destroy(&p->vm);
-	guest_mem_destroy(&p->gm);
+	testvm_close(&p->t);
 }
 
 START_TEST(payload_exits_and_memory)
@@ -165,9 +146,10 @@ START_TEST(payload_exits_and_memory)
 	if (!harness_have_kvm())
 		HARNESS_SKIP("/dev/kvm is not available");
 	payload_setup(&p, payload_io_mmio_mem, sizeof(payload_io_mmio_mem));
-	vcpu_loop(&p.vcpu);
-	ck_assert_msg(p.vm.exit_status == 0, "stopped: %s", p.vm.stop_reason);
-	ck_assert_str_eq(p.vm.stop_reason, "payload done");
+	vcpu_loop(&p.t.vcpu);
+	ck_assert_msg(p.t.vm.exit_status == 0, "stopped: %s",
+		      p.t.vm.stop_reason);
+	ck_assert_str_eq(p.t.vm.stop_reason, "payload done");
 	ck_assert_uint_eq(p.probe.port_n, 1);
 	ck_assert_uint_eq(p.probe.port_log[0], 'A');
 	ck_assert_uint_eq(p.probe.echo_n, 2);
@@ -176,15 +158,15 @@ START_TEST(payload_exits_and_memory)
 	ck_assert_uint_eq(p.probe.mmio_writes, 1);
 	ck_assert_uint_eq(p.probe.mmio_written, 0x77);
 	for (uint64_t a = 0x100000; a < 0x100000 + 2048 * 4096ULL; a += 4096) {
-		uint8_t *b = guest_mem_ptr(&p.gm, a, 1);
+		uint8_t *b = guest_mem_ptr(&p.t.gm, a, 1);
 
 		ck_assert_msg(b && *b == 0xab, "guest write missing at %#llx",
 			      (unsigned long long)a);
 	}
-	ck_assert_uint_eq(
-		*(uint8_t *)guest_mem_ptr(&p.gm, 0x100000 + 2048 * 4096ULL, 1),
-		0);
-	ck_assert_uint_ge(p.vcpu.exits, 6);
+	ck_assert_uint_eq(*(uint8_t *)guest_mem_ptr(
+				  &p.t.gm, 0x100000 + 2048 * 4096ULL, 1),
+			  0);
+	ck_assert_uint_ge(p.t.vcpu.exits, 6);
 	payload_teardown(&p);
 }
 END_TEST
@@ -197,8 +179,8 @@ static void *payload_stopper(void *arg)
 	struct timespec ts = {0, 100 * 1000 * 1000};
 
 	nanosleep(&ts, NULL);
-	vm_request_stop(&p->vm, 7, "stopped from outside");
-	vcpu_kick(&p->vcpu);
+	vm_request_stop(&p->t.vm, 7, "stopped from outside");
+	vcpu_kick(&p->t.vcpu);
 	return NULL;
 }
 
@@ -212,14 +194,13 @@ START_TEST(payload_kick_stops_spinning_guest)
 		HARNESS_SKIP("/dev/kvm is not available");
 	ck_assert_int_eq(vcpu_signals_init(), 0);
 	payload_setup(p, payload_spin, sizeof(payload_spin));
-	ck_assert_int_eq(vcpu_start(&p->vcpu), 0);
+	ck_assert_int_eq(vcpu_start(&p->t.vcpu), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, payload_stopper, p), 0);
 	pthread_join(t, NULL);
-	vcpu_destroy(&p->vcpu); /* joins: hangs here if the kick failed */
-	ck_assert_int_eq(p->vm.exit_status, 7);
-	ck_assert_str_eq(p->vm.stop_reason, "stopped from outside");
-	vm_destroy(&p->vm);
-	guest_mem_destroy(&p->gm);
+	vcpu_destroy(&p->t.vcpu); /* joins: hangs here if the kick failed */
+	ck_assert_int_eq(p->t.vm.exit_status, 7);
+	ck_assert_str_eq(p->t.vm.stop_reason, "stopped from outside");
+	testvm_close(&p->t);
 }
 END_TEST
 

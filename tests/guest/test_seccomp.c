@@ -19,22 +19,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "boot/regs.h"
-#include "mem/memmap.h"
+#include "tests/guest/testvm.h"
 #include "tests/harness/harness.h"
 #include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-#define MiB	    (1ULL << 20)
 #define SC_CODE_GPA 0x1000
 #define SC_PORT	    0x510 /* 'A': note it; 'S': make a forbidden syscall */
 #define SC_STOP	    0x511 /* stop the VM with status = value */
 
 struct sc_vm {
-	struct vm vm;
-	struct guest_mem gm;
-	struct vcpu vcpu;
+	struct testvm t; /* the VM, its memory and vCPU 0 */
 	struct seccomp_filters filters;
 };
 
@@ -56,15 +52,15 @@ static void sc_port_write(void *opaque, uint64_t off, const void *data,
 
 	(void)len;
 	if (off == 1) {
-		vm_request_stop(&p->vm, v, "payload done");
+		vm_request_stop(&p->t.vm, v, "payload done");
 	} else if (v == 'A') {
 		if (write(STDERR_FILENO, "exit-A handled\n", 15) != 15)
-			vm_request_stop(&p->vm, 40, "write refused");
+			vm_request_stop(&p->t.vm, 40, "write refused");
 	} else if (v == 'S') {
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 		/* Only reached when the filter did not bite. */
-		vm_request_stop(&p->vm, fd >= 0 ? 41 : 42, "socket returned");
+		vm_request_stop(&p->t.vm, fd >= 0 ? 41 : 42, "socket returned");
 	}
 }
 
@@ -112,35 +108,25 @@ static int sc_vcpu_on_start(struct vcpu *v)
  * setup failures (reported by the parent). */
 static void sc_setup(struct sc_vm *p, const uint8_t *code, size_t len)
 {
-	struct region_policy pol = {.pages = REGION_PAGES_BASE};
-	struct memmap_info info;
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	char err[512];
 
 	memset(p, 0, sizeof(*p));
-	if (vm_open(&p->vm, err, sizeof(err)) ||
-	    vm_create(&p->vm, err, sizeof(err)))
+	/* 60: the VM or its memory; stderr says which step. */
+	if (testvm_open(&p->t, SC_CODE_GPA, code, len, err, sizeof(err))) {
+		fprintf(stderr, "sc_setup: %s\n", err);
 		_exit(60);
-	if (memmap_build(&p->gm, 16 * MiB, 3ULL << 30, 4ULL << 30, &pol, &info,
-			 err, sizeof(err)) ||
-	    vm_set_memory(&p->vm, &p->gm, err, sizeof(err)) ||
-	    guest_mem_write(&p->gm, SC_CODE_GPA, code, len))
-		_exit(61);
-	if (bus_add(&p->vm.pio, SC_PORT, 2, &sc_port_ops, p, "probe"))
+	}
+	if (bus_add(&p->t.vm.pio, SC_PORT, 2, &sc_port_ops, p, "probe"))
 		_exit(62);
-	if (vcpu_create(&p->vcpu, &p->vm, 0, err, sizeof(err)) ||
-	    vcpu_get_sregs(&p->vcpu, &sregs))
+	if (testvm_vcpu(&p->t, SC_CODE_GPA, 0, err, sizeof(err))) {
+		fprintf(stderr, "sc_setup: %s\n", err);
 		_exit(63);
-	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
-	regs_setup_pvh(&sregs, &regs, SC_CODE_GPA, 0);
-	if (vcpu_set_regs(&p->vcpu, &sregs, &regs))
-		_exit(64);
+	}
 	if (vcpu_signals_init() ||
 	    seccomp_build(&p->filters, 0, err, sizeof(err)))
 		_exit(65);
-	p->vcpu.opaque = p;
-	p->vcpu.on_start = sc_vcpu_on_start;
+	p->t.vcpu.opaque = p;
+	p->t.vcpu.on_start = sc_vcpu_on_start;
 }
 
 /*
@@ -168,17 +154,17 @@ static int sc_run(const uint8_t *code, size_t len, int spin_ms, char *out,
 		close(p[0]);
 		sc_setup(v, code, len);
 		epfd = epoll_create1(0);
-		if (epfd < 0 || vcpu_start(&v->vcpu))
+		if (epfd < 0 || vcpu_start(&v->t.vcpu))
 			_exit(66);
 		if (seccomp_apply(&v->filters, SECCOMP_THREAD_VMM))
 			_exit(67);
 		if (spin_ms) {
 			epoll_wait(epfd, &ev, 1, spin_ms);
-			vm_request_stop(&v->vm, 7, "stopped from outside");
-			vcpu_kick(&v->vcpu);
+			vm_request_stop(&v->t.vm, 7, "stopped from outside");
+			vcpu_kick(&v->t.vcpu);
 		}
-		vcpu_destroy(&v->vcpu); /* joins */
-		_exit(v->vm.exit_status);
+		vcpu_destroy(&v->t.vcpu); /* joins */
+		_exit(v->t.vm.exit_status);
 	}
 	close(p[1]);
 	for (;;) {

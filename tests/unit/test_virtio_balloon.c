@@ -369,6 +369,51 @@ START_TEST(bl_align_huge1g)
 }
 END_TEST
 
+/*
+ * Reports discard by the guest address the chain carries. A second
+ * region aliases the first one's host memory under another guest address
+ * and a 2M discard granule: a report there must be handled by that
+ * region's rules (the 4K piece stays, the whole 2M goes, counted as 2M).
+ * Translating the host pointer back would land in the base-page region
+ * and free both.
+ */
+START_TEST(bl_report_by_gpa)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1};
+	struct virtio_balloon_info in;
+	const uint64_t alias_gpa = EXTRA_GPA + 0x10000000ULL;
+	struct region alias;
+
+	extra_region(REGION_PAGES_BASE);
+	alias = gm->regions[1];
+	alias.gpa = alias_gpa;
+	alias.fd = -1;
+	alias.page_size = 2 * MiB;
+	alias.pages = REGION_PAGES_THP;
+	alias.discard_granule = 2 * MiB;
+	ck_assert_int_eq(guest_mem_add(gm, &alias), 0);
+	ck_assert_uint_eq(gm->nr, 3);
+	start(&cfg, F_REPORTING, 3);
+	memset(extra_hva(0), 0x5a, 4 * MiB);
+	vtest_desc(2, 0, alias_gpa + 4096, 4096,
+		   VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	vtest_desc(2, 1, alias_gpa + 2 * MiB, (uint32_t)(2 * MiB),
+		   VIRTQ_DESC_F_WRITE, 0);
+	vtest_avail(2, 0);
+	virtio_mmio_process(&bl.mmio);
+	gm->nr = 2; /* the alias owns nothing: teardown unmaps regions[1] */
+	ck_assert_uint_eq(vtest_used_idx(2), 1);
+	virtio_balloon_get(&bl, &in);
+	ck_assert_uint_eq(in.c.reports, 2);
+	ck_assert_uint_eq(in.c.returned_bytes, 2 * MiB);
+	ck_assert_uint_eq(in.c.returned[VIRTIO_BALLOON_PS_2M], 2 * MiB);
+	ck_assert_uint_eq(in.c.returned[VIRTIO_BALLOON_PS_4K], 0);
+	ck_assert_uint_eq(in.c.unfreed_reports, 1);
+	ck_assert_uint_eq(extra_hva(4096)[0], 0x5a);
+	ck_assert_uint_eq(extra_hva(2 * MiB)[0], 0);
+}
+END_TEST
+
 /* Stats: the buffer is held until the timer, then given back. */
 START_TEST(bl_stats)
 {
@@ -430,6 +475,7 @@ Suite *virtio_balloon_suite(void)
 	tcase_add_test(dev, bl_align_thp);
 	tcase_add_test(dev, bl_align_huge);
 	tcase_add_test(dev, bl_align_huge1g);
+	tcase_add_test(dev, bl_report_by_gpa);
 	tcase_add_test(dev, bl_stats);
 	suite_add_tcase(s, pure);
 	suite_add_tcase(s, dev);

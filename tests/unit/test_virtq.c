@@ -487,6 +487,45 @@ START_TEST(virtq_adjacent_regions)
 }
 END_TEST
 
+/* Each iovec carries its guest address beside it: direct descriptors,
+ * an indirect table, and a buffer split at a region seam whose host
+ * halves are not adjacent (the second region's host view comes first), so
+ * no host pointer arithmetic could give the second half's address. */
+START_TEST(virtq_chain_gpa)
+{
+	const uint64_t seam = RAM_BASE + 0x20000;
+	const uint64_t table = DATA_GPA + 0x8000;
+
+	tgm.nr = 2;
+	tgm.regions[0].size = 0x20000;
+	tgm.regions[1] = (struct region){
+		.gpa = seam, .size = 0x10000, .hva = ram + 0x30000};
+	setup_q(0, 1);
+	set_desc(0, DATA_GPA + 0x40, 16, VIRTQ_DESC_F_NEXT, 1);
+	set_desc(1, seam - 8, 24, VIRTQ_DESC_F_NEXT, 2);
+	set_desc(2, table, 2 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	set_desc_at(table, 0, DATA_GPA + 0x300, 5, VIRTQ_DESC_F_NEXT, 1);
+	set_desc_at(table, 1, seam + 0x100, 7, VIRTQ_DESC_F_WRITE, 0);
+	avail_add(0, 0);
+	ck_assert_int_eq(virtq_pop(&tq, &tch), 1);
+	ck_assert_uint_eq(tch.n_out, 4);
+	ck_assert_uint_eq(tch.n_in, 1);
+	ck_assert_uint_eq(tch.gpa[0], DATA_GPA + 0x40);
+	ck_assert_uint_eq(tch.iov[0].iov_len, 16);
+	ck_assert_uint_eq(tch.gpa[1], seam - 8);
+	ck_assert_uint_eq(tch.iov[1].iov_len, 8);
+	ck_assert_ptr_eq(tch.iov[1].iov_base, ram + 0x20000 - 8);
+	ck_assert_uint_eq(tch.gpa[2], seam);
+	ck_assert_uint_eq(tch.iov[2].iov_len, 16);
+	ck_assert_ptr_eq(tch.iov[2].iov_base, ram + 0x30000);
+	ck_assert_uint_eq(tch.gpa[3], DATA_GPA + 0x300);
+	ck_assert_uint_eq(tch.iov[3].iov_len, 5);
+	ck_assert_uint_eq(tch.gpa[4], seam + 0x100);
+	ck_assert_uint_eq(tch.iov[4].iov_len, 7);
+	ck_assert_ptr_eq(tch.iov[4].iov_base, ram + 0x30100);
+}
+END_TEST
+
 START_TEST(virtq_iov_copy)
 {
 	uint8_t a[3], b[5], out[8];
@@ -524,6 +563,7 @@ Suite *virtq_suite(void)
 	tcase_add_test(tc, virtq_no_event_idx_flags);
 	tcase_add_test(tc, virtq_unpop_push_many);
 	tcase_add_test(tc, virtq_adjacent_regions);
+	tcase_add_test(tc, virtq_chain_gpa);
 	tcase_add_test(tc, virtq_iov_copy);
 	suite_add_tcase(s, tc);
 	return s;
