@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
+#include "devices/event_source.h"
 #include "devices/irq.h"
 #include "devices/virtq.h"
 #include "mem/guest_mem.h"
@@ -190,6 +191,10 @@ int virtio_mmio_event_fd(const struct virtio_mmio_dev *d);
 
 /* Event loop: drain the event fd and service every ready queue. */
 void virtio_mmio_process(struct virtio_mmio_dev *d);
+
+/* The event fd as an event source: level-triggered EPOLLIN (the handler,
+ * virtio_mmio_process, always drains it). After virtio_mmio_attach. */
+struct event_source virtio_mmio_source(struct virtio_mmio_dev *d);
 
 /* Ask for a virtio_mmio_process() call soon (signals the event fd). */
 void virtio_mmio_kick(struct virtio_mmio_dev *d);

@@ -376,6 +376,20 @@ uint32_t virtio_net_poll_events(const struct virtio_net *n)
 	return EPOLLIN | EPOLLET;
 }
 
+static void virtio_net_tap_event(void *opaque, uint32_t revents)
+{
+	(void)revents;
+	virtio_net_rx(opaque);
+}
+
+struct event_source virtio_net_tap_source(struct virtio_net *n)
+{
+	return (struct event_source){.fd = n->tap_fd,
+				     .events = virtio_net_poll_events(n),
+				     .handle = virtio_net_tap_event,
+				     .opaque = n};
+}
+
 void virtio_net_close(struct virtio_net *n)
 {
 	if (n->tap_fd < 0)

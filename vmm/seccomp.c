@@ -521,6 +521,38 @@ int seccomp_apply(const struct seccomp_filters *f, enum seccomp_thread kind)
 	return 0;
 }
 
+int seccomp_setup(struct seccomp_filters *f, const struct cli_opts *o,
+		  const struct seccomp_filters **vcpu, char *err, size_t errlen)
+{
+	unsigned files = o->verbose || o->stats_json || o->control_socket
+				 ? SECCOMP_VMM_FILES
+				 : 0;
+
+	*vcpu = NULL;
+	if (o->no_seccomp) {
+		log_warn("--no-seccomp: VMM and vCPU threads run without "
+			 "syscall filters");
+		return 0;
+	}
+	*vcpu = f;
+	return seccomp_build(f, files, err, errlen);
+}
+
+int seccomp_enter_vmm(const struct seccomp_filters *f, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!f->prog[SECCOMP_THREAD_VMM].insns)
+		return 0;
+	ret = seccomp_apply(f, SECCOMP_THREAD_VMM);
+	if (ret)
+		snprintf(err, errlen,
+			 "cannot load the seccomp filter: %s (run with "
+			 "--no-seccomp on kernels without seccomp)",
+			 strerror(-ret));
+	return ret;
+}
+
 void seccomp_free(struct seccomp_filters *f)
 {
 	for (int k = 0; k < SECCOMP_THREAD_KINDS; k++) {
