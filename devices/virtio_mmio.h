@@ -116,6 +116,17 @@ struct virtio_mmio_ops {
 	/* Optional: the driver set DRIVER_OK. Nonzero fails the device
 	 * (DEVICE_NEEDS_RESET). */
 	int (*activate)(void *opaque);
+	/*
+	 * Snapshot hooks for the device type's own state (config space,
+	 * counters, a frame or buffer it holds), optional: NULL until the
+	 * snapshot work fills them. The transport's state (registers,
+	 * features, queue addresses and indices) belongs to
+	 * virtio_mmio_bus_ops.save/load, which call these for the rest; the
+	 * contract is bus_ops's (devices/bus.h): VMM thread, every vCPU
+	 * paused, the loop idle; here also with the device lock held.
+	 */
+	ssize_t (*save)(void *opaque, void *buf, size_t len);
+	int (*load)(void *opaque, const void *buf, size_t len);
 };
 
 struct virtio_mmio_queue {
