@@ -81,10 +81,11 @@ struct seccomp_rule {
 		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGFPE, 0),         \
 		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGILL, 0)
 
-/* The main thread from machine_loop() on: the event loop, the device work
- * it runs (virtio-blk/net/rng, balloon discard), and the teardown. */
+/* The main thread from the loop step on (vmm/machine.c): the event loop
+ * (vmm/loop.c), the device work it runs (virtio-blk/net/rng, balloon
+ * discard), and the teardown. */
 static const struct seccomp_rule seccomp_vmm_rules[] = {
-	/* machine_loop: signalfd, stdin; virtio_mmio_process: queue
+	/* The loop's handlers: signalfd, stdin; virtio_mmio_process: queue
 	 * eventfds; virtio_net_rx: tap frames. */
 	ALLOW(read),
 	/* log.c (stderr), irq.c (irqfd), vm_request_stop (stop eventfd). */
@@ -113,10 +114,11 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
 	/* Teardown: device, vCPU, VM, epoll and signalfd descriptors. */
 	ALLOW(close),
-	/* machine_loop (glibc may use either). */
+	/* loop_once (glibc may use either). */
 	ALLOW(epoll_wait),
 	ALLOW(epoll_pwait),
-	/* machine_stdin: EPOLL_CTL_DEL when stdin reaches EOF. */
+	/* Console flow control: stdin leaves the loop (EPOLL_CTL_DEL) while
+	 * bytes wait and rejoins it (EPOLL_CTL_ADD); loop_del at teardown. */
 	ALLOW(epoll_ctl),
 	/* virtio_rng: entropy for the guest. */
 	ALLOW(getrandom),

@@ -48,7 +48,8 @@ static int con_pending(int fd)
 }
 
 /* Paste `len` bytes; the guest reads one byte at a time while LSR.DR says
- * there is one; the loop is emulated as vmm/machine.c runs it. */
+ * there is one; the loop is emulated by hand (console_attach_flow runs
+ * the real one). */
 static void con_paste(int fifo)
 {
 	struct serial8250 s;
