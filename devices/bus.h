@@ -5,7 +5,9 @@
 #ifndef DEVICES_BUS_H
 #define DEVICES_BUS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Offsets are relative to the start of the device's range. len is 1..8.
  * Devices never fail a guest access: bad input is logged and ignored. */
@@ -14,6 +16,27 @@ struct bus_ops {
 	void (*write)(void *opaque, uint64_t off, const void *data,
 		      uint32_t len);
 	void (*reset)(void *opaque); /* optional */
+	/*
+	 * Snapshot hooks, optional: NULL until the snapshot work fills them
+	 * (a device with state and no hooks cannot be snapshotted yet). Both
+	 * run on the VMM (main) thread while every vCPU is paused out of
+	 * KVM_RUN and the event loop dispatches nothing, so no register
+	 * access or device work runs meanwhile; they take the device's own
+	 * locks anyway.
+	 *
+	 * save: write the device's guest-visible state (registers, FIFOs,
+	 * interrupt levels, for virtio the transport and queue positions;
+	 * never host fds or pointers, which the restored VMM opens anew)
+	 * into buf (len bytes), in a layout only load reads. Returns the
+	 * bytes written, or -ENOSPC with nothing written when len is too
+	 * small.
+	 * load: restore what save wrote (len bytes) into a device built from
+	 * the same configuration, before the vCPUs resume; it sets its
+	 * interrupt lines to the saved levels itself. 0, or -EINVAL for a
+	 * blob it did not write (the device is then as after reset).
+	 */
+	ssize_t (*save)(void *opaque, void *buf, size_t len);
+	int (*load)(void *opaque, const void *buf, size_t len);
 };
 
 struct bus_dev {

@@ -234,12 +234,19 @@ const struct bus_ops i8042_data_ops = {
 	.read = i8042_data_read,
 	.write = i8042_data_write,
 	.reset = i8042_reset,
+	/* Snapshot (devices/bus.h): not written yet. */
+	.save = NULL,
+	.load = NULL,
 };
 
 const struct bus_ops i8042_cmd_ops = {
 	.read = i8042_cmd_read,
 	.write = i8042_cmd_write,
 	.reset = i8042_reset,
+	/* Snapshot: the state is one struct i8042, saved once through
+	 * i8042_data_ops. */
+	.save = NULL,
+	.load = NULL,
 };
 
 int i8042_init(struct i8042 *k, void (*reset)(void *opaque), void *opaque)

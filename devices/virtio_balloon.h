@@ -161,6 +161,10 @@ int virtio_balloon_timer_fd(const struct virtio_balloon *b);
  * driver refreshes it. */
 void virtio_balloon_timer(struct virtio_balloon *b);
 
+/* The stats timer as an event source (fd -1 without stats): level-
+ * triggered EPOLLIN, virtio_balloon_timer reads the expirations. */
+struct event_source virtio_balloon_timer_source(struct virtio_balloon *b);
+
 /* Set the target (bytes, rounded down to 4 KiB pages) and tell the
  * driver. -ERANGE if more than guest RAM (or 2^32 pages). Any thread. */
 int virtio_balloon_set_target(struct virtio_balloon *b, uint64_t bytes)

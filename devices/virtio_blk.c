@@ -227,6 +227,9 @@ static const struct virtio_mmio_ops virtio_blk_ops = {
 	.queue_max = VIRTIO_BLK_QUEUE_SIZE,
 	.config_read = virtio_blk_config_read,
 	.notify = virtio_blk_notify,
+	/* Snapshot (devices/virtio_mmio.h): not written yet. */
+	.save = NULL,
+	.load = NULL,
 };
 
 static int virtio_blk_open_error(int err, const char *path, char *msg,

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
+#include "devices/event_source.h"
 #include "devices/irq.h"
 #include "devices/virtq.h"
 #include "mem/guest_mem.h"
@@ -115,6 +116,17 @@ struct virtio_mmio_ops {
 	/* Optional: the driver set DRIVER_OK. Nonzero fails the device
 	 * (DEVICE_NEEDS_RESET). */
 	int (*activate)(void *opaque);
+	/*
+	 * Snapshot hooks for the device type's own state (config space,
+	 * counters, a frame or buffer it holds), optional: NULL until the
+	 * snapshot work fills them. The transport's state (registers,
+	 * features, queue addresses and indices) belongs to
+	 * virtio_mmio_bus_ops.save/load, which call these for the rest; the
+	 * contract is bus_ops's (devices/bus.h): VMM thread, every vCPU
+	 * paused, the loop idle; here also with the device lock held.
+	 */
+	ssize_t (*save)(void *opaque, void *buf, size_t len);
+	int (*load)(void *opaque, const void *buf, size_t len);
 };
 
 struct virtio_mmio_queue {
@@ -190,6 +202,10 @@ int virtio_mmio_event_fd(const struct virtio_mmio_dev *d);
 
 /* Event loop: drain the event fd and service every ready queue. */
 void virtio_mmio_process(struct virtio_mmio_dev *d);
+
+/* The event fd as an event source: level-triggered EPOLLIN (the handler,
+ * virtio_mmio_process, always drains it). After virtio_mmio_attach. */
+struct event_source virtio_mmio_source(struct virtio_mmio_dev *d);
 
 /* Ask for a virtio_mmio_process() call soon (signals the event fd). */
 void virtio_mmio_kick(struct virtio_mmio_dev *d);

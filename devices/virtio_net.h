@@ -114,6 +114,10 @@ uint32_t virtio_net_poll_events(const struct virtio_net *n);
 /* Event loop: the TAP became readable; move frames to the guest. */
 void virtio_net_rx(struct virtio_net *n);
 
+/* The TAP as an event source: virtio_net_poll_events() (edge-triggered)
+ * -> virtio_net_rx. */
+struct event_source virtio_net_tap_source(struct virtio_net *n);
+
 /* Close the TAP (a non-persistent TAP disappears), destroy the transport. */
 void virtio_net_close(struct virtio_net *n);
 

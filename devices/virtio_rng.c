@@ -77,6 +77,9 @@ static const struct virtio_mmio_ops virtio_rng_ops = {
 	.queue_max = VIRTIO_RNG_QUEUE_SIZE,
 	.config_read = virtio_rng_config_read,
 	.notify = virtio_rng_notify,
+	/* Snapshot (devices/virtio_mmio.h): not written yet. */
+	.save = NULL,
+	.load = NULL,
 };
 
 void virtio_rng_init(struct virtio_rng *r)

@@ -12,9 +12,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "vmm/log.h"
 
 /*
  * The settings to put back, for the fatal-signal and SIGSYS paths, which
@@ -163,6 +166,10 @@ int console_in_init(struct console_in *c, struct serial8250 *uart,
 	c->uart = uart;
 	c->term = term;
 	c->off = c->len = 0;
+	c->loop = NULL;
+	c->state = CONSOLE_IN_READ;
+	c->quit = NULL;
+	c->quit_opaque = NULL;
 	c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (c->wake_fd < 0)
 		return -errno;
@@ -215,10 +222,113 @@ enum console_in_state console_in_wake(struct console_in *c)
 	return CONSOLE_IN_READ;
 }
 
+static void console_in_on_term(void *opaque, uint32_t revents);
+
+/* Follow st with the terminal's registration: in the loop only while
+ * READ. EOF is final. */
+static void console_in_apply(struct console_in *c, enum console_in_state st)
+{
+	struct event_source src = {.fd = c->term->fd,
+				   .events = EPOLLIN,
+				   .handle = console_in_on_term,
+				   .opaque = c};
+
+	if (st == CONSOLE_IN_QUIT) {
+		/* At the default level: the user sees why the VM ended, as
+		 * with a signal. */
+		if (c->state != CONSOLE_IN_EOF) {
+			log_warn("stopped from the console (Ctrl-A x)");
+			if (c->quit)
+				c->quit(c->quit_opaque);
+		}
+		st = CONSOLE_IN_EOF;
+	}
+	if (st == c->state || c->state == CONSOLE_IN_EOF)
+		return;
+	if (st == CONSOLE_IN_READ) {
+		if (loop_add(c->loop, &src)) {
+			/* No slot or no memory for it: the guest gets no
+			 * more input rather than a spinning loop. */
+			st = CONSOLE_IN_EOF;
+		}
+	} else if (c->state == CONSOLE_IN_READ) {
+		loop_del(c->loop, c->term->fd);
+	}
+	c->state = st;
+}
+
+static void console_in_on_term(void *opaque, uint32_t revents)
+{
+	struct console_in *c = opaque;
+
+	(void)revents;
+	console_in_apply(c, console_in_read(c));
+}
+
+static void console_in_on_wake(void *opaque, uint32_t revents)
+{
+	struct console_in *c = opaque;
+
+	(void)revents;
+	console_in_apply(c, console_in_wake(c));
+}
+
+int console_in_attach(struct console_in *c, struct loop *l,
+		      void (*quit)(void *opaque), void *opaque)
+{
+	struct event_source wake = {.fd = c->wake_fd,
+				    .events = EPOLLIN,
+				    .handle = console_in_on_wake,
+				    .opaque = c};
+	struct event_source term = {.fd = c->term->fd,
+				    .events = EPOLLIN,
+				    .handle = console_in_on_term,
+				    .opaque = c};
+	int ret;
+
+	ret = loop_add(l, &wake);
+	if (ret)
+		return ret;
+	ret = loop_add(l, &term);
+	if (ret) {
+		loop_del(l, c->wake_fd);
+		return ret;
+	}
+	c->loop = l;
+	c->state = CONSOLE_IN_READ;
+	c->quit = quit;
+	c->quit_opaque = opaque;
+	return 0;
+}
+
+int console_start(struct console *term, struct console_in *in, int fd,
+		  struct serial8250 *uart, struct loop *l,
+		  void (*quit)(void *opaque), void *opaque)
+{
+	console_open(term, fd);
+	if (term->fd < 0)
+		return 0;
+	if (console_in_init(in, uart, term)) {
+		console_close(term);
+		return 0;
+	}
+	if (console_in_attach(in, l, quit, opaque)) {
+		console_close(term);
+		return 1; /* the UART's wakeup fd is still ours to close */
+	}
+	return 1;
+}
+
 void console_in_close(struct console_in *c)
 {
 	if (c->wake_fd < 0)
 		return;
+	if (c->loop) {
+		loop_del(c->loop, c->wake_fd);
+		if (c->state == CONSOLE_IN_READ)
+			loop_del(c->loop, c->term->fd);
+		c->loop = NULL;
+	}
 	serial8250_set_rx_wakeup_fd(c->uart, -1);
 	close(c->wake_fd);
 	c->wake_fd = -1;

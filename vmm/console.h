@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "devices/serial8250.h"
+#include "vmm/loop.h"
 
 /* What console_input() found in the bytes typed. */
 enum console_event {
@@ -65,13 +66,15 @@ void console_close(struct console *c);
  * (an eventfd it writes once the guest drains the FIFO) resumes the feed.
  * Nothing typed or pasted is dropped, however slowly the guest reads.
  *
- * Event loop wiring:
+ * Event loop wiring (console_in_attach does it on a struct loop):
  *   console_in_init(&c, &uart, &term);
  *   poll term.fd (EPOLLIN) -> console_in_read(&c)
  *   poll c.wake_fd (EPOLLIN) -> console_in_wake(&c)
  *   each returns what to do with term.fd: keep polling it, stop polling it
  *   until the wakeup (CONSOLE_IN_WAIT), drop it (CONSOLE_IN_EOF), or stop
  *   the VM (CONSOLE_IN_QUIT: the user typed Ctrl-A x).
+ * Level-triggered stdin that is not read would spin the loop: that is why
+ * it leaves the loop while bytes wait, instead of staying registered.
  */
 enum console_in_state {
 	CONSOLE_IN_READ, /* poll the terminal */
@@ -86,6 +89,11 @@ struct console_in {
 	int wake_fd;	      /* owned: the UART's rx wakeup eventfd */
 	char buf[65];	      /* one read (64) plus a pending Ctrl-A */
 	size_t off, len;      /* buf[off, len) waits for the UART */
+	/* console_in_attach: the loop term->fd is in while state is READ. */
+	struct loop *loop;
+	enum console_in_state state;
+	void (*quit)(void *opaque);
+	void *quit_opaque;
 };
 
 /* Create the wakeup eventfd and hand it to the UART; term->fd must be the
@@ -100,7 +108,30 @@ enum console_in_state console_in_read(struct console_in *c);
 /* wake_fd is readable: feed what waits. */
 enum console_in_state console_in_wake(struct console_in *c);
 
-/* Detach from the UART and close the eventfd (no-op when not set up). */
+/*
+ * Run the input on loop l: watch wake_fd, and term->fd while the UART
+ * takes what is read (removed on CONSOLE_IN_WAIT, back at the wakeup,
+ * removed for good at EOF). Ctrl-A x logs a warning saying so, calls
+ * quit(opaque) once and ends the input. 0, or a negative errno with nothing left registered. Call after
+ * console_in_init; console_in_close unregisters.
+ */
+int console_in_attach(struct console_in *c, struct loop *l,
+		      void (*quit)(void *opaque), void *opaque)
+	__attribute__((warn_unused_result));
+
+/*
+ * The whole console: console_open(term, fd), then, when that took the
+ * terminal, its input fed to uart through in on loop l (console_in_init,
+ * console_in_attach with quit and opaque). A terminal whose input cannot
+ * be set up is closed again: never left in raw mode unread. Returns 1 when
+ * in was set up (console_in_close it at the end), else 0.
+ */
+int console_start(struct console *term, struct console_in *in, int fd,
+		  struct serial8250 *uart, struct loop *l,
+		  void (*quit)(void *opaque), void *opaque);
+
+/* Detach from the UART and the loop, close the eventfd (no-op when not
+ * set up). */
 void console_in_close(struct console_in *c);
 
 /*

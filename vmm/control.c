@@ -341,6 +341,20 @@ int control_fd(const struct control *c)
 	return c->epfd;
 }
 
+static void control_event(void *opaque, uint32_t revents)
+{
+	(void)revents;
+	control_process(opaque);
+}
+
+struct event_source control_source(struct control *c)
+{
+	return (struct event_source){.fd = c->epfd,
+				     .events = EPOLLIN,
+				     .handle = control_event,
+				     .opaque = c};
+}
+
 static void control_drop(struct control *c, struct control_client *cl)
 {
 	epoll_ctl(c->epfd, EPOLL_CTL_DEL, cl->fd, NULL);

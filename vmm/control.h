@@ -50,6 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/event_source.h"
 #include "devices/virtio_balloon.h"
 #include "mem/guest_mem.h"
 
@@ -98,6 +99,10 @@ int control_fd(const struct control *c);
 
 /* Event loop: accept connections, read requests, reply. Never blocks. */
 void control_process(struct control *c);
+
+/* control_fd as an event source: level-triggered EPOLLIN (control_process
+ * serves everything ready). */
+struct event_source control_source(struct control *c);
 
 /* Close every connection and the socket; remove the socket file if the
  * path still names our socket (not one a newer VM made there since). */

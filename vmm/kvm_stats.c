@@ -438,3 +438,21 @@ void kvm_stats_run_free(struct kvm_stats_run *r)
 	kvm_stats_free(&r->vm);
 	kvm_stats_free(&r->vcpu);
 }
+
+int kvm_stats_report(struct kvm_stats_run *r, const struct kvm_stats_src *src,
+		     const struct guest_mem *gm, FILE *f, const char *path,
+		     char *err, size_t errlen)
+{
+	int ret = 0;
+
+	kvm_stats_collect(r, src, gm);
+	if (f) {
+		fputs("microvm: stats ", f);
+		kvm_stats_json(f, r);
+		fputc('\n', f);
+	}
+	if (path)
+		ret = kvm_stats_write(path, r, err, errlen);
+	kvm_stats_run_free(r);
+	return ret;
+}

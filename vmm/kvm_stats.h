@@ -137,4 +137,16 @@ int kvm_stats_write(const char *path, const struct kvm_stats_run *r, char *err,
 /* Free what kvm_stats_collect allocated. */
 void kvm_stats_run_free(struct kvm_stats_run *r);
 
+/*
+ * The exit report: complete r (the caller filled the figures it owns:
+ * sizes, timing, i8042 reads) with kvm_stats_collect, print it as one
+ * "microvm: stats {...}" line on f (NULL: not printed), write it to path
+ * (NULL: not written), and free what collect allocated. 0, or
+ * kvm_stats_write's negative errno with the reason in err.
+ */
+int kvm_stats_report(struct kvm_stats_run *r, const struct kvm_stats_src *src,
+		     const struct guest_mem *gm, FILE *f, const char *path,
+		     char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 #endif

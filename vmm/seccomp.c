@@ -81,10 +81,11 @@ struct seccomp_rule {
 		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGFPE, 0),         \
 		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGILL, 0)
 
-/* The main thread from machine_loop() on: the event loop, the device work
- * it runs (virtio-blk/net/rng, balloon discard), and the teardown. */
+/* The main thread from the loop step on (vmm/machine.c): the event loop
+ * (vmm/loop.c), the device work it runs (virtio-blk/net/rng, balloon
+ * discard), and the teardown. */
 static const struct seccomp_rule seccomp_vmm_rules[] = {
-	/* machine_loop: signalfd, stdin; virtio_mmio_process: queue
+	/* The loop's handlers: signalfd, stdin; virtio_mmio_process: queue
 	 * eventfds; virtio_net_rx: tap frames. */
 	ALLOW(read),
 	/* log.c (stderr), irq.c (irqfd), vm_request_stop (stop eventfd). */
@@ -113,10 +114,11 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
 	/* Teardown: device, vCPU, VM, epoll and signalfd descriptors. */
 	ALLOW(close),
-	/* machine_loop (glibc may use either). */
+	/* loop_once (glibc may use either). */
 	ALLOW(epoll_wait),
 	ALLOW(epoll_pwait),
-	/* machine_stdin: EPOLL_CTL_DEL when stdin reaches EOF. */
+	/* Console flow control: stdin leaves the loop (EPOLL_CTL_DEL) while
+	 * bytes wait and rejoins it (EPOLL_CTL_ADD); loop_del at teardown. */
 	ALLOW(epoll_ctl),
 	/* virtio_rng: entropy for the guest. */
 	ALLOW(getrandom),
@@ -519,6 +521,38 @@ int seccomp_apply(const struct seccomp_filters *f, enum seccomp_thread kind)
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp))
 		return -errno;
 	return 0;
+}
+
+int seccomp_setup(struct seccomp_filters *f, const struct cli_opts *o,
+		  const struct seccomp_filters **vcpu, char *err, size_t errlen)
+{
+	unsigned files = o->verbose || o->stats_json || o->control_socket
+				 ? SECCOMP_VMM_FILES
+				 : 0;
+
+	*vcpu = NULL;
+	if (o->no_seccomp) {
+		log_warn("--no-seccomp: VMM and vCPU threads run without "
+			 "syscall filters");
+		return 0;
+	}
+	*vcpu = f;
+	return seccomp_build(f, files, err, errlen);
+}
+
+int seccomp_enter_vmm(const struct seccomp_filters *f, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!f->prog[SECCOMP_THREAD_VMM].insns)
+		return 0;
+	ret = seccomp_apply(f, SECCOMP_THREAD_VMM);
+	if (ret)
+		snprintf(err, errlen,
+			 "cannot load the seccomp filter: %s (run with "
+			 "--no-seccomp on kernels without seccomp)",
+			 strerror(-ret));
+	return ret;
 }
 
 void seccomp_free(struct seccomp_filters *f)

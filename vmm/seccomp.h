@@ -24,6 +24,8 @@
 #include <linux/filter.h>
 #include <stddef.h>
 
+#include "vmm/cli.h"
+
 enum seccomp_thread {
 	SECCOMP_THREAD_VMM,  /* main thread: event loop, device work */
 	SECCOMP_THREAD_VCPU, /* KVM_RUN and the exit path */
@@ -63,6 +65,23 @@ int seccomp_build(struct seccomp_filters *f, unsigned flags, char *err,
  * Returns 0 or a negative errno (the caller reports it).
  */
 int seccomp_apply(const struct seccomp_filters *f, enum seccomp_thread kind)
+	__attribute__((warn_unused_result));
+
+/*
+ * The filters the options ask for: with --no-seccomp nothing is built and
+ * a warning says the threads run unfiltered; else seccomp_build(f), with
+ * SECCOMP_VMM_FILES when --verbose, --stats-json or --control-socket need
+ * files at exit. 0, or a negative errno with the reason in err. *vcpu
+ * gets what to hand the vCPU threads (vmm/vcpu.h): f, or NULL.
+ */
+int seccomp_setup(struct seccomp_filters *f, const struct cli_opts *o,
+		  const struct seccomp_filters **vcpu, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Load the VMM list on the calling (main) thread when seccomp_setup built
+ * one (nothing to do after --no-seccomp). 0, or a negative errno with the
+ * reason and the fix in err. */
+int seccomp_enter_vmm(const struct seccomp_filters *f, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /* Free the compiled programs (filters already loaded stay loaded). */

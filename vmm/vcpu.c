@@ -205,6 +205,18 @@ void vcpu_loop(struct vcpu *v)
 	char why[256];
 	int first = 1;
 
+	if (v->seccomp) {
+		int ret = seccomp_apply(v->seccomp, SECCOMP_THREAD_VCPU);
+
+		if (ret) {
+			log_err("vCPU %u: cannot load the seccomp filter: %s "
+				"(run with --no-seccomp on kernels without "
+				"seccomp)",
+				v->index, strerror(-ret));
+			vm_request_stop(v->vm, 1, "vCPU thread setup failed");
+			return;
+		}
+	}
 	if (v->on_start && v->on_start(v)) {
 		vm_request_stop(v->vm, 1, "vCPU thread setup failed");
 		return;
@@ -212,7 +224,7 @@ void vcpu_loop(struct vcpu *v)
 	while (!vm_stopping(v->vm)) {
 		enum exit_action act;
 
-		if (first && v->on_first_run)
+		if (first && v->index == 0 && v->on_first_run)
 			v->on_first_run(v);
 		first = 0;
 		if (ioctl(v->fd, KVM_RUN, 0)) {
@@ -288,4 +300,76 @@ void vcpu_destroy(struct vcpu *v)
 	if (v->fd >= 0 && v->vm)
 		close(v->fd);
 	v->fd = -1;
+}
+
+int vcpu_create_all(struct vcpu *v, unsigned n, unsigned *nr, struct vm *vm,
+		    const struct boot_info *bi,
+		    void (*on_first_run)(struct vcpu *v), void *opaque,
+		    char *err, size_t errlen)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int ret = vcpu_signals_init();
+
+	if (ret) {
+		snprintf(err, errlen, "installing the vCPU kick signal: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		ret = vcpu_create(&v[i], vm, i, err, errlen);
+		if (ret)
+			return ret;
+		(*nr)++;
+		v[i].on_first_run = on_first_run;
+		v[i].opaque = opaque;
+		ret = vcpu_init_x86(&v[i], n, err, errlen);
+		if (ret)
+			return ret;
+	}
+	ret = vcpu_get_sregs(&v[0], &sregs);
+	if (!ret) {
+		boot_setup_regs(bi, &sregs, &regs);
+		ret = vcpu_set_regs(&v[0], &sregs, &regs);
+	}
+	if (ret)
+		snprintf(err, errlen, "setting boot registers: %s",
+			 strerror(-ret));
+	return ret;
+}
+
+int vcpu_start_all(struct vcpu *v, unsigned n, const struct seccomp_filters *f,
+		   char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int ret;
+
+		v[i].seccomp = f;
+		ret = vcpu_start(&v[i]);
+		if (ret) {
+			snprintf(err, errlen, "cannot start vCPU thread %u: %s",
+				 i, strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void vcpu_fds(const struct vcpu *v, unsigned n, int *fds)
+{
+	for (unsigned i = 0; i < n; i++)
+		fds[i] = v[i].fd;
+}
+
+void vcpu_kick_all(struct vcpu *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vcpu_kick(&v[i]);
+}
+
+void vcpu_stop_all(struct vcpu *v, unsigned n)
+{
+	vcpu_kick_all(v, n);
+	for (unsigned i = 0; i < n; i++)
+		vcpu_destroy(&v[i]);
 }

@@ -9,6 +9,8 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 
+#include "boot/loader.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -22,6 +24,9 @@ struct vcpu {
 	int thread_started;
 	uint64_t exits; /* counted by the loop, read after join */
 	void *opaque;	/* the owner's, for the hooks below */
+	/* Loaded (SECCOMP_THREAD_VCPU) on the vCPU thread before on_start
+	 * and the first KVM_RUN; NULL: no filter. A failure stops the VM. */
+	const struct seccomp_filters *seccomp;
 	/* Called once on the vCPU thread before the first KVM_RUN (seccomp
 	 * goes here). A non-zero return stops the VM. */
 	int (*on_start)(struct vcpu *v);
@@ -70,5 +75,36 @@ void vcpu_kick(struct vcpu *v);
 
 /* Join the thread (if started), unmap and close. */
 void vcpu_destroy(struct vcpu *v);
+
+/*
+ * The VM's vCPUs: install the kick signal, create vCPUs 0..n-1 of vm in
+ * v[0..n) with their x86 state for n vCPUs, each with `opaque` and the
+ * on_first_run hook; then the entry registers for bi on v[0], the boot
+ * vCPU (the others wait for the guest's INIT/SIPI in the in-kernel LAPIC).
+ * *nr counts the vCPUs created (to destroy, also after a failure). 0, or
+ * a negative errno with the reason in err.
+ */
+int vcpu_create_all(struct vcpu *v, unsigned n, unsigned *nr, struct vm *vm,
+		    const struct boot_info *bi,
+		    void (*on_first_run)(struct vcpu *v), void *opaque,
+		    char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Start v[0..n) on their threads, each loading f's vCPU list first (f
+ * NULL: no filter). 0, or a negative errno with the reason in err (the
+ * threads already started run until vcpu_stop_all). */
+int vcpu_start_all(struct vcpu *v, unsigned n, const struct seccomp_filters *f,
+		   char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* The vCPU fds of v[0..n) into fds (for kvm_stats_src_open). */
+void vcpu_fds(const struct vcpu *v, unsigned n, int *fds);
+
+/* vcpu_kick each of v[0..n). */
+void vcpu_kick_all(struct vcpu *v, unsigned n);
+
+/* Kick every vCPU out of the guest, then join and destroy each. Call after
+ * vm_request_stop. */
+void vcpu_stop_all(struct vcpu *v, unsigned n);
 
 #endif

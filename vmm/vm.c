@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -259,4 +260,28 @@ void vm_request_stop(struct vm *vm, int status, const char *reason)
 int vm_stopping(const struct vm *vm)
 {
 	return __atomic_load_n(&vm->stopping, __ATOMIC_ACQUIRE);
+}
+
+static void vm_stop_event(void *opaque, uint32_t revents)
+{
+	(void)opaque;
+	(void)revents;
+}
+
+struct event_source vm_stop_source(struct vm *vm)
+{
+	return (struct event_source){.fd = vm->stop_fd,
+				     .events = EPOLLIN,
+				     .handle = vm_stop_event,
+				     .opaque = vm};
+}
+
+int vm_irqfd_hook(void *vm, unsigned gsi)
+{
+	return vm_irqfd(vm, gsi);
+}
+
+int vm_ioeventfd_hook(void *vm, int fd, uint64_t addr, unsigned len)
+{
+	return vm_ioeventfd(vm, fd, addr, len);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "devices/bus.h"
+#include "devices/event_source.h"
 #include "mem/guest_mem.h"
 
 #define VM_MAX_VCPUS 64
@@ -60,6 +61,11 @@ void vm_irq_line(void *opaque, unsigned gsi, int level);
  */
 int vm_irqfd(struct vm *vm, unsigned gsi) __attribute__((warn_unused_result));
 
+/* vm_irqfd and vm_ioeventfd with the VM as an opaque pointer, like
+ * vm_irq_line: for code that must not know KVM (vmm/board.h's hooks). */
+int vm_irqfd_hook(void *vm, unsigned gsi);
+int vm_ioeventfd_hook(void *vm, int fd, uint64_t addr, unsigned len);
+
 /*
  * Make guest writes of `len` bytes at MMIO `addr` signal eventfd `fd`
  * instead of exiting to userspace (any value; the fd stays the caller's).
@@ -75,5 +81,10 @@ void vm_request_stop(struct vm *vm, int status, const char *reason);
 
 /* 1 once a stop was requested. */
 int vm_stopping(const struct vm *vm);
+
+/* stop_fd for the event loop (EPOLLIN): it wakes the loop when a stop is
+ * requested and stays readable; the handler does nothing, the loop's
+ * owner checks vm_stopping() after each round. */
+struct event_source vm_stop_source(struct vm *vm);
 
 #endif

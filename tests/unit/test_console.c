@@ -12,6 +12,7 @@
 #include "devices/serial8250.h"
 #include "tests/harness/harness.h"
 #include "vmm/console.h"
+#include "vmm/loop.h"
 
 #define CON_RBR 0
 #define CON_FCR 2
@@ -47,7 +48,8 @@ static int con_pending(int fd)
 }
 
 /* Paste `len` bytes; the guest reads one byte at a time while LSR.DR says
- * there is one; the loop is emulated as vmm/machine.c runs it. */
+ * there is one; the loop is emulated by hand (console_attach_flow runs
+ * the real one). */
 static void con_paste(int fifo)
 {
 	struct serial8250 s;
@@ -207,6 +209,102 @@ START_TEST(console_in_quit)
 }
 END_TEST
 
+static unsigned con_quits;
+
+static void con_quit(void *opaque)
+{
+	ck_assert_ptr_eq(opaque, &con_quits);
+	con_quits++;
+}
+
+/* Set up a UART (receive FIFO off: one byte at a time), a pipe as the
+ * terminal and the input attached to a loop. */
+static void con_attached(struct serial8250 *s, struct console_in *c,
+			 struct console *term, struct loop *l, int p[2])
+{
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(serial8250_init(s, -1, NULL), 0);
+	term->fd = p[0];
+	ck_assert_int_eq(loop_init(l), 0);
+	ck_assert_int_eq(console_in_init(c, s, term), 0);
+	con_quits = 0;
+	ck_assert_int_eq(console_in_attach(c, l, con_quit, &con_quits), 0);
+	ck_assert(loop_watching(l, p[0]));
+	ck_assert(loop_watching(l, c->wake_fd));
+}
+
+/* On the loop: the terminal leaves the loop while a byte waits for the
+ * UART (level-triggered stdin left unread would spin), comes back once
+ * the guest drains the receiver, and leaves for good at EOF. Nothing is
+ * lost or reordered. */
+START_TEST(console_attach_flow)
+{
+	struct serial8250 s;
+	struct console_in c;
+	struct console term = {.fd = -1};
+	struct loop l;
+	int p[2], wake;
+
+	con_attached(&s, &c, &term, &l, p);
+	wake = c.wake_fd;
+	ck_assert_int_eq(write(p[1], "hi", 2), 2);
+	ck_assert_int_eq(loop_once(&l, 1000), 1);
+	/* 'h' is in the receiver, 'i' waits: stdin is out of the loop. */
+	ck_assert(!loop_watching(&l, p[0]));
+	ck_assert_int_eq(loop_once(&l, 0), 0);
+	ck_assert_uint_eq(con_rd(&s, CON_RBR), 'h');
+	/* The UART's wakeup: 'i' goes in, stdin is back. */
+	ck_assert_int_ge(loop_once(&l, 1000), 1);
+	ck_assert(loop_watching(&l, p[0]));
+	ck_assert_uint_eq(con_rd(&s, CON_LSR) & 0x01, 1);
+	ck_assert_uint_eq(con_rd(&s, CON_RBR), 'i');
+	while (loop_once(&l, 0) > 0) {
+		/* the wakeup after 'i' was read: nothing waits */
+	}
+	ck_assert(loop_watching(&l, p[0]));
+	close(p[1]);
+	ck_assert_int_eq(loop_once(&l, 1000), 1);
+	ck_assert(!loop_watching(&l, p[0]));
+	ck_assert_int_eq(loop_once(&l, 0), 0);
+	ck_assert_uint_eq(con_quits, 0);
+	console_in_close(&c);
+	ck_assert(!loop_watching(&l, wake));
+	loop_destroy(&l);
+	serial8250_destroy(&s);
+	close(p[0]);
+}
+END_TEST
+
+/* Ctrl-A x on the loop: quit is called once, the byte before it still
+ * reaches the guest, and the terminal is no longer read. */
+START_TEST(console_attach_quit)
+{
+	struct serial8250 s;
+	struct console_in c;
+	struct console term = {.fd = -1};
+	struct loop l;
+	int p[2];
+
+	con_attached(&s, &c, &term, &l, p);
+	ck_assert_int_eq(write(p[1], "k\x01x", 3), 3);
+	ck_assert_int_eq(loop_once(&l, 1000), 1);
+	ck_assert_uint_eq(con_quits, 1);
+	ck_assert(!loop_watching(&l, p[0]));
+	ck_assert_uint_eq(con_rd(&s, CON_RBR), 'k');
+	ck_assert_int_eq(write(p[1], "more", 4), 4);
+	while (loop_once(&l, 0) > 0) {
+		/* only the UART's wakeup */
+	}
+	ck_assert_uint_eq(con_quits, 1);
+	ck_assert_int_eq(con_pending(p[0]), 4);
+	console_in_close(&c);
+	loop_destroy(&l);
+	serial8250_destroy(&s);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
 Suite *console_suite(void);
 Suite *console_suite(void)
 {
@@ -218,6 +316,8 @@ Suite *console_suite(void)
 	tcase_add_test(tc, console_loopback_waits);
 	tcase_add_test(tc, console_escapes);
 	tcase_add_test(tc, console_in_quit);
+	tcase_add_test(tc, console_attach_flow);
+	tcase_add_test(tc, console_attach_quit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -171,7 +171,7 @@ START_TEST(net_rx_waits_for_buffers)
 END_TEST
 
 /* Wakeups of an epoll loop over the TAP, registered the way the device
- * asks (as vmm/machine.c does), in `ms` milliseconds, calling
+ * asks (as vmm/board.c does), in `ms` milliseconds, calling
  * virtio_net_rx on each like the VMM. */
 static unsigned net_loop_wakeups(int epfd, unsigned ms)
 {

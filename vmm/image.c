@@ -1,0 +1,73 @@
+#include "vmm/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/file.h"
+#include "vmm/log.h"
+
+void image_init(struct image *im)
+{
+	im->fd = -1;
+	im->len = 0;
+}
+
+int image_open(struct image *im, const char *what, const char *path, char *err,
+	       size_t errlen)
+{
+	struct stat st;
+	int ret;
+
+	ret = file_open_input(path, O_RDONLY, 0, &st);
+	im->fd = ret >= 0 ? ret : -1;
+	if (ret == -EINVAL) {
+		snprintf(err, errlen,
+			 "%s %s is not a regular file (it is %s): give the "
+			 "image file",
+			 what, path, file_type_name(st.st_mode));
+		return ret;
+	}
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot read %s %s: %s", what, path,
+			 strerror(-ret));
+		return ret;
+	}
+	if (st.st_size == 0) {
+		snprintf(err, errlen, "%s %s is empty", what, path);
+		image_close(im);
+		return -EINVAL;
+	}
+	im->len = (uint64_t)st.st_size;
+	return 0;
+}
+
+int image_load(struct image *kernel, struct image *initrd,
+	       const struct guest_mem *gm, const char *cmdline, unsigned cpus,
+	       struct boot_info *bi, char *err, size_t errlen)
+{
+	struct boot_src k = boot_src_fd(kernel->fd, kernel->len);
+	struct boot_src i = boot_src_fd(initrd->fd, initrd->len);
+	int ret;
+
+	ret = boot_load_src(gm, &k, initrd->fd >= 0 ? &i : NULL, cmdline, cpus,
+			    bi, err, errlen);
+	if (ret)
+		return ret;
+	log_info("kernel: %s, %s entry at %#llx, cmdline \"%s\"",
+		 boot_format_name(bi->format), boot_entry_name(bi->mode),
+		 (unsigned long long)bi->entry, cmdline);
+	image_close(kernel);
+	image_close(initrd);
+	return 0;
+}
+
+void image_close(struct image *im)
+{
+	if (im->fd >= 0)
+		close(im->fd);
+	im->fd = -1;
+}

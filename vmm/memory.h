@@ -1,0 +1,70 @@
+/*
+ * Guest memory over the VM's life, as the VMM runs it. vmm/machine.c builds
+ * the map (memmap_build into mem->gm and mem->info: its memory step); this
+ * module does the rest: the prefault (--prefault=sync waits, and a stop
+ * signal cancels it; --prefault=background runs beside the guest and stops
+ * at the VM stop), the memory report (--verbose), the write-back to
+ * --mem-file at exit, and the removal of a --mem-file we created when
+ * setup fails. Main thread only.
+ */
+#ifndef VMM_MEMORY_H
+#define VMM_MEMORY_H
+
+#include <stddef.h>
+
+#include "mem/guest_mem.h"
+#include "mem/memmap.h"
+#include "mem/prefault.h"
+#include "vmm/cli.h"
+#include "vmm/signals.h"
+
+struct memory {
+	struct guest_mem gm;
+	struct memmap_info info;
+	struct prefault pf;
+	int pf_running; /* workers to stop and join */
+};
+
+/* Empty guest memory, no prefault: memory_destroy is then a no-op. */
+void memory_init(struct memory *mem);
+
+/*
+ * Start the prefault `mode` asks for with `threads` workers (0: auto).
+ * CLI_PREFAULT_SYNC waits for it, polling sig every 10 ms: a stop signal
+ * cancels it (the workers end after their chunk) and gives 1, err
+ * untouched (the caller says why). 0, or a negative errno with the reason
+ * in err.
+ */
+int memory_prefault(struct memory *mem, enum cli_prefault mode,
+		    unsigned threads, struct signals *sig, char *err,
+		    size_t errlen) __attribute__((warn_unused_result));
+
+/* Ask a background prefault to stop (at the VM stop: the rest of guest
+ * memory is not worth populating now). */
+void memory_prefault_stop(struct memory *mem);
+
+/* Wait for a background prefault's workers; with `report`, log how far it
+ * got. 0, or a negative errno with the reason in err. */
+int memory_prefault_join(struct memory *mem, int report, char *err,
+			 size_t errlen) __attribute__((warn_unused_result));
+
+/* Setup was stopped by a signal: cancel a running prefault and wait. */
+void memory_prefault_cancel(struct memory *mem);
+
+/* --verbose: the memory report (smaps by region) on the log, `when`
+ * saying at which point ("at start", "at exit"). */
+void memory_report(const struct memory *mem, const char *when);
+
+/* Write guest memory back to its file (msync of each file-backed
+ * region); mem_file names it in the message. 0, or a negative errno with
+ * the reason in err. */
+int memory_sync(struct memory *mem, const char *mem_file, char *err,
+		size_t errlen) __attribute__((warn_unused_result));
+
+/* Setup failed: remove mem_file if memmap_build created it. */
+void memory_abandon(struct memory *mem, const char *mem_file);
+
+/* Unmap guest memory (after the VM is destroyed). */
+void memory_destroy(struct memory *mem);
+
+#endif
