@@ -26,7 +26,7 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -pthread \
 	-fno-strict-aliasing -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-SRCS := $(wildcard vmm/*.c mem/*.c devices/*.c boot/*.c)
+SRCS := $(wildcard lib/*.c mem/*.c devices/*.c boot/*.c vmm/*.c)
 LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmicrovm.a
@@ -207,6 +207,7 @@ lint-sh:
 		if shellcheck -x $${opt:-} "$$x"; then p=$$((p+1)); \
 		else echo "lint-sh: FAIL $$x"; f=$$((f+1)); fi; \
 	done; echo "lint-sh: $$p passed, $$f failed, 0 skipped"; [ $$f -eq 0 ]
+
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -7,7 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Features the transport itself can honour for every device. */
 #define VIRTIO_MMIO_TRANSPORT_FEATURES                                      \

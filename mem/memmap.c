@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "mem/size.h"
-#include "vmm/log.h"
 
 struct memmap_range {
 	uint64_t gpa, size;

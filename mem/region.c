@@ -13,9 +13,9 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "lib/file.h"
+#include "lib/log.h"
 #include "mem/size.h"
-#include "vmm/file.h"
-#include "vmm/log.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* One limiter per kind, so a flood of port accesses cannot hide MMIO
  * misuse (or the other way round). */

@@ -23,15 +23,16 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "lib/clock.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "mem/memmap.h"
 #include "mem/prefault.h"
 #include "mem/report.h"
 #include "mem/size.h"
-#include "vmm/kvm_stats.h"
 #include "vmm/console.h"
 #include "vmm/control.h"
-#include "vmm/file.h"
-#include "vmm/log.h"
+#include "vmm/kvm_stats.h"
 #include "vmm/seccomp.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -85,7 +86,8 @@ struct machine {
 
 void machine_timing_now(struct machine_timing *t)
 {
-	boot_timer_now(&t->wall_ns, &t->cpu_ns);
+	t->wall_ns = clock_wall_ns();
+	t->cpu_ns = clock_cpu_ns();
 }
 
 /*

@@ -17,8 +17,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "vmm/console.h"
-#include "vmm/log.h"
 #include "vmm/vcpu.h"
 
 /* si_code of a SIGSYS sent by SECCOMP_RET_TRAP (not in every libc). */
@@ -123,7 +123,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	/* Device and log mutexes; pthread_join of vCPU and prefault
 	 * threads at exit. */
 	ALLOW(futex),
-	/* log_now_ns, boot timer (when the vDSO does not answer). */
+	/* lib/clock.h: log rate limits, the boot timer, control idle
+	 * timeouts (when the vDSO does not answer). */
 	ALLOW(clock_gettime),
 	/* vm_irq_line: interrupts without irqfd (serial input, virtio
 	 * devices when KVM has no irqfd). */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define VM_CPUID_MAX 256
 

@@ -32,13 +32,13 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
+#include "boot/regs.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
-#include "boot/regs.h"
+#include "lib/log.h"
 #include "mem/memmap.h"
 #include "tests/harness/harness.h"
-#include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 

@@ -1,4 +1,4 @@
-#include "vmm/file.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,8 +7,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "lib/clock.h"
 
 static enum log_level log_level_cur = LOG_WARN;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,14 +31,6 @@ enum log_level log_get_level(void)
 void log_set_fd(int fd)
 {
 	log_fd = fd;
-}
-
-uint64_t log_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -176,7 +169,7 @@ FILE *log_stream(void)
 
 int log_ratelimit_ok(struct log_ratelimit *rl)
 {
-	uint64_t now = log_now_ns();
+	uint64_t now = clock_wall_ns();
 	unsigned burst, interval_ms, dropped = 0;
 	int ok;
 
