@@ -178,7 +178,7 @@ bench-io: ; scripts/bench-io $(BENCH_ARGS)
 .PHONY: bench-balloon
 bench-balloon: ; scripts/bench-balloon $(BENCH_ARGS)
 
-.PHONY: guest-kernel guest-initramfs lint-sh
+.PHONY: guest-kernel guest-initramfs lint-sh check-layers
 guest-kernel:
 	scripts/build-guest-kernel
 guest-initramfs:
@@ -189,8 +189,8 @@ guest-initramfs:
 # (-x); the boot case files and guest scripts are POSIX sh fragments.
 LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/bench-io scripts/build-guest-kernel scripts/build-initramfs \
-	scripts/build-rootfs scripts/install-deps scripts/kvm-mode \
-	scripts/nested scripts/run-tests scripts/run-vm scripts/test \
+	scripts/check-layers scripts/build-rootfs scripts/install-deps \
+	scripts/kvm-mode scripts/nested scripts/run-tests scripts/run-vm scripts/test \
 	scripts/lib.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh scripts/hugepool.sh \
@@ -207,6 +207,11 @@ lint-sh:
 		if shellcheck -x $${opt:-} "$$x"; then p=$$((p+1)); \
 		else echo "lint-sh: FAIL $$x"; f=$$((f+1)); fi; \
 	done; echo "lint-sh: $$p passed, $$f failed, 0 skipped"; [ $$f -eq 0 ]
+
+# No #include goes up a layer (lib < mem < boot, devices < vmm): one line
+# per violation, then "layers: N passed, N failed, N skipped".
+check-layers:
+	@scripts/check-layers
 
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
