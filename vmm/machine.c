@@ -196,6 +196,8 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	ret = memmap_build(&m->gm, o->mem_size, LAYOUT_MMIO_GAP_START,
 			   LAYOUT_MMIO_GAP_END, &o->policy, &m->mem_info, err,
 			   errlen);
+	if (!ret && m->mem_info.warning[0])
+		log_warn("%s", m->mem_info.warning);
 	if (!ret)
 		ret = machine_setup_check(m, err, errlen);
 	if (ret)
@@ -703,6 +705,7 @@ static int machine_loop(struct machine *m, char *err, size_t errlen)
 static void machine_free(struct machine *m)
 {
 	char err[256];
+	int ret;
 
 	if (m->pf_running)
 		prefault_stop(&m->pf);
@@ -748,7 +751,11 @@ static void machine_free(struct machine *m)
 	kvm_stats_src_close(&m->stats);
 	if (m->vm_open)
 		vm_destroy(&m->vm);
-	guest_mem_destroy(&m->gm);
+	/* The normal exit synced and reported already; an error path did
+	 * not, so a sync failure here is news (mem/ does not log). */
+	if ((ret = guest_mem_destroy(&m->gm)))
+		log_err("msync of guest memory file failed: %s",
+			strerror(-ret));
 	seccomp_free(&m->seccomp);
 	if (m->epfd >= 0)
 		close(m->epfd);
