@@ -17,10 +17,6 @@
 #define virtio_mmio_log_once(d, cls, ...) \
 	log_once(&(d)->logged[cls], LOG_WARN, __VA_ARGS__)
 
-/* Driver choices worth a --verbose line (refused features, FAILED) are
- * guest-triggered too: rate limited, or a guest looping on them floods. */
-static struct log_ratelimit virtio_mmio_info_rl;
-
 void virtio_mmio_init(struct virtio_mmio_dev *d,
 		      const struct virtio_mmio_ops *ops, void *opaque,
 		      const char *name, uint64_t features)
@@ -286,7 +282,7 @@ static int virtio_mmio_features_ok(struct virtio_mmio_dev *d)
 {
 	if (d->driver_features & ~d->device_features) {
 		log_ratelimited(
-			&virtio_mmio_info_rl, LOG_INFO,
+			&d->info_rl, LOG_INFO,
 			"%s: driver asked for features 0x%" PRIx64
 			" the device does not offer; FEATURES_OK refused",
 			d->name, d->driver_features & ~d->device_features);
@@ -294,7 +290,7 @@ static int virtio_mmio_features_ok(struct virtio_mmio_dev *d)
 	}
 	if (!(d->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
 		log_ratelimited(
-			&virtio_mmio_info_rl, LOG_INFO,
+			&d->info_rl, LOG_INFO,
 			"%s: driver did not accept VIRTIO_F_VERSION_1 (legacy "
 			"drivers are not supported); FEATURES_OK refused",
 			d->name);
@@ -349,7 +345,7 @@ static void virtio_mmio_set_status(struct virtio_mmio_dev *d, uint32_t v)
 	}
 	d->status = v;
 	if (added & VIRTIO_STATUS_FAILED)
-		log_ratelimited(&virtio_mmio_info_rl, LOG_INFO,
+		log_ratelimited(&d->info_rl, LOG_INFO,
 				"%s: the driver gave up on the device",
 				d->name);
 	if ((added & VIRTIO_STATUS_DRIVER_OK) &&

@@ -11,7 +11,15 @@
 
 #include "lib/clock.h"
 
+/*
+ * Process-wide on purpose: a process has one stderr, whatever the number of
+ * VMs in it, so its sink, level, dropped-line count and stream are the
+ * process's. Per-source state (rate limiters, log-once flags) lives in the
+ * structure that logs (exit context, irq line, device, VM).
+ */
 static enum log_level log_level_cur = LOG_WARN;
+/* Guards every struct log_ratelimit: short critical sections, and the
+ * limiters stay plain zero-initialised fields in their owners. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Serializes writes to stderr among our threads, and guards the count. */
 static pthread_mutex_t log_write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -149,6 +157,7 @@ static ssize_t log_stream_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* The one stdio stream over the log fd (process-wide, as above). */
 static FILE *log_stream_file;
 static pthread_once_t log_stream_once = PTHREAD_ONCE_INIT;
 

@@ -246,7 +246,8 @@ static const char *const seccomp_names[SECCOMP_THREAD_KINDS] = {
 	[SECCOMP_THREAD_VCPU] = "vCPU",
 };
 
-/* Read by the SIGSYS handler: which list the trapping thread had. */
+/* Read by the SIGSYS handler: which list the trapping thread had. Per
+ * thread (a thread has one filter), so nothing is shared between VMs. */
 static __thread const char *seccomp_tls_kind = "unfiltered";
 
 const char *seccomp_thread_name(enum seccomp_thread kind)
@@ -331,6 +332,9 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *ucv)
 	abort();
 }
 
+/* A signal disposition is the process's: the SIGSYS handler is installed
+ * once per process, whatever the number of VMs, and its result kept for
+ * every later caller. */
 static int seccomp_handler_ret;
 static pthread_once_t seccomp_handler_once = PTHREAD_ONCE_INIT;
 
@@ -534,6 +538,9 @@ void seccomp_free(struct seccomp_filters *f)
 #ifdef MICROVM_SECCOMP_SELFTEST
 void seccomp_selftest_forbidden(void)
 {
+	/* Test-only build: the first vCPU exit in the process trips it,
+	 * and the process dies of SIGSYS, so one flag per process is the
+	 * contract (tests/boot/seccomp.sh). */
 	static int done;
 	int fd;
 
