@@ -10,9 +10,9 @@ START_TEST(err_set_formats_and_returns)
 	char err[16];
 
 	memset(err, 'x', sizeof(err));
-	ck_assert_int_eq(err_set(err, sizeof(err), -EINVAL, "bad %s %d", "mem",
-				 7),
-			 -EINVAL);
+	ck_assert_int_eq(
+		err_set(err, sizeof(err), -EINVAL, "bad %s %d", "mem", 7),
+		-EINVAL);
 	ck_assert_str_eq(err, "bad mem 7");
 	/* Cut to fit, always terminated. */
 	ck_assert_int_eq(err_set(err, sizeof(err), -ENOENT, "%s",

@@ -125,7 +125,8 @@ START_TEST(state_irq_lines_independent)
 		STATE_BURST);
 	irq_pulse(&b);
 	ck_assert_uint_eq(
-		state_count(state_logged(), "irqfd write for gsi 6: failed"), 1);
+		state_count(state_logged(), "irqfd write for gsi 6: failed"),
+		1);
 	state_release();
 	close(bad);
 }
@@ -156,13 +157,15 @@ START_TEST(state_virtio_devices_independent)
 		virtio_mmio_bus_ops.write(a, VIRTIO_MMIO_REG_STATUS, &failed,
 					  4);
 	}
-	ck_assert_uint_eq(state_count(state_logged(),
-				      "dev-a: the driver gave up on the device"),
-			  STATE_BURST);
+	ck_assert_uint_eq(
+		state_count(state_logged(),
+			    "dev-a: the driver gave up on the device"),
+		STATE_BURST);
 	virtio_mmio_bus_ops.write(b, VIRTIO_MMIO_REG_STATUS, &failed, 4);
-	ck_assert_uint_eq(state_count(state_logged(),
-				      "dev-b: the driver gave up on the device"),
-			  1);
+	ck_assert_uint_eq(
+		state_count(state_logged(),
+			    "dev-b: the driver gave up on the device"),
+		1);
 	state_release();
 	virtio_mmio_destroy(a);
 	virtio_mmio_destroy(b);
