@@ -26,7 +26,7 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -pthread \
 	-fno-strict-aliasing -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-SRCS := $(wildcard vmm/*.c mem/*.c devices/*.c boot/*.c)
+SRCS := $(wildcard lib/*.c mem/*.c devices/*.c boot/*.c vmm/*.c)
 LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmicrovm.a
@@ -180,7 +180,7 @@ bench-balloon: ; scripts/bench-balloon $(BENCH_ARGS)
 .PHONY: bench-cmdline
 bench-cmdline: ; scripts/bench-cmdline $(BENCH_ARGS)
 
-.PHONY: guest-kernel guest-initramfs lint-sh
+.PHONY: guest-kernel guest-initramfs lint-sh check-layers
 guest-kernel:
 	scripts/build-guest-kernel
 guest-initramfs:
@@ -192,8 +192,8 @@ guest-initramfs:
 LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/bench-cmdline \
 	scripts/bench-io scripts/build-guest-kernel scripts/build-initramfs \
-	scripts/build-rootfs scripts/install-deps scripts/kvm-mode \
-	scripts/nested scripts/run-tests scripts/run-vm scripts/test \
+	scripts/check-layers scripts/build-rootfs scripts/install-deps \
+	scripts/kvm-mode scripts/nested scripts/run-tests scripts/run-vm scripts/test \
 	scripts/lib.sh scripts/summary.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh scripts/hugepool.sh \
@@ -211,6 +211,12 @@ lint-sh:
 		if shellcheck -x $${opt:-} "$$x"; then summary_add 1 0 0; \
 		else echo "lint-sh: FAIL $$x"; summary_add 0 1 0; fi; \
 	done; summary_print lint-sh; [ $$summary_f -eq 0 ]
+
+# No #include goes up a layer (lib < mem < boot, devices < vmm): one line
+# per violation, then "layers: N passed, N failed, N skipped".
+check-layers:
+	@scripts/check-layers
+
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/err.h"
 #include "boot/layout.h"
+#include "lib/err.h"
 
 #define BZIMAGE_SECTOR	       512
 #define BZIMAGE_ENTRY64_OFFSET 0x200
@@ -44,43 +44,43 @@ static int bzimage_check(const struct setup_header *h, uint64_t len,
 			 uint64_t setup_size, char *err, size_t errlen)
 {
 	if (h->boot_flag != 0xaa55)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt bzImage: boot flag 0x%04x, not 0xaa55",
-				h->boot_flag);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt bzImage: boot flag 0x%04x, not 0xaa55",
+			       h->boot_flag);
 	if (h->version < BZIMAGE_MIN_VERSION)
-		return boot_err(err, errlen, -ENOEXEC,
-				"bzImage boot protocol %u.%02u is too old "
-				"(need 2.06 or newer)",
-				h->version >> 8, h->version & 0xff);
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage boot protocol %u.%02u is too old "
+			       "(need 2.06 or newer)",
+			       h->version >> 8, h->version & 0xff);
 	if (setup_size >= len)
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated bzImage: %llu bytes, setup alone is "
-				"%llu",
-				(unsigned long long)len,
-				(unsigned long long)setup_size);
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated bzImage: %llu bytes, setup alone is "
+			       "%llu",
+			       (unsigned long long)len,
+			       (unsigned long long)setup_size);
 	if ((uint64_t)h->syssize * 16 > len - setup_size)
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated bzImage: kernel is %llu bytes, "
-				"header says %llu",
-				(unsigned long long)(len - setup_size),
-				(unsigned long long)h->syssize * 16);
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated bzImage: kernel is %llu bytes, "
+			       "header says %llu",
+			       (unsigned long long)(len - setup_size),
+			       (unsigned long long)h->syssize * 16);
 	if (!(h->loadflags & LOADED_HIGH))
-		return boot_err(err, errlen, -ENOEXEC,
-				"bzImage is not loaded high (zImage?): "
-				"unsupported");
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage is not loaded high (zImage?): "
+			       "unsupported");
 	if (h->version < BZIMAGE_XLF_VERSION ||
 	    !(h->xloadflags & XLF_KERNEL_64))
-		return boot_err(err, errlen, -ENOEXEC,
-				"bzImage has no 64-bit entry (XLF_KERNEL_64, "
-				"protocol %u.%02u)",
-				h->version >> 8, h->version & 0xff);
+		return err_set(err, errlen, -ENOEXEC,
+			       "bzImage has no 64-bit entry (XLF_KERNEL_64, "
+			       "protocol %u.%02u)",
+			       h->version >> 8, h->version & 0xff);
 	if (h->relocatable_kernel && !bzimage_is_pow2(h->kernel_alignment))
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt bzImage: kernel_alignment 0x%x",
-				h->kernel_alignment);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt bzImage: kernel_alignment 0x%x",
+			       h->kernel_alignment);
 	if (!h->init_size)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt bzImage: init_size is 0");
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt bzImage: init_size is 0");
 	return 0;
 }
 
@@ -98,10 +98,10 @@ int bzimage_load_src(const struct guest_mem *gm, const struct boot_src *src,
 
 	ret = boot_src_read(src, 0, p, plen);
 	if (ret)
-		return boot_err(err, errlen, ret, "reading the bzImage header");
+		return err_set(err, errlen, ret, "reading the bzImage header");
 	if (!bzimage_probe(p, plen))
-		return boot_err(err, errlen, -ENOEXEC,
-				"not a bzImage (no HdrS magic)");
+		return err_set(err, errlen, -ENOEXEC,
+			       "not a bzImage (no HdrS magic)");
 	memset(&bi, 0, sizeof(bi));
 	bzimage_copy_hdr(p, plen, &bi.hdr);
 	setup_size =
@@ -118,11 +118,11 @@ int bzimage_load_src(const struct guest_mem *gm, const struct boot_src *src,
 	bi.entry64 = bi.load_addr + BZIMAGE_ENTRY64_OFFSET;
 	/* Else the vCPU would start in whatever RAM holds past the image. */
 	if (bi.load_size <= BZIMAGE_ENTRY64_OFFSET)
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated bzImage: the %llu-byte kernel ends "
-				"before its 64-bit entry at 0x%x",
-				(unsigned long long)bi.load_size,
-				BZIMAGE_ENTRY64_OFFSET);
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated bzImage: the %llu-byte kernel ends "
+			       "before its 64-bit entry at 0x%x",
+			       (unsigned long long)bi.load_size,
+			       BZIMAGE_ENTRY64_OFFSET);
 
 	/*
 	 * Where the decompressor will run: a relocatable kernel rounds its
@@ -137,27 +137,27 @@ int bzimage_load_src(const struct guest_mem *gm, const struct boot_src *src,
 	if (!bi.hdr.relocatable_kernel || dest < bi.hdr.pref_address)
 		dest = bi.hdr.pref_address ? bi.hdr.pref_address : dest;
 	if (__builtin_add_overflow(dest, (uint64_t)bi.hdr.init_size, &end))
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt bzImage: pref_address 0x%llx",
-				(unsigned long long)bi.hdr.pref_address);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt bzImage: pref_address 0x%llx",
+			       (unsigned long long)bi.hdr.pref_address);
 	if (end < bi.load_addr + bi.load_size)
 		end = bi.load_addr + bi.load_size;
 	bi.kernel_end = end;
 
 	if (!guest_mem_ptr(gm, bi.load_addr, end - bi.load_addr))
-		return boot_err(err, errlen, -ENOMEM,
-				"kernel does not fit in RAM: bzImage needs "
-				"[0x%llx, 0x%llx) (%llu MiB)",
-				(unsigned long long)bi.load_addr,
-				(unsigned long long)end,
-				(unsigned long long)((end + LAYOUT_MiB - 1) /
-						     LAYOUT_MiB));
+		return err_set(err, errlen, -ENOMEM,
+			       "kernel does not fit in RAM: bzImage needs "
+			       "[0x%llx, 0x%llx) (%llu MiB)",
+			       (unsigned long long)bi.load_addr,
+			       (unsigned long long)end,
+			       (unsigned long long)((end + LAYOUT_MiB - 1) /
+						    LAYOUT_MiB));
 	dst = guest_mem_ptr(gm, bi.load_addr, bi.load_size);
 	if (!dst)
-		return boot_err(err, errlen, -EFAULT, "kernel area vanished");
+		return err_set(err, errlen, -EFAULT, "kernel area vanished");
 	ret = boot_src_read(src, setup_size, dst, bi.load_size);
 	if (ret)
-		return boot_err(err, errlen, ret, "reading the bzImage kernel");
+		return err_set(err, errlen, ret, "reading the bzImage kernel");
 	*out = bi;
 	return 0;
 }

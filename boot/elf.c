@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/err.h"
 #include "boot/layout.h"
+#include "lib/err.h"
 
 int elf_probe(const void *buf, size_t len)
 {
@@ -56,10 +56,10 @@ static int elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t align,
 
 		/* All terms are < 2^33, so no overflow in 64 bits. */
 		if (desc_end > size)
-			return boot_err(err, errlen, -ENOEXEC,
-					"corrupt ELF: note at offset %llu runs "
-					"past its PT_NOTE segment",
-					(unsigned long long)pos);
+			return err_set(err, errlen, -ENOEXEC,
+				       "corrupt ELF: note at offset %llu runs "
+				       "past its PT_NOTE segment",
+				       (unsigned long long)pos);
 		if (namesz == 4 && !memcmp(p + name_off, "Xen", 4) &&
 		    type == ELF_XEN_NOTE_PHYS32_ENTRY) {
 			uint64_t v;
@@ -70,16 +70,16 @@ static int elf_scan_notes(const uint8_t *p, uint64_t size, uint64_t align,
 				v = elf_le32(p + desc_off) |
 				    (uint64_t)elf_le32(p + desc_off + 4) << 32;
 			} else {
-				return boot_err(err, errlen, -ENOEXEC,
-						"corrupt ELF: Xen PVH entry "
-						"note has %u-byte descriptor",
-						descsz);
+				return err_set(err, errlen, -ENOEXEC,
+					       "corrupt ELF: Xen PVH entry "
+					       "note has %u-byte descriptor",
+					       descsz);
 			}
 			if (v > UINT32_MAX)
-				return boot_err(err, errlen, -ENOEXEC,
-						"corrupt ELF: PVH entry 0x%llx "
-						"is above 4 GiB",
-						(unsigned long long)v);
+				return err_set(err, errlen, -ENOEXEC,
+					       "corrupt ELF: PVH entry 0x%llx "
+					       "is above 4 GiB",
+					       (unsigned long long)v);
 			out->pvh_entry = v;
 			out->has_pvh = 1;
 		}
@@ -96,40 +96,40 @@ static int elf_check_header(const Elf64_Ehdr *eh, uint64_t len, char *err,
 	uint64_t table_len, table_end;
 
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF kernel is not 64-bit (class %u)",
-				eh->e_ident[EI_CLASS]);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel is not 64-bit (class %u)",
+			       eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF kernel is not little-endian");
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel is not little-endian");
 	if (eh->e_ident[EI_VERSION] != EV_CURRENT ||
 	    eh->e_version != EV_CURRENT)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: bad version");
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: bad version");
 	if (eh->e_machine != EM_X86_64)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF kernel is not x86_64 (machine %u)",
-				eh->e_machine);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel is not x86_64 (machine %u)",
+			       eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF kernel is not an executable (type %u)",
-				eh->e_type);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel is not an executable (type %u)",
+			       eh->e_type);
 	if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: %u program headers", eh->e_phnum);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: %u program headers", eh->e_phnum);
 	if (eh->e_phentsize < sizeof(Elf64_Phdr))
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: program header size %u < %zu",
-				eh->e_phentsize, sizeof(Elf64_Phdr));
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: program header size %u < %zu",
+			       eh->e_phentsize, sizeof(Elf64_Phdr));
 	table_len = (uint64_t)eh->e_phnum * eh->e_phentsize;
 	if (__builtin_add_overflow(eh->e_phoff, table_len, &table_end) ||
 	    table_end > len)
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated ELF: program headers at %llu+%llu "
-				"past the end of the %llu-byte file",
-				(unsigned long long)eh->e_phoff,
-				(unsigned long long)table_len,
-				(unsigned long long)len);
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated ELF: program headers at %llu+%llu "
+			       "past the end of the %llu-byte file",
+			       (unsigned long long)eh->e_phoff,
+			       (unsigned long long)table_len,
+			       (unsigned long long)len);
 	return 0;
 }
 
@@ -140,35 +140,35 @@ static int elf_check_load(const struct guest_mem *gm, const Elf64_Phdr *ph,
 
 	if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &file_end) ||
 	    file_end > len)
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated ELF: segment %u (offset %llu, %llu "
-				"bytes) past the end of the %llu-byte file",
-				i, (unsigned long long)ph->p_offset,
-				(unsigned long long)ph->p_filesz,
-				(unsigned long long)len);
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated ELF: segment %u (offset %llu, %llu "
+			       "bytes) past the end of the %llu-byte file",
+			       i, (unsigned long long)ph->p_offset,
+			       (unsigned long long)ph->p_filesz,
+			       (unsigned long long)len);
 	if (ph->p_filesz > ph->p_memsz)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: segment %u file size %llu > "
-				"memory size %llu",
-				i, (unsigned long long)ph->p_filesz,
-				(unsigned long long)ph->p_memsz);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: segment %u file size %llu > "
+			       "memory size %llu",
+			       i, (unsigned long long)ph->p_filesz,
+			       (unsigned long long)ph->p_memsz);
 	if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &mem_end))
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: segment %u address 0x%llx + "
-				"0x%llx overflows",
-				i, (unsigned long long)ph->p_paddr,
-				(unsigned long long)ph->p_memsz);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: segment %u address 0x%llx + "
+			       "0x%llx overflows",
+			       i, (unsigned long long)ph->p_paddr,
+			       (unsigned long long)ph->p_memsz);
 	/* Below 1 MiB live the zero page, page tables, cmdline, MP table. */
 	if (ph->p_paddr < LAYOUT_HIMEM_START)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF segment %u at 0x%llx is below 1 MiB", i,
-				(unsigned long long)ph->p_paddr);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF segment %u at 0x%llx is below 1 MiB", i,
+			       (unsigned long long)ph->p_paddr);
 	if (!guest_mem_ptr(gm, ph->p_paddr, ph->p_memsz))
-		return boot_err(err, errlen, -ENOMEM,
-				"kernel does not fit in RAM: segment %u "
-				"[0x%llx, 0x%llx) is outside guest memory",
-				i, (unsigned long long)ph->p_paddr,
-				(unsigned long long)mem_end);
+		return err_set(err, errlen, -ENOMEM,
+			       "kernel does not fit in RAM: segment %u "
+			       "[0x%llx, 0x%llx) is outside guest memory",
+			       i, (unsigned long long)ph->p_paddr,
+			       (unsigned long long)mem_end);
 	return 0;
 }
 
@@ -218,21 +218,21 @@ static int elf_read_notes(const struct boot_src *src, const Elf64_Phdr *ph,
 
 	if (__builtin_add_overflow(ph->p_offset, ph->p_filesz, &end) ||
 	    end > src->len)
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated ELF: note segment %u past the end "
-				"of the file",
-				i);
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated ELF: note segment %u past the end "
+			       "of the file",
+			       i);
 	if (ph->p_filesz > ELF_TABLE_MAX)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: note segment %u is %llu bytes", i,
-				(unsigned long long)ph->p_filesz);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: note segment %u is %llu bytes", i,
+			       (unsigned long long)ph->p_filesz);
 	notes = malloc(ph->p_filesz ? ph->p_filesz : 1);
 	if (!notes)
-		return boot_err(err, errlen, -ENOMEM, "out of memory");
+		return err_set(err, errlen, -ENOMEM, "out of memory");
 	ret = boot_src_read(src, ph->p_offset, notes, ph->p_filesz);
 	if (ret)
-		ret = boot_err(err, errlen, ret, "reading ELF note segment %u",
-			       i);
+		ret = err_set(err, errlen, ret, "reading ELF note segment %u",
+			      i);
 	else
 		ret = elf_scan_notes(notes, ph->p_filesz,
 				     ph->p_align == 8 ? 8 : 4, img, err,
@@ -263,10 +263,10 @@ static int elf_validate(const struct guest_mem *gm, const struct boot_src *src,
 		/* An empty segment loads nothing, but it must not carry file
 		 * bytes either: the entry lookups trust filesz <= memsz. */
 		if (ph.p_memsz == 0 && ph.p_filesz)
-			return boot_err(err, errlen, -ENOEXEC,
-					"corrupt ELF: segment %u file size "
-					"%llu > memory size 0",
-					i, (unsigned long long)ph.p_filesz);
+			return err_set(err, errlen, -ENOEXEC,
+				       "corrupt ELF: segment %u file size "
+				       "%llu > memory size 0",
+				       i, (unsigned long long)ph.p_filesz);
 		if (ph.p_memsz == 0)
 			continue;
 		ret = elf_check_load(gm, &ph, i, src->len, err, errlen);
@@ -279,19 +279,19 @@ static int elf_validate(const struct guest_mem *gm, const struct boot_src *src,
 			img->load_end = ph.p_paddr + ph.p_memsz;
 	}
 	if (!nload)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF kernel has no loadable segment");
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel has no loadable segment");
 	if (img->has_pvh && !elf_in_load(tab, eh, img->pvh_entry))
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: PVH entry 0x%llx is outside the "
-				"loaded segments",
-				(unsigned long long)img->pvh_entry);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: PVH entry 0x%llx is outside the "
+			       "loaded segments",
+			       (unsigned long long)img->pvh_entry);
 	img->entry64 = elf_entry_phys(tab, eh);
 	if (!img->has_pvh && !img->entry64)
-		return boot_err(err, errlen, -ENOEXEC,
-				"ELF kernel has no usable entry: no PVH note "
-				"and e_entry 0x%llx is in no loaded segment",
-				(unsigned long long)eh->e_entry);
+		return err_set(err, errlen, -ENOEXEC,
+			       "ELF kernel has no usable entry: no PVH note "
+			       "and e_entry 0x%llx is in no loaded segment",
+			       (unsigned long long)eh->e_entry);
 	return 0;
 }
 
@@ -312,12 +312,12 @@ static int elf_copy(const struct guest_mem *gm, const struct boot_src *src,
 			continue;
 		dst = guest_mem_ptr(gm, ph.p_paddr, ph.p_memsz);
 		if (!dst) /* checked in pass 1 */
-			return boot_err(err, errlen, -EFAULT,
-					"segment %u vanished from RAM", i);
+			return err_set(err, errlen, -EFAULT,
+				       "segment %u vanished from RAM", i);
 		ret = boot_src_read(src, ph.p_offset, dst, ph.p_filesz);
 		if (ret)
-			return boot_err(err, errlen, ret,
-					"reading ELF segment %u", i);
+			return err_set(err, errlen, ret,
+				       "reading ELF segment %u", i);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
 	return 0;
@@ -333,29 +333,29 @@ int elf_load_src(const struct guest_mem *gm, const struct boot_src *src,
 	int ret;
 
 	if (src->len < sizeof(eh))
-		return boot_err(err, errlen, -ENOEXEC,
-				"truncated ELF: %llu bytes, header needs %zu",
-				(unsigned long long)src->len, sizeof(eh));
+		return err_set(err, errlen, -ENOEXEC,
+			       "truncated ELF: %llu bytes, header needs %zu",
+			       (unsigned long long)src->len, sizeof(eh));
 	ret = boot_src_read(src, 0, &eh, sizeof(eh));
 	if (ret)
-		return boot_err(err, errlen, ret, "reading the ELF header");
+		return err_set(err, errlen, ret, "reading the ELF header");
 	if (!elf_probe(&eh, sizeof(eh)))
-		return boot_err(err, errlen, -ENOEXEC, "not an ELF file");
+		return err_set(err, errlen, -ENOEXEC, "not an ELF file");
 	ret = elf_check_header(&eh, src->len, err, errlen);
 	if (ret)
 		return ret;
 	table_len = (uint64_t)eh.e_phnum * eh.e_phentsize;
 	if (table_len > ELF_TABLE_MAX)
-		return boot_err(err, errlen, -ENOEXEC,
-				"corrupt ELF: %llu bytes of program headers",
-				(unsigned long long)table_len);
+		return err_set(err, errlen, -ENOEXEC,
+			       "corrupt ELF: %llu bytes of program headers",
+			       (unsigned long long)table_len);
 	tab = malloc(table_len);
 	if (!tab)
-		return boot_err(err, errlen, -ENOMEM, "out of memory");
+		return err_set(err, errlen, -ENOMEM, "out of memory");
 	ret = boot_src_read(src, eh.e_phoff, tab, table_len);
 	if (ret)
-		ret = boot_err(err, errlen, ret,
-			       "reading the ELF program headers");
+		ret = err_set(err, errlen, ret,
+			      "reading the ELF program headers");
 	if (!ret)
 		ret = elf_validate(gm, src, &eh, tab, &img, err, errlen);
 	if (!ret)
@@ -372,6 +372,6 @@ int elf_load(const struct guest_mem *gm, const void *image, size_t len,
 	struct boot_src src = boot_src_mem(image, len);
 
 	if (!elf_probe(image, len))
-		return boot_err(err, errlen, -ENOEXEC, "not an ELF file");
+		return err_set(err, errlen, -ENOEXEC, "not an ELF file");
 	return elf_load_src(gm, &src, out, err, errlen);
 }

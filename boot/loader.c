@@ -5,11 +5,11 @@
 
 #include "boot/bzimage.h"
 #include "boot/elf.h"
-#include "boot/err.h"
 #include "boot/layout.h"
 #include "boot/mptable.h"
 #include "boot/params.h"
 #include "boot/regs.h"
+#include "lib/err.h"
 
 const char *boot_format_name(enum boot_format f)
 {
@@ -36,7 +36,7 @@ static int boot_load_kernel(const struct guest_mem *gm,
 	*have_hdr = 0;
 	ret = boot_src_read(kernel, 0, head, hlen);
 	if (ret)
-		return boot_err(err, errlen, ret, "reading the kernel");
+		return err_set(err, errlen, ret, "reading the kernel");
 	if (elf_probe(head, hlen)) {
 		struct elf_image img;
 
@@ -72,8 +72,8 @@ static int boot_load_kernel(const struct guest_mem *gm,
 		*have_hdr = 1;
 		return 0;
 	}
-	return boot_err(err, errlen, -ENOEXEC,
-			"not a kernel: neither ELF vmlinux nor bzImage");
+	return err_set(err, errlen, -ENOEXEC,
+		       "not a kernel: neither ELF vmlinux nor bzImage");
 }
 
 int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
@@ -84,7 +84,7 @@ int boot_load(const struct guest_mem *gm, const void *kernel, size_t kernel_len,
 	struct boot_src i = boot_src_mem(initrd, initrd_len);
 
 	if ((!kernel && kernel_len) || (!initrd && initrd_len))
-		return boot_err(err, errlen, -EINVAL, "bad boot arguments");
+		return err_set(err, errlen, -EINVAL, "bad boot arguments");
 	return boot_load_src(gm, &k, &i, cmdline, ncpus, out, err, errlen);
 }
 
@@ -101,19 +101,19 @@ int boot_load_src(const struct guest_mem *gm, const struct boot_src *kernel,
 	int have_hdr, ret;
 
 	if (!gm || !out || !kernel)
-		return boot_err(err, errlen, -EINVAL, "bad boot arguments");
+		return err_set(err, errlen, -EINVAL, "bad boot arguments");
 	if (!ncpus)
-		return boot_err(err, errlen, -EINVAL, "no vCPUs");
+		return err_set(err, errlen, -EINVAL, "no vCPUs");
 	if (ncpus > MPTABLE_MAX_CPUS)
-		return boot_err(err, errlen, -E2BIG,
-				"too many CPUs for the MP table: %u, the limit "
-				"is %llu",
-				ncpus, (unsigned long long)MPTABLE_MAX_CPUS);
+		return err_set(err, errlen, -E2BIG,
+			       "too many CPUs for the MP table: %u, the limit "
+			       "is %llu",
+			       ncpus, (unsigned long long)MPTABLE_MAX_CPUS);
 	/* The zero page, page tables, cmdline and MP table live there. */
 	if (!guest_mem_ptr(gm, 0, LAYOUT_HIMEM_START))
-		return boot_err(err, errlen, -EFAULT,
-				"guest RAM too small: the boot structures need "
-				"RAM over the first 1 MiB");
+		return err_set(err, errlen, -EFAULT,
+			       "guest RAM too small: the boot structures need "
+			       "RAM over the first 1 MiB");
 
 	memset(&bi, 0, sizeof(bi));
 	bi.ncpus = ncpus;
@@ -154,13 +154,13 @@ int boot_load_src(const struct guest_mem *gm, const struct boot_src *kernel,
 
 	ret = mptable_write(gm, ncpus);
 	if (ret)
-		return boot_err(err, errlen, ret,
-				"cannot write the MP table for %u CPUs", ncpus);
+		return err_set(err, errlen, ret,
+			       "cannot write the MP table for %u CPUs", ncpus);
 	if (bi.mode == BOOT_ENTRY_64 && regs_write_page_tables(gm))
-		return boot_err(err, errlen, -EFAULT,
-				"cannot write the boot page tables");
+		return err_set(err, errlen, -EFAULT,
+			       "cannot write the boot page tables");
 	if (regs_write_gdt(gm, bi.mode == BOOT_ENTRY_64))
-		return boot_err(err, errlen, -EFAULT, "cannot write the GDT");
+		return err_set(err, errlen, -EFAULT, "cannot write the GDT");
 	*out = bi;
 	return 0;
 }

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/err.h"
 #include "boot/layout.h"
+#include "lib/err.h"
 
 #define PARAMS_PAGE		4096ULL
 #define PARAMS_LOADER_UNDEFINED 0xff /* type_of_loader: "none of the above" */
@@ -75,7 +75,7 @@ int params_write_cmdline(const struct guest_mem *gm, const char *cmdline,
 		cmdline = "";
 	len = strlen(cmdline);
 	if (len > max_len || len + 1 > LAYOUT_CMDLINE_MAX)
-		return boot_err(
+		return err_set(
 			err, errlen, -E2BIG,
 			"kernel command line too long: %zu bytes, the "
 			"limit is %llu: shorten --cmdline (the count "
@@ -86,10 +86,10 @@ int params_write_cmdline(const struct guest_mem *gm, const char *cmdline,
 						     ? max_len
 						     : LAYOUT_CMDLINE_MAX - 1));
 	if (guest_mem_write(gm, LAYOUT_CMDLINE_ADDR, cmdline, len + 1))
-		return boot_err(err, errlen, -EFAULT,
-				"guest RAM too small: no room for the command "
-				"line at 0x%llx",
-				(unsigned long long)LAYOUT_CMDLINE_ADDR);
+		return err_set(err, errlen, -EFAULT,
+			       "guest RAM too small: no room for the command "
+			       "line at 0x%llx",
+			       (unsigned long long)LAYOUT_CMDLINE_ADDR);
 	return 0;
 }
 
@@ -109,10 +109,10 @@ int params_place_initrd_src(const struct guest_mem *gm,
 		return 0;
 	low = guest_mem_find(gm, LAYOUT_HIMEM_START, 1);
 	if (!low)
-		return boot_err(err, errlen, -ENOMEM,
-				"initrd (%llu MiB) does not fit: no RAM at "
-				"1 MiB",
-				(unsigned long long)params_mib_up(len));
+		return err_set(err, errlen, -ENOMEM,
+			       "initrd (%llu MiB) does not fit: no RAM at "
+			       "1 MiB",
+			       (unsigned long long)params_mib_up(len));
 	top = low->gpa + low->size;
 	if (addr_max < UINT64_MAX && top > addr_max + 1)
 		top = addr_max + 1;
@@ -120,7 +120,7 @@ int params_place_initrd_src(const struct guest_mem *gm,
 	if (floor < LAYOUT_HIMEM_START)
 		floor = LAYOUT_HIMEM_START;
 	if (len > top || ((top - len) & ~(PARAMS_PAGE - 1)) < floor)
-		return boot_err(
+		return err_set(
 			err, errlen, -ENOMEM,
 			"initrd (%llu MiB) does not fit: %llu MiB free "
 			"between the kernel end 0x%llx and 0x%llx; "
@@ -133,14 +133,14 @@ int params_place_initrd_src(const struct guest_mem *gm,
 	start = (top - len) & ~(PARAMS_PAGE - 1);
 	dst = guest_mem_ptr(gm, start, len);
 	if (!dst)
-		return boot_err(err, errlen, -EFAULT,
-				"initrd area [0x%llx, +%llu) is not RAM",
-				(unsigned long long)start,
-				(unsigned long long)len);
+		return err_set(err, errlen, -EFAULT,
+			       "initrd area [0x%llx, +%llu) is not RAM",
+			       (unsigned long long)start,
+			       (unsigned long long)len);
 	/* Straight from the file into guest memory: no copy on our heap. */
 	ret = boot_src_read(initrd, 0, dst, len);
 	if (ret)
-		return boot_err(err, errlen, ret, "reading the initrd");
+		return err_set(err, errlen, ret, "reading the initrd");
 	*addr = start;
 	return 0;
 }
@@ -187,15 +187,14 @@ int params_write_zero_page(const struct guest_mem *gm,
 
 	n = params_e820_build(gm, bp.e820_table, PARAMS_E820_MAX);
 	if (n < 0)
-		return boot_err(err, errlen, n, "e820 map does not fit");
+		return err_set(err, errlen, n, "e820 map does not fit");
 	bp.e820_entries = (uint8_t)n;
 
 	if (guest_mem_write(gm, LAYOUT_ZERO_PAGE_ADDR, &bp, sizeof(bp)))
-		return boot_err(
-			err, errlen, -EFAULT,
-			"guest RAM too small: no room for the zero page "
-			"at 0x%llx",
-			(unsigned long long)LAYOUT_ZERO_PAGE_ADDR);
+		return err_set(err, errlen, -EFAULT,
+			       "guest RAM too small: no room for the zero page "
+			       "at 0x%llx",
+			       (unsigned long long)LAYOUT_ZERO_PAGE_ADDR);
 	return 0;
 }
 
@@ -222,7 +221,7 @@ int params_write_pvh(const struct guest_mem *gm, const struct params_boot *pb,
 
 	n = params_e820_build(gm, e820, PVH_MAX);
 	if (n < 0)
-		return boot_err(err, errlen, n, "PVH memory map does not fit");
+		return err_set(err, errlen, n, "PVH memory map does not fit");
 	memset(map, 0, sizeof(map));
 	for (int i = 0; i < n; i++) {
 		map[i].addr = e820[i].addr;
@@ -246,9 +245,9 @@ int params_write_pvh(const struct guest_mem *gm, const struct params_boot *pb,
 	    guest_mem_write(gm, PARAMS_PVH_MODLIST_ADDR, &mod, sizeof(mod)) ||
 	    guest_mem_write(gm, PARAMS_PVH_MEMMAP_ADDR, map,
 			    (uint64_t)n * sizeof(map[0])))
-		return boot_err(err, errlen, -EFAULT,
-				"guest RAM too small: no room for the PVH "
-				"start info at 0x%llx",
-				(unsigned long long)LAYOUT_PVH_INFO_ADDR);
+		return err_set(err, errlen, -EFAULT,
+			       "guest RAM too small: no room for the PVH "
+			       "start info at 0x%llx",
+			       (unsigned long long)LAYOUT_PVH_INFO_ADDR);
 	return 0;
 }

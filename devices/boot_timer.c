@@ -9,27 +9,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "boot/layout.h"
-#include "vmm/log.h"
-
-static uint64_t boot_timer_clock(clockid_t id)
-{
-	struct timespec ts;
-
-	if (clock_gettime(id, &ts))
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-void boot_timer_now(uint64_t *wall_ns, uint64_t *cpu_ns)
-{
-	if (wall_ns)
-		*wall_ns = boot_timer_clock(CLOCK_MONOTONIC);
-	if (cpu_ns)
-		*cpu_ns = boot_timer_clock(CLOCK_PROCESS_CPUTIME_ID);
-}
+#include "lib/clock.h"
+#include "lib/log.h"
 
 void boot_timer_init(struct boot_timer *t, uint64_t start_wall_ns,
 		     uint64_t start_cpu_ns)
@@ -80,7 +63,8 @@ static void boot_timer_write(void *opaque, uint64_t off, const void *data,
 	/* A wider write of 123 puts the byte 123 at offset 0 too. */
 	if (off != 0 || *(const uint8_t *)data != LAYOUT_BOOT_TIMER_MAGIC)
 		return;
-	boot_timer_now(&wall, &cpu);
+	wall = clock_wall_ns();
+	cpu = clock_cpu_ns();
 	/* 0 -> 1 claims the write; 2 publishes the results. */
 	if (!__atomic_compare_exchange_n(&t->fired, &expected, 1, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))

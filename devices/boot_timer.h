@@ -23,11 +23,8 @@ struct boot_timer {
 	int fired; /* 0, 1 while recording, 2 once the results are valid */
 };
 
-/* Now, in the two clocks the timer uses (for the VMM to capture its start
- * point). Either pointer may be NULL. */
-void boot_timer_now(uint64_t *wall_ns, uint64_t *cpu_ns);
-
-/* Set up t with the start point the VMM captured with boot_timer_now(). */
+/* Set up t with the start point the VMM captured with clock_wall_ns() and
+ * clock_cpu_ns() (lib/clock.h). */
 void boot_timer_init(struct boot_timer *t, uint64_t start_wall_ns,
 		     uint64_t start_cpu_ns);
 

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Status register (read at 0x64). */
 #define I8042_STR_OBF	  0x01

@@ -4,11 +4,9 @@
 #include <stdint.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
-static struct log_ratelimit irq_rl;
-
-void irq_pulse(const struct irq_line *l)
+void irq_pulse(struct irq_line *l)
 {
 	if (l->irqfd >= 0) {
 		uint64_t one = 1;
@@ -21,7 +19,7 @@ void irq_pulse(const struct irq_line *l)
 			return;
 		/* Only a saturated counter (EAGAIN) or a broken fd gets
 		 * here; fall back to the line so the edge is not lost. */
-		log_ratelimited(&irq_rl, LOG_WARN, "irqfd write for gsi %u: %s",
+		log_ratelimited(&l->rl, LOG_WARN, "irqfd write for gsi %u: %s",
 				l->gsi, n < 0 ? "failed" : "short");
 	}
 	if (l->set) {

@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Register offsets. */
 #define UART_RX	 0 /* RBR (read), THR (write); DLL with DLAB */

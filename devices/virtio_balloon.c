@@ -9,7 +9,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Chains per virtio_mmio_process() before yielding the event loop. */
 #define VIRTIO_BALLOON_BUDGET 64

@@ -46,7 +46,7 @@
 
 #include "devices/virtio_mmio.h"
 #include "devices/virtq.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define VIRTIO_BALLOON_DEVICE_ID 5
 

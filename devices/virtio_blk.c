@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "vmm/file.h"
+#include "lib/file.h"
 
 #define VIRTIO_BLK_HDR_SIZE 16
 /* Requests served per virtio_mmio_process() before yielding the event

@@ -25,7 +25,7 @@
 
 #include "devices/virtio_mmio.h"
 #include "devices/virtq.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define VIRTIO_BLK_DEVICE_ID 2
 

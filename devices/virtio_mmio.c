@@ -8,7 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Features the transport itself can honour for every device. */
 #define VIRTIO_MMIO_TRANSPORT_FEATURES                                      \
@@ -17,10 +17,6 @@
 
 #define virtio_mmio_log_once(d, cls, ...) \
 	log_once(&(d)->logged[cls], LOG_WARN, __VA_ARGS__)
-
-/* Driver choices worth a --verbose line (refused features, FAILED) are
- * guest-triggered too: rate limited, or a guest looping on them floods. */
-static struct log_ratelimit virtio_mmio_info_rl;
 
 void virtio_mmio_init(struct virtio_mmio_dev *d,
 		      const struct virtio_mmio_ops *ops, void *opaque,
@@ -301,7 +297,7 @@ static int virtio_mmio_features_ok(struct virtio_mmio_dev *d)
 {
 	if (d->driver_features & ~d->device_features) {
 		log_ratelimited(
-			&virtio_mmio_info_rl, LOG_INFO,
+			&d->info_rl, LOG_INFO,
 			"%s: driver asked for features 0x%" PRIx64
 			" the device does not offer; FEATURES_OK refused",
 			d->name, d->driver_features & ~d->device_features);
@@ -309,7 +305,7 @@ static int virtio_mmio_features_ok(struct virtio_mmio_dev *d)
 	}
 	if (!(d->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
 		log_ratelimited(
-			&virtio_mmio_info_rl, LOG_INFO,
+			&d->info_rl, LOG_INFO,
 			"%s: driver did not accept VIRTIO_F_VERSION_1 (legacy "
 			"drivers are not supported); FEATURES_OK refused",
 			d->name);
@@ -364,7 +360,7 @@ static void virtio_mmio_set_status(struct virtio_mmio_dev *d, uint32_t v)
 	}
 	d->status = v;
 	if (added & VIRTIO_STATUS_FAILED)
-		log_ratelimited(&virtio_mmio_info_rl, LOG_INFO,
+		log_ratelimited(&d->info_rl, LOG_INFO,
 				"%s: the driver gave up on the device",
 				d->name);
 	if ((added & VIRTIO_STATUS_DRIVER_OK) &&

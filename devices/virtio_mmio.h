@@ -42,6 +42,7 @@
 #include "devices/event_source.h"
 #include "devices/irq.h"
 #include "devices/virtq.h"
+#include "lib/log.h"
 #include "mem/guest_mem.h"
 
 /* Register offsets in the 4 KiB slot (bus-relative). */
@@ -171,6 +172,10 @@ struct virtio_mmio_dev {
 	uint32_t config_generation;
 	struct virtio_mmio_queue queues[VIRTIO_MMIO_MAX_QUEUES];
 	int logged[VIRTIO_MMIO_LOG_NR];
+	/* Driver choices worth a --verbose line (refused features, FAILED)
+	 * are guest-triggered too: rate limited per device, or a guest
+	 * looping on them floods. */
+	struct log_ratelimit info_rl;
 };
 
 /* The bus_ops every virtio-mmio device registers with (opaque: the

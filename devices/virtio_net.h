@@ -37,7 +37,7 @@
 
 #include "devices/virtio_mmio.h"
 #include "devices/virtq.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define VIRTIO_NET_DEVICE_ID 1
 

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
 /* Requests per virtio_mmio_process() before yielding the event loop. */
 #define VIRTIO_RNG_BUDGET 64

@@ -55,9 +55,9 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "lib/log.h"
 #include "mem/guest_mem.h"
 #include "mem/memmap.h"
-#include "vmm/log.h"
 
 #define FUZZ_RAM_SIZE	 0x100000ULL
 #define FUZZ_HOLE	 0xc0000000ULL /* no RAM above 1 MiB anyway */

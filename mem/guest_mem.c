@@ -32,11 +32,15 @@ int guest_mem_add(struct guest_mem *gm, struct region *r)
 	return 0;
 }
 
-void guest_mem_destroy(struct guest_mem *gm)
+int guest_mem_destroy(struct guest_mem *gm)
 {
+	int ret = 0, r;
+
 	for (unsigned i = 0; i < gm->nr; i++)
-		region_unmap(&gm->regions[i]);
+		if ((r = region_unmap(&gm->regions[i])) && !ret)
+			ret = r;
 	gm->nr = 0;
+	return ret;
 }
 
 /* Region index holding gpa, or -1. Few regions: a linear scan is enough. */

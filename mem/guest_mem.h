@@ -27,8 +27,10 @@ void guest_mem_init(struct guest_mem *gm);
 int guest_mem_add(struct guest_mem *gm, struct region *r)
 	__attribute__((warn_unused_result));
 
-/* Unmap and forget every region (msync first for file-backed ones). */
-void guest_mem_destroy(struct guest_mem *gm);
+/* Unmap and forget every region (msync first for file-backed ones).
+ * Returns 0 or the first msync error (negative errno), for the caller to
+ * report; every region is gone either way. */
+int guest_mem_destroy(struct guest_mem *gm);
 
 /* Region containing [gpa, gpa+len), or NULL (len 0 is treated as 1). */
 struct region *guest_mem_find(const struct guest_mem *gm, uint64_t gpa,

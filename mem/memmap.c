@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "mem/size.h"
-#include "vmm/log.h"
 
 struct memmap_range {
 	uint64_t gpa, size;
@@ -38,7 +37,8 @@ static int memmap_add(struct guest_mem *gm, uint64_t gpa, uint64_t size,
 	r.downgraded = downgraded;
 	ret = guest_mem_add(gm, &r);
 	if (ret) {
-		region_unmap(&r);
+		/* Nothing was written to it yet: a sync error loses nothing. */
+		(void)region_unmap(&r);
 		snprintf(err, errlen, "internal: overlapping guest regions");
 	}
 	return ret;
@@ -142,7 +142,8 @@ int memmap_build(struct guest_mem *gm, uint64_t mem_size, uint64_t hole_start,
 	if (!ret && info->bytes_fallback) {
 		long avail = region_pool_available(pol->pages);
 
-		log_warn(
+		snprintf(
+			info->warning, sizeof(info->warning),
 			"hugepage pool short: only %s of %s guest memory is on "
 			"%s pages (%.1f%%), the rest falls back to --pages %s; "
 			"%ld pages still free",
@@ -159,7 +160,7 @@ out:
 	if (fb_fd >= 0)
 		close(fb_fd);
 	if (ret) {
-		guest_mem_destroy(gm);
+		(void)guest_mem_destroy(gm); /* nothing written yet, as above */
 		if (created && pol->path)
 			unlink(pol->path);
 		info->file_created = 0;

@@ -11,19 +11,21 @@
 #include "mem/guest_mem.h"
 #include "mem/region.h"
 
-/* What the build did, for the startup report. */
+/* What the build did, for the startup report. mem/ does not log: the
+ * caller prints `warning` (empty when there is nothing to say). */
 struct memmap_info {
 	uint64_t bytes_requested_pages; /* bytes under the asked-for policy */
 	uint64_t bytes_fallback;	/* bytes under the fallback policy */
 	int file_created;		/* --mem-file was created by us */
+	char warning[320];		/* "hugepage pool short: ..." or "" */
 };
 
 /*
  * Map `mem_size` bytes of guest RAM: [0, min(mem_size, hole_start)) and the
  * rest from hole_end up. With a fallback and a short hugepage pool, as many
  * huge pages as the pool holds back the start of each range and the rest
- * uses the fallback policy (separate, adjacent regions), and a warning says
- * so with the fraction on huge pages. Without one a short pool is an error.
+ * uses the fallback policy (separate, adjacent regions), and info->warning
+ * says so with the fraction on huge pages. Without one a short pool is an error.
  * On failure gm is empty, a memory file we created is removed, and err
  * says why.
  */

@@ -4,22 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "vmm/thread.h"
+#include "lib/clock.h"
+#include "lib/thread.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
-
-static uint64_t prefault_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Chunks never straddle regions: chunk k of the map is found by walking the
  * regions, each split into PREFAULT_CHUNK pieces. */
@@ -174,7 +166,7 @@ int prefault_start(struct prefault *pf, const struct guest_mem *gm,
 	ret = -pthread_cond_init(&pf->cond, NULL);
 	if (ret)
 		goto err_mutex;
-	pf->start_ns = prefault_now();
+	pf->start_ns = clock_wall_ns();
 	for (unsigned i = 0; i < threads; i++) {
 		ret = prefault_spawn(&pf->threads[i], prefault_worker, pf);
 		if (ret) {
@@ -237,7 +229,7 @@ int prefault_wait(struct prefault *pf, char *err, size_t errlen)
 	pthread_cond_destroy(&pf->cond);
 	pthread_mutex_destroy(&pf->lock);
 	pf->running = 0;
-	pf->end_ns = prefault_now();
+	pf->end_ns = clock_wall_ns();
 	if (pf->error) {
 		snprintf(err, errlen,
 			 "prefaulting guest memory failed at %#llx: %s%s",

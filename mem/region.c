@@ -13,9 +13,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "mem/size.h"
-#include "vmm/file.h"
-#include "vmm/log.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -601,20 +600,21 @@ int region_sync(struct region *r)
 	return 0;
 }
 
-void region_unmap(struct region *r)
+int region_unmap(struct region *r)
 {
+	int ret = 0;
+
 	if (r->map_base) {
 		/* File-backed guest memory must reach the file; callers
 		 * that can report an error sync first themselves. */
-		if (region_sync(r))
-			log_err("msync of guest memory file failed: %s",
-				strerror(errno));
+		ret = region_sync(r);
 		munmap(r->map_base, r->map_len);
 	}
 	if (r->fd >= 0 && r->map_base)
 		close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+	return ret;
 }
 
 int region_discard(struct region *r, uint64_t off, uint64_t len,

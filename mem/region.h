@@ -107,8 +107,10 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	       const struct region_policy *pol, int fd, uint64_t fd_offset,
 	       char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* msync (file backing), unmap, close. Safe on a zeroed region. */
-void region_unmap(struct region *r);
+/* msync (file backing), unmap, close. Safe on a zeroed region. Returns 0,
+ * or the msync error (negative errno) for the caller to report: the region
+ * is unmapped either way. */
+int region_unmap(struct region *r);
 
 /* msync a file-backed region; 0 for others. */
 int region_sync(struct region *r) __attribute__((warn_unused_result));

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "mem/guest_mem.h"
 #include "mem/memmap.h"
 #include "mem/prefault.h"
@@ -191,10 +192,7 @@ static void bench_pool_grow(enum region_pages pages, unsigned long need)
 
 static double bench_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)clock_wall_ns() / 1e6;
 }
 
 static uint64_t bench_faults(void)

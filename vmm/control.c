@@ -16,9 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/file.h"
+#include "lib/log.h"
 #include "mem/report.h"
-#include "vmm/file.h"
-#include "vmm/log.h"
 
 #define CONTROL_MAX_WORDS      8
 #define CONTROL_CLIENT_WAIT_MS 5000
@@ -363,14 +364,6 @@ static void control_drop(struct control *c, struct control_client *cl)
 	cl->len = 0;
 }
 
-static uint64_t control_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Replies are small and the client reads them: one send. A client that
  * lets its receive buffer fill is dropped rather than waited for. */
 static int control_send(struct control_client *cl, const char *reply)
@@ -435,7 +428,7 @@ static void control_accept(struct control *c)
 		ev.data.u64 = i;
 		cl->fd = fd;
 		cl->len = 0;
-		cl->active_ns = control_now_ns();
+		cl->active_ns = clock_wall_ns();
 		if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
 			control_drop(c, cl);
 	}
@@ -444,7 +437,7 @@ static void control_accept(struct control *c)
 /* Close the connections idle for idle_ms or more. */
 static void control_expire(struct control *c)
 {
-	uint64_t now = control_now_ns(), idle = c->idle_ms * 1000000ULL;
+	uint64_t now = clock_wall_ns(), idle = c->idle_ms * 1000000ULL;
 	char why[64];
 
 	snprintf(why, sizeof(why), "idle for %u ms: closing", c->idle_ms);
@@ -492,7 +485,7 @@ static void control_read(struct control *c, struct control_client *cl)
 			control_drop(c, cl);
 			return;
 		}
-		cl->active_ns = control_now_ns();
+		cl->active_ns = clock_wall_ns();
 		cl->len += (size_t)n;
 		while ((nl = memchr(cl->buf, '\n', cl->len))) {
 			size_t used = (size_t)(nl - cl->buf) + 1;

@@ -3,13 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "lib/log.h"
 
-/* One limiter per kind, so a flood of port accesses cannot hide MMIO
- * misuse (or the other way round). */
-static struct log_ratelimit exit_pio_rl, exit_mmio_rl;
-
-static enum exit_action exit_io(struct kvm_run *run, const struct exit_ctx *ctx,
+static enum exit_action exit_io(struct kvm_run *run, struct exit_ctx *ctx,
 				char *why, size_t whylen)
 {
 	uint32_t size = run->io.size, count = run->io.count;
@@ -35,7 +31,7 @@ static enum exit_action exit_io(struct kvm_run *run, const struct exit_ctx *ctx,
 		else
 			claimed = bus_read(ctx->pio, run->io.port, data, size);
 		if (!claimed)
-			log_ratelimited(&exit_pio_rl, LOG_INFO,
+			log_ratelimited(&ctx->pio_rl, LOG_INFO,
 					"unclaimed port %s at %#x size %u",
 					run->io.direction == KVM_EXIT_IO_OUT
 						? "write"
@@ -45,14 +41,13 @@ static enum exit_action exit_io(struct kvm_run *run, const struct exit_ctx *ctx,
 	return EXIT_CONTINUE;
 }
 
-static enum exit_action exit_mmio(struct kvm_run *run,
-				  const struct exit_ctx *ctx)
+static enum exit_action exit_mmio(struct kvm_run *run, struct exit_ctx *ctx)
 {
 	uint32_t len = run->mmio.len;
 	int claimed;
 
 	if (!len || len > sizeof(run->mmio.data)) {
-		log_ratelimited(&exit_mmio_rl, LOG_WARN,
+		log_ratelimited(&ctx->mmio_rl, LOG_WARN,
 				"MMIO exit with bad length %u at %#llx", len,
 				(unsigned long long)run->mmio.phys_addr);
 		return EXIT_CONTINUE;
@@ -64,14 +59,14 @@ static enum exit_action exit_mmio(struct kvm_run *run,
 		claimed = bus_read(ctx->mmio, run->mmio.phys_addr,
 				   run->mmio.data, len);
 	if (!claimed)
-		log_ratelimited(&exit_mmio_rl, LOG_INFO,
+		log_ratelimited(&ctx->mmio_rl, LOG_INFO,
 				"unclaimed MMIO %s at %#llx size %u",
 				run->mmio.is_write ? "write" : "read",
 				(unsigned long long)run->mmio.phys_addr, len);
 	return EXIT_CONTINUE;
 }
 
-enum exit_action exit_dispatch(struct kvm_run *run, const struct exit_ctx *ctx,
+enum exit_action exit_dispatch(struct kvm_run *run, struct exit_ctx *ctx,
 			       char *why, size_t whylen)
 {
 	why[0] = 0;

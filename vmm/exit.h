@@ -1,6 +1,8 @@
 /*
- * Exit dispatch: a pure function over struct kvm_run. It touches nothing but
- * the run structure and the buses, so tests feed it synthetic exits.
+ * Exit dispatch: a pure function over struct kvm_run and an explicit
+ * context. It touches nothing but the run structure, the buses and the
+ * context's own log limiters, so tests feed it synthetic exits and two
+ * contexts (two vCPUs, two VMs) never share state.
  */
 #ifndef VMM_EXIT_H
 #define VMM_EXIT_H
@@ -9,6 +11,7 @@
 #include <stddef.h>
 
 #include "devices/bus.h"
+#include "lib/log.h"
 
 enum exit_action {
 	EXIT_CONTINUE,	 /* handled: run the vCPU again */
@@ -20,6 +23,9 @@ struct exit_ctx {
 	const struct bus *pio;
 	const struct bus *mmio;
 	size_t run_size; /* bytes mapped for struct kvm_run (bounds IO data) */
+	/* One limiter per kind, so a flood of port accesses cannot hide
+	 * MMIO misuse (or the other way round). Zero-init. */
+	struct log_ratelimit pio_rl, mmio_rl;
 };
 
 /*
@@ -27,7 +33,7 @@ struct exit_ctx {
  * run's data; unclaimed reads give all-ones and are logged, rate limited).
  * `why` gets a one-line reason for EXIT_ERROR and for EXIT_GUEST_STOP.
  */
-enum exit_action exit_dispatch(struct kvm_run *run, const struct exit_ctx *ctx,
+enum exit_action exit_dispatch(struct kvm_run *run, struct exit_ctx *ctx,
 			       char *why, size_t whylen);
 
 #endif

@@ -14,8 +14,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "mem/report.h"
-#include "vmm/file.h"
 
 #define KVM_STATS_MAX_NAME_SIZE 1024
 #define KVM_STATS_MAX_IMAGE	(16u << 20)
@@ -427,7 +427,7 @@ int kvm_stats_write(const char *path, const struct kvm_stats_run *r, char *err,
 		snprintf(err, errlen, "--stats-json: out of memory");
 		return -ENOMEM;
 	}
-	/* vmm/file.c: never through a planted link, never over a device. */
+	/* lib/file.c: never through a planted link, never over a device. */
 	ret = file_write_replace("--stats-json", path, buf, len, err, errlen);
 	free(buf);
 	return ret;

@@ -126,7 +126,7 @@ void kvm_stats_json(FILE *f, const struct kvm_stats_run *r);
 
 /*
  * Write r as JSON plus a newline to path with file_write_replace
- * (vmm/file.h): a regular file atomically (an unpredictable temporary in
+ * (lib/file.h): a regular file atomically (an unpredictable temporary in
  * the same directory, then rename), a FIFO or character device such as
  * /dev/null or /dev/stdout directly, never replaced. 0, or a negative
  * errno with a one-line reason in err.

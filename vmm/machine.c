@@ -16,12 +16,13 @@
 
 #include "boot/layout.h"
 #include "boot/loader.h"
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "mem/memmap.h"
 #include "vmm/board.h"
 #include "vmm/console.h"
 #include "vmm/image.h"
 #include "vmm/kvm_stats.h"
-#include "vmm/log.h"
 #include "vmm/loop.h"
 #include "vmm/memory.h"
 #include "vmm/seccomp.h"
@@ -55,7 +56,8 @@ struct machine {
 
 void machine_timing_now(struct machine_timing *t)
 {
-	boot_timer_now(&t->wall_ns, &t->cpu_ns);
+	t->wall_ns = clock_wall_ns();
+	t->cpu_ns = clock_cpu_ns();
 }
 
 /* Between setup steps: -EINTR if a stop signal came. */
@@ -105,6 +107,8 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	ret = memmap_build(&m->mem.gm, o->mem_size, LAYOUT_MMIO_GAP_START,
 			   LAYOUT_MMIO_GAP_END, &o->policy, &m->mem.info, err,
 			   errlen);
+	if (!ret && m->mem.info.warning[0])
+		log_warn("%s", m->mem.info.warning);
 	if (!ret)
 		ret = machine_setup_check(m, err, errlen);
 	if (!ret)

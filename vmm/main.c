@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "vmm/cli.h"
 #include "vmm/control.h"
-#include "vmm/log.h"
 #include "vmm/machine.h"
 
 #define MICROVM_VERSION "0.1.0"

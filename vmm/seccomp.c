@@ -17,8 +17,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "lib/log.h"
 #include "vmm/console.h"
-#include "vmm/log.h"
 #include "vmm/vcpu.h"
 
 /* si_code of a SIGSYS sent by SECCOMP_RET_TRAP (not in every libc). */
@@ -125,7 +125,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	/* Device and log mutexes; pthread_join of vCPU and prefault
 	 * threads at exit. */
 	ALLOW(futex),
-	/* log_now_ns, boot timer (when the vDSO does not answer). */
+	/* lib/clock.h: log rate limits, the boot timer, control idle
+	 * timeouts (when the vDSO does not answer). */
 	ALLOW(clock_gettime),
 	/* vm_irq_line: interrupts without irqfd (serial input, virtio
 	 * devices when KVM has no irqfd). */
@@ -247,7 +248,8 @@ static const char *const seccomp_names[SECCOMP_THREAD_KINDS] = {
 	[SECCOMP_THREAD_VCPU] = "vCPU",
 };
 
-/* Read by the SIGSYS handler: which list the trapping thread had. */
+/* Read by the SIGSYS handler: which list the trapping thread had. Per
+ * thread (a thread has one filter), so nothing is shared between VMs. */
 static __thread const char *seccomp_tls_kind = "unfiltered";
 
 const char *seccomp_thread_name(enum seccomp_thread kind)
@@ -332,6 +334,9 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *ucv)
 	abort();
 }
 
+/* A signal disposition is the process's: the SIGSYS handler is installed
+ * once per process, whatever the number of VMs, and its result kept for
+ * every later caller. */
 static int seccomp_handler_ret;
 static pthread_once_t seccomp_handler_once = PTHREAD_ONCE_INIT;
 
@@ -567,6 +572,9 @@ void seccomp_free(struct seccomp_filters *f)
 #ifdef MICROVM_SECCOMP_SELFTEST
 void seccomp_selftest_forbidden(void)
 {
+	/* Test-only build: the first vCPU exit in the process trips it,
+	 * and the process dies of SIGSYS, so one flag per process is the
+	 * contract (tests/boot/seccomp.sh). */
 	static int done;
 	int fd;
 

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "boot/cpuid.h"
+#include "lib/log.h"
+#include "lib/thread.h"
 #include "vmm/exit.h"
-#include "vmm/log.h"
 #include "vmm/seccomp.h"
-#include "vmm/thread.h"
 
 #define MSR_IA32_TSC	      0x10
 #define MSR_IA32_SYSENTER_CS  0x174

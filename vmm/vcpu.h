@@ -67,7 +67,7 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_sregs *sregs,
 void vcpu_loop(struct vcpu *v);
 
 /* Start vcpu_loop() on a new thread that takes no signal but the kick
- * (and synchronous faults): see vmm/thread.h. */
+ * (and synchronous faults): see lib/thread.h. */
 int vcpu_start(struct vcpu *v) __attribute__((warn_unused_result));
 
 /* Make the vCPU leave KVM_RUN now (after vm_request_stop). */

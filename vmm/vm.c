@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "boot/layout.h"
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #define VM_CPUID_MAX 256
 
@@ -205,11 +205,10 @@ void vm_irq_line(void *opaque, unsigned gsi, int level)
 {
 	struct vm *vm = opaque;
 	struct kvm_irq_level irq = {.irq = gsi, .level = level ? 1 : 0};
-	static struct log_ratelimit rl;
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq))
-		log_ratelimited(&rl, LOG_WARN, "KVM_IRQ_LINE %u: %s", gsi,
-				strerror(errno));
+		log_ratelimited(&vm->irq_line_rl, LOG_WARN,
+				"KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
 }
 
 int vm_irqfd(struct vm *vm, unsigned gsi)

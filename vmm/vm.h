@@ -11,6 +11,7 @@
 
 #include "devices/bus.h"
 #include "devices/event_source.h"
+#include "lib/log.h"
 #include "mem/guest_mem.h"
 
 #define VM_MAX_VCPUS 64
@@ -25,6 +26,7 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	int has_ioeventfd, has_irqfd;
+	struct log_ratelimit irq_line_rl; /* KVM_IRQ_LINE failures */
 
 	/* Stop protocol: the first vm_request_stop() wins; stop_fd (an
 	 * eventfd) becomes readable so the main loop wakes up. */

@@ -1,4 +1,4 @@
-/* vmm/file.c: reports written without replacing device nodes or following
+/* lib/file.c: reports written without replacing device nodes or following
  * planted links; inputs refused before an open() that would block. */
 #include <dirent.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "lib/file.h"
 #include "tests/harness/harness.h"
-#include "vmm/file.h"
 
 static char dir[64];
 

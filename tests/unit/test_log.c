@@ -11,12 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+#include "lib/log.h"
 #include "tests/harness/harness.h"
-#include "vmm/log.h"
 
 static uint64_t log_test_ms(void)
 {
-	return log_now_ns() / 1000000;
+	return clock_wall_ns() / 1000000;
 }
 
 /* A blocking pipe, full; returns the write end in p[1]. */

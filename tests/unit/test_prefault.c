@@ -1,7 +1,7 @@
 /*
  * Prefault workers: a worker that cannot be created must not leave the
  * others (or the caller) waiting for it; a stop ends a background prefault
- * at the next chunk; workers take no asynchronous signal (vmm/thread.h).
+ * at the next chunk; workers take no asynchronous signal (lib/thread.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/thread.h"
 #include "mem/guest_mem.h"
 #include "mem/prefault.h"
 #include "tests/harness/harness.h"
-#include "vmm/thread.h"
 
 #define MiB (1ULL << 20)
 

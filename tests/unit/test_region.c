@@ -291,6 +291,11 @@ START_TEST(huge_explicit_fallback)
 	ck_assert_uint_eq(info.bytes_requested_pages,
 			  (uint64_t)avail * 2 * MiB);
 	ck_assert_uint_eq(info.bytes_fallback, 32 * MiB);
+	/* mem/ does not log: the warning comes back for vmm/ to print. */
+	ck_assert_ptr_nonnull(
+		strstr(info.warning, "hugepage pool short: only "));
+	ck_assert_ptr_nonnull(
+		strstr(info.warning, "the rest falls back to --pages thp"));
 	ck_assert_uint_eq(g.nr, 2);
 	ck_assert_int_eq(g.regions[0].pages, REGION_PAGES_HUGE);
 	ck_assert_int_eq(g.regions[1].pages, REGION_PAGES_THP);
@@ -381,6 +386,7 @@ START_TEST(file_backing_writes_back)
 	ck_assert_int_eq(memmap_build(&g, 8 * MiB, 3 * GiB, 4 * GiB, &pol,
 				      &info, err, sizeof(err)),
 			 0);
+	ck_assert_str_eq(info.warning, "");
 	ck_assert_int_eq(guest_mem_write(&g, 5 * MiB, "written-back", 12), 0);
 	ck_assert_int_eq(region_sync(&g.regions[0]), 0);
 	fd = open(path, O_RDONLY);

@@ -1,4 +1,4 @@
-#include "vmm/file.h"
+#include "lib/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "lib/err.h"
 
 const char *file_type_name(mode_t mode)
 {
@@ -154,21 +156,20 @@ static int file_write_through(const char *what, const char *path,
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -ENXIO)
-			snprintf(err, errlen,
-				 "cannot write %s %s: it is a FIFO nobody "
-				 "reads: start the reader first, or name a "
-				 "file",
-				 what, path);
-		else if (ret == -ENOENT)
-			snprintf(err, errlen,
-				 "cannot write %s %s: it is a symbolic link to "
-				 "a file that does not exist: name the file "
-				 "itself",
-				 what, path);
-		else
-			snprintf(err, errlen, "cannot write %s %s: %s", what,
-				 path, strerror(-ret));
-		return ret;
+			return err_set(
+				err, errlen, ret,
+				"cannot write %s %s: it is a FIFO nobody "
+				"reads: start the reader first, or name "
+				"a file",
+				what, path);
+		if (ret == -ENOENT)
+			return err_set(err, errlen, ret,
+				       "cannot write %s %s: it is a symbolic "
+				       "link to a file that does not exist: "
+				       "name the file itself",
+				       what, path);
+		return err_set(err, errlen, ret, "cannot write %s %s: %s", what,
+			       path, strerror(-ret));
 	}
 	if (fstat(fd, &st)) {
 		ret = -errno;
@@ -188,12 +189,12 @@ static int file_write_through(const char *what, const char *path,
 								     : 0;
 	} else {
 		close(fd);
-		snprintf(err, errlen,
-			 "cannot write %s %s: it is %s to %s, which microvm "
-			 "will not replace or follow: name the file itself",
-			 what, path, file_type_name(lst->st_mode),
-			 file_type_name(st.st_mode));
-		return -EINVAL;
+		return err_set(err, errlen, -EINVAL,
+			       "cannot write %s %s: it is %s to %s, which "
+			       "microvm will not replace or follow: name the "
+			       "file itself",
+			       what, path, file_type_name(lst->st_mode),
+			       file_type_name(st.st_mode));
 	}
 	if (!ret)
 		ret = file_write_all(fd, buf, len);
@@ -205,9 +206,8 @@ static int file_write_through(const char *what, const char *path,
 fail:
 	if (fd >= 0)
 		close(fd);
-	snprintf(err, errlen, "cannot write %s %s: %s", what, path,
-		 strerror(-ret));
-	return ret;
+	return err_set(err, errlen, ret, "cannot write %s %s: %s", what, path,
+		       strerror(-ret));
 }
 
 int file_write_replace(const char *what, const char *path, const void *buf,
@@ -230,19 +230,18 @@ int file_write_replace(const char *what, const char *path, const void *buf,
 			return file_write_through(what, path, &lst, buf, len,
 						  err, errlen);
 		} else {
-			snprintf(err, errlen,
-				 "cannot write %s %s: it is %s, which microvm "
-				 "will not replace: name a file",
-				 what, path, file_type_name(lst.st_mode));
-			return -EINVAL;
+			return err_set(err, errlen, -EINVAL,
+				       "cannot write %s %s: it is %s, which "
+				       "microvm will not replace: name a file",
+				       what, path, file_type_name(lst.st_mode));
 		}
 	}
 	if (ret)
-		snprintf(err, errlen,
-			 "cannot write %s %s: %s: choose a path in a writable "
-			 "directory with free space",
-			 what, path, strerror(-ret));
-	return ret;
+		return err_set(err, errlen, ret,
+			       "cannot write %s %s: %s: choose a path in a "
+			       "writable directory with free space",
+			       what, path, strerror(-ret));
+	return 0;
 }
 
 int file_unlink_same(const char *path, const struct stat *st)

@@ -1,9 +1,9 @@
-#include "boot/err.h"
+#include "lib/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 
-int boot_err(char *err, size_t errlen, int ret, const char *fmt, ...)
+int err_set(char *err, size_t errlen, int ret, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -3,10 +3,10 @@
  * without the classic mistakes: no open() that blocks forever on a FIFO,
  * no temporary file at a predictable name another user can plant a link
  * at, no device node or link replaced by a regular file. A leaf like
- * vmm/log.h: any module may use it.
+ * lib/log.h: any module may use it.
  */
-#ifndef VMM_FILE_H
-#define VMM_FILE_H
+#ifndef LIB_FILE_H
+#define LIB_FILE_H
 
 #include <stddef.h>
 #include <sys/stat.h>

@@ -2,8 +2,8 @@
  * Logging to stderr, prefixed "microvm: ". A leaf: any module may use it.
  * Guest-triggerable messages must go through a rate limiter or log_once.
  */
-#ifndef VMM_LOG_H
-#define VMM_LOG_H
+#ifndef LIB_LOG_H
+#define LIB_LOG_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -72,8 +72,5 @@ int log_ratelimit_ok(struct log_ratelimit *rl);
 		if (!__atomic_exchange_n((flag), 1, __ATOMIC_RELAXED)) \
 			log_msg(level, __VA_ARGS__);                   \
 	} while (0)
-
-/* Monotonic time in nanoseconds. */
-uint64_t log_now_ns(void);
 
 #endif

@@ -1,4 +1,4 @@
-#include "vmm/thread.h"
+#include "lib/thread.h"
 
 #include <signal.h>
 

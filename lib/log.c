@@ -1,4 +1,4 @@
-#include "vmm/log.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,10 +7,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
+
+/*
+ * Process-wide on purpose: a process has one stderr, whatever the number of
+ * VMs in it, so its sink, level, dropped-line count and stream are the
+ * process's. Per-source state (rate limiters, log-once flags) lives in the
+ * structure that logs (exit context, irq line, device, VM).
+ */
 static enum log_level log_level_cur = LOG_WARN;
+/* Guards every struct log_ratelimit: short critical sections, and the
+ * limiters stay plain zero-initialised fields in their owners. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Serializes writes to stderr among our threads, and guards the count. */
 static pthread_mutex_t log_write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,14 +39,6 @@ enum log_level log_get_level(void)
 void log_set_fd(int fd)
 {
 	log_fd = fd;
-}
-
-uint64_t log_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -156,6 +157,7 @@ static ssize_t log_stream_write(void *cookie, const char *buf, size_t len)
 	return (ssize_t)len;
 }
 
+/* The one stdio stream over the log fd (process-wide, as above). */
 static FILE *log_stream_file;
 static pthread_once_t log_stream_once = PTHREAD_ONCE_INIT;
 
@@ -176,7 +178,7 @@ FILE *log_stream(void)
 
 int log_ratelimit_ok(struct log_ratelimit *rl)
 {
-	uint64_t now = log_now_ns();
+	uint64_t now = clock_wall_ns();
 	unsigned burst, interval_ms, dropped = 0;
 	int ok;
 

@@ -3,10 +3,10 @@
  * policy: only the main thread takes the process's asynchronous signals
  * (SIGINT, SIGTERM, SIGHUP through its signalfd; SIGPIPE is ignored), so a
  * helper thread never dies of one by default action. A leaf utility, like
- * vmm/log.h: any module may use it.
+ * lib/log.h: any module may use it.
  */
-#ifndef VMM_THREAD_H
-#define VMM_THREAD_H
+#ifndef LIB_THREAD_H
+#define LIB_THREAD_H
 
 #include <pthread.h>
 
