@@ -186,28 +186,40 @@ static int machine_setup_check(struct machine *m, char *err, size_t errlen)
 	return -EINTR;
 }
 
+/* The memory step: every zone mapped (pools reserved, nodes bound), the
+ * zones with prefault=on or lock=on populated before boot, lock=on
+ * applied, then the prefault=background zones left populating. */
 static int machine_memory(struct machine *m, char *err, size_t errlen)
 {
 	const struct cli_opts *o = m->o;
+	uint32_t sync = 0, bg = 0;
 	int ret;
 
-	ret = memmap_build(&m->gm, o->mem_size, LAYOUT_MMIO_GAP_START,
-			   LAYOUT_MMIO_GAP_END, &o->policy, &m->mem_info, err,
-			   errlen);
+	for (unsigned i = 0; i < o->nr_zones; i++) {
+		if (o->zones[i].prefault == MEMMAP_PREFAULT_ON ||
+		    o->zones[i].lock == MEMMAP_LOCK_ON)
+			sync |= 1U << i;
+		else if (o->zones[i].prefault == MEMMAP_PREFAULT_BACKGROUND)
+			bg |= 1U << i;
+	}
+	ret = memmap_zones_check(o->zones, o->nr_zones, err, errlen);
+	if (!ret)
+		ret = memmap_build_zones(
+			&m->gm, o->zones, o->nr_zones, LAYOUT_MMIO_GAP_START,
+			LAYOUT_MMIO_GAP_END, &m->mem_info, err, errlen);
 	if (!ret)
 		ret = machine_setup_check(m, err, errlen);
-	if (ret)
+	if (ret || !(sync | bg)) /* lock=on is in sync */
 		return ret;
-	if (o->prefault == CLI_PREFAULT_NONE)
-		return 0;
-	ret = prefault_start(&m->pf, &m->gm, o->prefault_threads);
+	ret = prefault_start_zones(&m->pf, &m->gm, o->prefault_threads,
+				   sync ? sync : bg);
 	if (ret) {
 		snprintf(err, errlen, "cannot start prefault threads: %s",
 			 strerror(-ret));
 		return ret;
 	}
 	m->pf_running = 1;
-	if (o->prefault == CLI_PREFAULT_SYNC) {
+	if (sync) {
 		/* A long prefault stops for a stop signal: the workers end
 		 * after the chunk they are on. */
 		while (prefault_pending(&m->pf))
@@ -222,12 +234,24 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 		if (ret)
 			return ret;
 		log_info("prefaulted %llu MiB with %u threads in %.1f ms%s",
-			 (unsigned long long)(guest_mem_size(&m->gm) >> 20),
+			 (unsigned long long)(m->pf.total_bytes >> 20),
 			 m->pf.nr_threads,
 			 (double)(m->pf.end_ns - m->pf.start_ns) / 1e6,
 			 m->pf.used_touch ? " (page touching: no "
 					    "MADV_POPULATE_WRITE)"
 					  : "");
+		ret = memmap_lock(&m->gm, o->zones, o->nr_zones, err, errlen);
+		if (ret || !bg)
+			return ret;
+		ret = prefault_start_zones(&m->pf, &m->gm, o->prefault_threads,
+					   bg);
+		if (ret) {
+			snprintf(err, errlen,
+				 "cannot start prefault threads: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		m->pf_running = 1;
 	}
 	return 0;
 }
@@ -958,7 +982,8 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 		if (ret) {
 			snprintf(err, errlen,
 				 "writing guest memory back to %s: %s",
-				 o->mem_file, strerror(-ret));
+				 o->zones[m->gm.regions[i].zone].policy.path,
+				 strerror(-ret));
 			goto out;
 		}
 	}
@@ -985,8 +1010,11 @@ int machine_run(const struct cli_opts *o, const struct machine_timing *t0,
 	return status;
 
 out:
-	if (ret && m->mem_info.file_created && o->mem_file)
-		unlink(o->mem_file);
+	if (ret)
+		for (unsigned i = 0; i < o->nr_zones; i++)
+			if (m->mem_info.zone_file_created[i] &&
+			    o->zones[i].policy.path)
+				unlink(o->zones[i].policy.path);
 	if (m->setup_stopped) {
 		/* Like a stop while the guest runs: a warning and 128+N. */
 		log_warn("%s", err);
