@@ -593,6 +593,7 @@ int cli_parse_zone(const char *s, unsigned index, struct memmap_zone *z,
  * pointers and the total. */
 static int cli_check_zones(struct cli_opts *o, char *err, size_t errlen)
 {
+	char origin[sizeof(o->zone_origin[0])];
 	uint64_t total = 0;
 
 	if (o->mem_set || o->pages_set || o->prefault_set || o->mem_file ||
@@ -646,8 +647,10 @@ static int cli_check_zones(struct cli_opts *o, char *err, size_t errlen)
 				 z->id);
 			return -EINVAL;
 		}
-		snprintf(o->zone_origin[i], sizeof(o->zone_origin[i]),
-			 "--mem-zone id=%s", z->id);
+		/* Through a local buffer: source and destination are both
+		 * in *o (gcc -Wrestrict). */
+		snprintf(origin, sizeof(origin), "--mem-zone id=%s", z->id);
+		memcpy(o->zone_origin[i], origin, sizeof(origin));
 		z->policy.origin = o->zone_origin[i];
 		z->policy.path = z->policy.backing == REGION_BACKING_FILE
 					 ? o->zone_path[i]

@@ -27,10 +27,10 @@ static char err[512];
 static struct memmap_zone zone(const char *id, uint64_t size,
 			       enum region_pages pages)
 {
-	struct memmap_zone z = {.size = size,
-				.policy = {.pages = pages,
-					   .backing = REGION_BACKING_ANON},
-				.host_node = -1};
+	struct memmap_zone z = {
+		.size = size,
+		.policy = {.pages = pages, .backing = REGION_BACKING_ANON},
+		.host_node = -1};
 	static char origins[MEMMAP_MAX_ZONES][64];
 	static unsigned next;
 	char *o = origins[next++ % MEMMAP_MAX_ZONES];
@@ -50,9 +50,9 @@ START_TEST(layout_around_gap)
 
 	/* b reaches the gap and continues above it with its policy; c
 	 * follows it above 4 GiB, on a 1G boundary. */
-	ck_assert_int_eq(memmap_layout(z, 3, 3 * GiB, 4 * GiB, pc, 8, err,
-				       sizeof(err)),
-			 4);
+	ck_assert_int_eq(
+		memmap_layout(z, 3, 3 * GiB, 4 * GiB, pc, 8, err, sizeof(err)),
+		4);
 	ck_assert_uint_eq(pc[0].gpa, 0);
 	ck_assert_uint_eq(pc[0].size, 2 * GiB);
 	ck_assert_uint_eq(pc[0].zone, 0);
@@ -69,16 +69,16 @@ START_TEST(layout_around_gap)
 	/* Exactly up to the gap: the next zone starts at 4 GiB. */
 	z[0].size = 3 * GiB;
 	z[1].size = 4 * MiB;
-	ck_assert_int_eq(memmap_layout(z, 2, 3 * GiB, 4 * GiB, pc, 8, err,
-				       sizeof(err)),
-			 2);
+	ck_assert_int_eq(
+		memmap_layout(z, 2, 3 * GiB, 4 * GiB, pc, 8, err, sizeof(err)),
+		2);
 	ck_assert_uint_eq(pc[1].gpa, 4 * GiB);
 	ck_assert_uint_eq(pc[1].size, 4 * MiB);
 
 	/* Too many pieces for the caller's array. */
-	ck_assert_int_eq(memmap_layout(z, 2, 3 * GiB, 4 * GiB, pc, 1, err,
-				       sizeof(err)),
-			 -ENOSPC);
+	ck_assert_int_eq(
+		memmap_layout(z, 2, 3 * GiB, 4 * GiB, pc, 1, err, sizeof(err)),
+		-ENOSPC);
 }
 END_TEST
 
@@ -118,17 +118,17 @@ START_TEST(layout_alignment)
 
 	/* A size that is not whole pages names the zone and the fix. */
 	z[0] = zone("odd", 3 * MiB, REGION_PAGES_HUGE);
-	ck_assert_int_eq(memmap_layout(z, 1, 3 * GiB, 4 * GiB, pc, 8, err,
-				       sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		memmap_layout(z, 1, 3 * GiB, 4 * GiB, pc, 8, err, sizeof(err)),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "--mem-zone id=odd: size=3M is not a "
 				  "multiple of the 2M page size of pages=huge"),
 		      "%s", err);
 	/* The one-zone shorthand keeps its option names. */
 	z[0].policy.origin = NULL;
-	ck_assert_int_eq(memmap_layout(z, 1, 3 * GiB, 4 * GiB, pc, 8, err,
-				       sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		memmap_layout(z, 1, 3 * GiB, 4 * GiB, pc, 8, err, sizeof(err)),
+		-EINVAL);
 	ck_assert_msg(strstr(err, "--mem 3M is not a multiple of the 2M page "
 				  "size of --pages huge"),
 		      "%s", err);
@@ -139,8 +139,9 @@ END_TEST
  * size (2 MiB at least), the map sorted, e820-ready. */
 START_TEST(build_two_zones_congruent)
 {
-	struct memmap_zone z[2] = {zone("lo", 6 * MiB + 4096, REGION_PAGES_BASE),
-				   zone("thp", 8 * MiB, REGION_PAGES_THP)};
+	struct memmap_zone z[2] = {
+		zone("lo", 6 * MiB + 4096, REGION_PAGES_BASE),
+		zone("thp", 8 * MiB, REGION_PAGES_THP)};
 	struct memmap_info info;
 	struct guest_mem g;
 	int ret;
@@ -149,8 +150,8 @@ START_TEST(build_two_zones_congruent)
 				 sizeof(err));
 	if (ret == -EOPNOTSUPP) {
 		z[1].policy.pages = REGION_PAGES_BASE;
-		ret = memmap_build_zones(&g, z, 2, 3 * GiB, 4 * GiB, &info,
-					 err, sizeof(err));
+		ret = memmap_build_zones(&g, z, 2, 3 * GiB, 4 * GiB, &info, err,
+					 sizeof(err));
 	}
 	ck_assert_msg(ret == 0, "%s", err);
 	ck_assert_uint_eq(g.nr, 2);
@@ -159,10 +160,10 @@ START_TEST(build_two_zones_congruent)
 	ck_assert_uint_eq(g.regions[1].gpa, 8 * MiB);
 	ck_assert_uint_eq(g.regions[1].zone, 1);
 	for (unsigned i = 0; i < g.nr; i++)
-		ck_assert_uint_eq(((uintptr_t)g.regions[i].hva -
-				   g.regions[i].gpa) %
-					  (2 * MiB),
-				  0);
+		ck_assert_uint_eq(
+			((uintptr_t)g.regions[i].hva - g.regions[i].gpa) %
+				(2 * MiB),
+			0);
 	ck_assert_uint_eq(guest_mem_size(&g), 14 * MiB + 4096);
 	ck_assert_uint_eq(info.zone_requested[0], 6 * MiB + 4096);
 	ck_assert_uint_eq(info.zone_requested[1], 8 * MiB);
@@ -250,8 +251,8 @@ START_TEST(build_fallback_per_zone)
 	z[0].policy.has_fallback = 1;
 	z[0].policy.fallback = REGION_PAGES_BASE;
 	z[1] = zone("strict", 2 * MiB, REGION_PAGES_HUGE);
-	ck_assert_msg(memmap_build_zones(&g, z, 2, 3 * GiB, 4 * GiB, &info,
-					 err, sizeof(err)) == 0,
+	ck_assert_msg(memmap_build_zones(&g, z, 2, 3 * GiB, 4 * GiB, &info, err,
+					 sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_uint_eq(info.zone_requested[0],
 			  (uint64_t)(avail - 1) * 2 * MiB);
