@@ -131,6 +131,7 @@ static int memmap_bind(struct region *r, int node, char *err, size_t errlen)
 		return -e;
 	}
 	r->host_node = node;
+	r->bound = 1;
 	return 0;
 }
 
@@ -149,6 +150,7 @@ static int memmap_add(struct guest_mem *gm, uint64_t gpa, uint64_t size,
 		return ret;
 	r.downgraded = downgraded;
 	r.zone = zi;
+	r.zone_id = z->id;
 	if (z->host_node >= 0 &&
 	    (ret = memmap_bind(&r, z->host_node, err, errlen)))
 		goto fail;
@@ -385,8 +387,13 @@ int memmap_build(struct guest_mem *gm, uint64_t mem_size, uint64_t hole_start,
 	struct memmap_zone z = {
 		.id = "mem", .size = mem_size, .policy = *pol, .host_node = -1};
 
-	return memmap_build_zones(gm, &z, 1, hole_start, hole_end, info, err,
-				  errlen);
+	int ret = memmap_build_zones(gm, &z, 1, hole_start, hole_end, info, err,
+				     errlen);
+
+	/* z dies here: the regions name their zone with a literal. */
+	for (unsigned i = 0; i < gm->nr; i++)
+		gm->regions[i].zone_id = "mem";
+	return ret;
 }
 
 /* Whether `node` is in a sysfs list like "0-3,8" (has_memory). */

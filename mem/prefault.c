@@ -152,7 +152,7 @@ static void prefault_nodes(struct prefault *pf)
 		const struct region *r = &pf->gm->regions[i];
 		unsigned j;
 
-		if (r->host_node < 0 || !prefault_wants(pf->zone_mask, r))
+		if (!r->bound || !prefault_wants(pf->zone_mask, r))
 			continue;
 		for (j = 0; j < pf->nr_nodes && pf->node[j] != r->host_node;
 		     j++)
@@ -186,11 +186,11 @@ static void *prefault_worker(void *arg)
 			break;
 		if (prefault_chunk(pf, k, &r, &off, &len))
 			break;
-		if (r->host_node != node) {
+		if ((r->bound ? r->host_node : -1) != node) {
 			/* First touch allocates on the toucher's node under
 			 * some policies, and memory bandwidth is the
 			 * node's: populate from its CPUs. */
-			node = r->host_node;
+			node = r->bound ? r->host_node : -1;
 			(void)pthread_setaffinity_np(
 				pthread_self(), sizeof(cpu_set_t),
 				prefault_node_cpus(pf, node));

@@ -96,7 +96,7 @@ void prefault_cancel(struct prefault *pf);
 /*
  * prefault_start for the regions of the zones in zone_mask only (bit z for
  * region.zone z); threads 0 means auto for their size. Regions bound to a
- * host node (region.host_node) are populated by workers moved onto that
+ * host node (region.bound, host_node) are populated by workers moved onto that
  * node's CPUs (/sys/devices/system/node/nodeN/cpulist).
  */
 int prefault_start_zones(struct prefault *pf, const struct guest_mem *gm,

@@ -51,7 +51,9 @@ struct region {
 	size_t discard_granule; /* smallest unit discard frees */
 	int downgraded;		/* 1 if this region is a fallback's result */
 	unsigned zone;		/* index of the memory zone it belongs to */
-	int host_node;		/* bound host NUMA node, -1 for none */
+	const char *zone_id;	/* that zone's id (outlives the region) */
+	int bound;		/* 1: mbind'd to host_node */
+	int host_node;		/* the host NUMA node, when bound */
 	int locked;		/* mlock'd (lock=on) or MLOCK_ONFAULT */
 };
 

@@ -22,7 +22,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="zones-backing zones-lock-vmlck zones-lock-onfault zones-host-node zones-missing-node zones-short-pool-second zones-memlock-limit zones-lock-balloon"
+names="zones-backing zones-lock-hugetlb zones-lock-vmlck zones-lock-onfault zones-host-node zones-missing-node zones-short-pool-second zones-memlock-limit zones-lock-balloon"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
 	exit 0
@@ -85,28 +85,50 @@ name=zones-backing
 if ! hugepool_reserve huge 16 >/dev/null; then
 	result "$name" SKIP "$hugepool_why"
 else
-	run $name --kernel "$K" --verbose \
+	run $name --kernel "$K" --verbose --stats-json "$T/$name.json" \
 		--mem-zone size=16M,pages=huge,prefault=on,id=fast \
 		--mem-zone size=64M,prefault=on,id=lazy
 	# The start report: region 0 at 0 on 16M hugetlb, region 1 at 16M
-	# with 64M on 4K pages.
+	# with 64M on 4K pages; the zone table and --stats-json per zone.
 	r0=$(grep -m1 '^microvm:   0 ' "$T/$name.log")
 	r1=$(grep -m1 '^microvm:   0x1000000 ' "$T/$name.log")
+	z0=$(grep -m1 '^microvm:   fast ' "$T/$name.log")
+	z1=$(grep -m1 '^microvm:   lazy ' "$T/$name.log")
 	if [ $rc -eq 0 ] && echo "$r0" | grep -q ' huge .* 0 .* 0 .* 16M$' &&
-		echo "$r1" | grep -q ' base .* 64M .* 0 .* 0$'; then
-		result "$name" PASS "huge zone 16M hugetlb at 0, base zone 64M of 4K pages at 16M"
+		echo "$r1" | grep -q ' base .* 64M .* 0 .* 0$' &&
+		echo "$z0" | grep -Eq ' 16M +huge +- +0 +0 +0 +16M +0$' &&
+		echo "$z1" | grep -Eq ' 64M +base +- +0 +64M +0 +0 +0$' &&
+		grep -q '"zones":\[{"id":"fast","ranges":\[{"gpa":0,"size":16777216}\],"bytes":16777216,"pages":"huge","host_node":null,"locked_bytes":0,"bytes_4k":0,"bytes_thp":0,"bytes_2m":16777216,"bytes_1g":0},{"id":"lazy","ranges":\[{"gpa":16777216,"size":67108864}\],"bytes":67108864,"pages":"base","host_node":null,"locked_bytes":0,"bytes_4k":67108864,' "$T/$name.json"; then
+		result "$name" PASS "huge zone 16M hugetlb at 0, base zone 64M of 4K pages at 16M (report, zone table, stats JSON)"
 	else
-		fail "$name" "status $rc; rows: '$r0' / '$r1'"
+		fail "$name" "status $rc; rows: '$r0' / '$r1' / '$z0' / '$z1'; $(grep -o '"zones".*' "$T/$name.json" 2>&1 | head -c 600)"
+	fi
+fi
+
+# --- lock=on on hugetlb: never swapped anyway, nothing locked, said so ---
+name=zones-lock-hugetlb
+if ! hugepool_reserve huge 16 >/dev/null; then
+	result "$name" SKIP "$hugepool_why"
+else
+	run $name --kernel "$K" --verbose --stats-json "$T/$name.json" \
+		--mem-zone size=16M,pages=huge,lock=on,prefault=on,id=h
+	if [ $rc -eq 0 ] &&
+		grep -q "microvm: --mem-zone id=h: hugetlb pages are never swapped: lock=on locks nothing" "$T/$name.log" &&
+		grep -q '"locked_bytes":0,"bytes_4k":0,"bytes_thp":0,"bytes_2m":16777216,' "$T/$name.json"; then
+		result "$name" PASS "said so, 16M on 2M pages, 0 locked"
+	else
+		fail "$name" "status $rc; $(grep -o '"zones".*' "$T/$name.json" 2>&1 | head -c 400)"
 	fi
 fi
 
 # --- lock=on: populated and locked at start, VmLck shows it ---
 name=zones-lock-vmlck
-start $name --mem-zone size=64M,lock=on
+start $name --mem-zone size=64M,lock=on --stats-json "$T/$name.json"
 lck=$(kib VmLck "/proc/$pid/status")
 rss=$(kib VmRSS "/proc/$pid/status")
 stop
-if [ "${lck:-0}" -ge 65536 ] && [ "${rss:-0}" -ge 65536 ]; then
+if [ "${lck:-0}" -ge 65536 ] && [ "${rss:-0}" -ge 65536 ] &&
+	grep -q '"locked_bytes":67108864,"bytes_4k":67108864,' "$T/$name.json"; then
 	result "$name" PASS "VmLck $lck kB, VmRSS $rss kB for a 64M locked zone"
 else
 	fail "$name" "VmLck '${lck:-}' kB, VmRSS '${rss:-}' kB (want both >= 65536)"
@@ -130,12 +152,14 @@ if ! grep -qw 0 /sys/devices/system/node/has_memory 2>/dev/null &&
 	! grep -q '^0' /sys/devices/system/node/has_memory 2>/dev/null; then
 	result "$name" SKIP "no NUMA node 0 with memory in sysfs"
 else
-	start $name --mem-zone size=32M,host-node=0,prefault=on
+	start $name --mem-zone size=32M,host-node=0,prefault=on,id=n0 \
+		--stats-json "$T/$name.json"
 	bound=$(grep -c 'bind:0 ' "/proc/$pid/numa_maps")
 	n0=$(grep 'bind:0 ' "/proc/$pid/numa_maps" | grep -o 'N0=[0-9]*' | head -1)
 	stop
-	if [ "${bound:-0}" -ge 1 ] && [ "${n0#N0=}" -ge 8192 ] 2>/dev/null; then
-		result "$name" PASS "numa_maps: bind:0, $n0 pages on node 0"
+	if [ "${bound:-0}" -ge 1 ] && [ "${n0#N0=}" -ge 8192 ] 2>/dev/null &&
+		grep -q '{"id":"n0",[^}]*}\],"bytes":33554432,"pages":"base","host_node":0,' "$T/$name.json"; then
+		result "$name" PASS "numa_maps: bind:0, $n0 pages on node 0; host_node 0 in the stats"
 	else
 		fail "$name" "numa_maps bind:0 lines '${bound:-}', '${n0:-}'"
 	fi

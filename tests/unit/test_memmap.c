@@ -17,6 +17,7 @@
 #include "mem/guest_mem.h"
 #include "mem/memmap.h"
 #include "mem/region.h"
+#include "mem/report.h"
 #include "tests/harness/harness.h"
 
 #define MiB (1ULL << 20)
@@ -346,6 +347,137 @@ START_TEST(zones_check_memlock)
 }
 END_TEST
 
+/* The backing report per zone: regions grouped by zone, adjacent pieces
+ * one range, resident 4K bytes and locked bytes read from smaps, JSON. */
+START_TEST(report_per_zone)
+{
+	struct memmap_zone z[2] = {zone("lazy", 8 * MiB, REGION_PAGES_BASE),
+				   zone("pinned", 4 * MiB, REGION_PAGES_BASE)};
+	struct report_region rep[GUEST_MEM_MAX_REGIONS];
+	struct report_zone rz[GUEST_MEM_MAX_REGIONS];
+	char json[REPORT_ZONES_JSON_MAX];
+	struct memmap_info info;
+	struct guest_mem g;
+	unsigned n;
+
+	z[1].lock = MEMMAP_LOCK_ONFAULT;
+	z[1].host_node = -1;
+	ck_assert_msg(memmap_build_zones(&g, z, 2, 3 * GiB, 4 * GiB, &info, err,
+					 sizeof(err)) == 0,
+		      "%s", err);
+	/* Touch 1M of the first zone and 2M of the second. */
+	memset(g.regions[0].hva, 1, 1 * MiB);
+	memset(g.regions[1].hva, 1, 2 * MiB);
+	ck_assert_int_eq(report_read(&g, rep), 0);
+	n = report_zones(&g, rep, rz, GUEST_MEM_MAX_REGIONS);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(rz[0].id, "lazy");
+	ck_assert_uint_eq(rz[0].nr_ranges, 1);
+	ck_assert_uint_eq(rz[0].gpa[0], 0);
+	ck_assert_uint_eq(rz[0].size[0], 8 * MiB);
+	ck_assert_uint_eq(rz[0].bytes_4k, 1 * MiB);
+	ck_assert_uint_eq(rz[0].bytes_locked, 0);
+	ck_assert_int_eq(rz[0].host_node, -1);
+	ck_assert_str_eq(rz[1].id, "pinned");
+	ck_assert_uint_eq(rz[1].gpa[0], 8 * MiB);
+	ck_assert_uint_eq(rz[1].bytes_4k, 2 * MiB);
+	ck_assert_uint_eq(rz[1].bytes_locked, 2 * MiB);
+	ck_assert_uint_lt(report_zones_json(json, sizeof(json), rz, n),
+			  sizeof(json));
+	ck_assert_msg(strstr(json, "[{\"id\":\"lazy\",\"ranges\":[{\"gpa\":0,"
+				   "\"size\":8388608}],\"bytes\":8388608,"
+				   "\"pages\":\"base\",\"host_node\":null,"
+				   "\"locked_bytes\":0,\"bytes_4k\":1048576,"),
+		      "%s", json);
+	ck_assert_msg(strstr(json, "{\"id\":\"pinned\",\"ranges\":[{\"gpa\":"
+				   "8388608,\"size\":4194304}]") &&
+			      strstr(json,
+				     "\"locked_bytes\":2097152,"
+				     "\"bytes_4k\":2097152,\"bytes_thp\":0,"
+				     "\"bytes_2m\":0,\"bytes_1g\":0}]"),
+		      "%s", json);
+	/* Too small a buffer: a terminated prefix and the length needed. */
+	ck_assert_uint_gt(report_zones_json(json, 16, rz, n), 16);
+	ck_assert_uint_eq(strlen(json), 15);
+	guest_mem_destroy(&g);
+}
+END_TEST
+
+/* A zone that reaches the gap is one zone with two ranges. */
+START_TEST(report_zone_across_gap)
+{
+	struct guest_mem g;
+	struct report_region rep[3] = {{0}};
+	struct report_zone rz[3];
+
+	memset(&g, 0, sizeof(g));
+	g.nr = 3;
+	g.regions[0] = (struct region){
+		.gpa = 0, .size = 2 * MiB, .zone_id = "a", .page_size = 4096};
+	g.regions[1] = (struct region){.gpa = 2 * MiB,
+				       .size = 2 * MiB,
+				       .zone_id = "b",
+				       .bound = 1,
+				       .page_size = 2 * MiB,
+				       .pages = REGION_PAGES_HUGE};
+	g.regions[2] = (struct region){.gpa = 4 * GiB,
+				       .size = 4 * MiB,
+				       .zone_id = "b",
+				       .bound = 1,
+				       .page_size = 2 * MiB,
+				       .pages = REGION_PAGES_HUGE};
+	rep[1].bytes_hugetlb = 2 * MiB;
+	rep[2].bytes_hugetlb = 4 * MiB;
+	ck_assert_uint_eq(report_zones(&g, rep, rz, 3), 2);
+	ck_assert_uint_eq(rz[1].nr_ranges, 2);
+	ck_assert_uint_eq(rz[1].gpa[1], 4 * GiB);
+	ck_assert_uint_eq(rz[1].bytes, 6 * MiB);
+	ck_assert_uint_eq(rz[1].bytes_2m, 6 * MiB);
+	ck_assert_int_eq(rz[1].host_node, 0);
+	/* Room for one zone only: the first. */
+	ck_assert_uint_eq(report_zones(&g, rep, rz, 1), 1);
+	ck_assert_str_eq(rz[0].id, "a");
+}
+END_TEST
+
+/* Balloon discard over two zones: each frees whole pages of its own size
+ * (the hugetlb zone whole 2M pages back to the pool, the base zone 4K). */
+START_TEST(discard_two_zones)
+{
+	long avail = region_pool_available(REGION_PAGES_HUGE);
+	struct memmap_zone z[2];
+	struct memmap_info info;
+	struct guest_mem g;
+	uint64_t got;
+
+	if (avail < 2)
+		HARNESS_SKIP("need 2 free 2M hugepages (run as root or echo 4 "
+			     "> /proc/sys/vm/nr_hugepages)");
+	z[0] = zone("huge", 4 * MiB, REGION_PAGES_HUGE);
+	z[1] = zone("base", 4 * MiB, REGION_PAGES_BASE);
+	ck_assert_msg(memmap_build_zones(&g, z, 2, 3 * GiB, 4 * GiB, &info, err,
+					 sizeof(err)) == 0,
+		      "%s", err);
+	memset(g.regions[0].hva, 1, 4 * MiB);
+	memset(g.regions[1].hva, 1, 4 * MiB);
+	ck_assert_int_eq(region_pool_available(REGION_PAGES_HUGE), avail - 2);
+	/* [1M, 6M + 12K): in the huge zone only [2M, 4M) is a whole page;
+	 * in the base zone [4M, 6M + 12K) is all whole 4K pages. */
+	ck_assert_int_eq(guest_mem_discard(&g, 1 * MiB, 5 * MiB + 12288, &got),
+			 0);
+	ck_assert_uint_eq(got, 2 * MiB + 2 * MiB + 12288);
+	/* The huge page went back to the pool (its reservation with it). */
+	ck_assert_int_eq(region_pool_available(REGION_PAGES_HUGE), avail - 1);
+	/* Discarded memory reads back as zeros, the rest is kept. */
+	ck_assert_uint_eq(g.regions[0].hva[2 * MiB], 0);
+	ck_assert_uint_eq(g.regions[0].hva[1 * MiB], 1);
+	ck_assert_uint_eq(g.regions[1].hva[0], 0);
+	ck_assert_uint_eq(g.regions[1].hva[2 * MiB + 12288], 1);
+	guest_mem_destroy(&g);
+	ck_assert_int_eq(region_pool_available(REGION_PAGES_HUGE), avail);
+}
+END_TEST
+
 Suite *memmap_suite(void);
 Suite *memmap_suite(void)
 {
@@ -360,6 +492,9 @@ Suite *memmap_suite(void)
 	tcase_add_test(tc, build_fallback_per_zone);
 	tcase_add_test(tc, zones_check_nodes);
 	tcase_add_test(tc, zones_check_memlock);
+	tcase_add_test(tc, report_per_zone);
+	tcase_add_test(tc, report_zone_across_gap);
+	tcase_add_test(tc, discard_two_zones);
 	suite_add_tcase(s, tc);
 	return s;
 }
