@@ -196,10 +196,17 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 	int ret;
 
 	for (unsigned i = 0; i < o->nr_zones; i++) {
-		if (o->zones[i].prefault == MEMMAP_PREFAULT_ON ||
-		    o->zones[i].lock == MEMMAP_LOCK_ON)
+		const struct memmap_zone *z = &o->zones[i];
+		/* lock=on populates before the mlock; a hugetlb zone is not
+		 * locked (memmap says so), so only its prefault= counts. */
+		int locks = z->lock == MEMMAP_LOCK_ON &&
+			    ((z->policy.pages != REGION_PAGES_HUGE &&
+			      z->policy.pages != REGION_PAGES_HUGE1G) ||
+			     z->policy.has_fallback);
+
+		if (z->prefault == MEMMAP_PREFAULT_ON || locks)
 			sync |= 1U << i;
-		else if (o->zones[i].prefault == MEMMAP_PREFAULT_BACKGROUND)
+		else if (z->prefault == MEMMAP_PREFAULT_BACKGROUND)
 			bg |= 1U << i;
 	}
 	ret = memmap_zones_check(o->zones, o->nr_zones, err, errlen);
