@@ -8,8 +8,9 @@
  * a terminated one-line reason, and "unknown option 'X'" names an argument
  * that starts with '-'; a success has a kernel (unless --help/--version),
  * 1..CLI_MAX_CPUS vCPUs, a nonzero size, at most CLI_MAX_DISKS disks with
- * nonempty paths, a valid TAP name and unicast MAC, and every string it
- * keeps points into argv.
+ * nonempty paths, a valid TAP name and unicast MAC, 1..MEMMAP_MAX_ZONES
+ * memory zones of whole pages adding up to the memory size, and every
+ * string it keeps points into argv.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -116,6 +117,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   "TAP name empty or unterminated");
 			fuzz_check(!o.net.has_mac || !(o.net.mac[0] & 1),
 				   "multicast MAC");
+		}
+		{
+			uint64_t total = 0;
+
+			fuzz_check(o.nr_zones >= 1 &&
+					   o.nr_zones <= MEMMAP_MAX_ZONES,
+				   "zone count");
+			for (unsigned i = 0; i < o.nr_zones; i++) {
+				const struct memmap_zone *z = &o.zones[i];
+				size_t ps = region_page_size(z->policy.pages);
+
+				fuzz_check(z->size && z->size % ps == 0,
+					   "zone size not whole pages");
+				fuzz_check(z->id[0] && memchr(z->id, 0,
+							      sizeof(z->id)),
+					   "zone id empty or unterminated");
+				fuzz_check((z->policy.backing ==
+					    REGION_BACKING_FILE) ==
+						   (z->policy.path != NULL),
+					   "zone file path");
+				fuzz_check(!z->policy.has_fallback ||
+						   z->policy.backing !=
+							   REGION_BACKING_FILE,
+					   "zone fallback with a file");
+				total += z->size;
+			}
+			fuzz_check(total == o.mem_size, "zones' total");
 		}
 		if (o.has_balloon)
 			fuzz_check(o.balloon.stats_interval <=

@@ -10,7 +10,8 @@
 
 #include "mem/region.h"
 
-#define GUEST_MEM_MAX_REGIONS 8
+#define GUEST_MEM_MAX_REGIONS \
+	32 /* 8 zones, each split by the gap and a fallback */
 
 struct guest_mem {
 	struct region regions[GUEST_MEM_MAX_REGIONS];

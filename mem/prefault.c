@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,14 +21,23 @@ static uint64_t prefault_region_chunks(const struct region *r)
 	return (r->size + PREFAULT_CHUNK - 1) / PREFAULT_CHUNK;
 }
 
-static int prefault_chunk(const struct guest_mem *gm, uint64_t k,
+static int prefault_wants(uint32_t mask, const struct region *r)
+{
+	return r->zone < 32 && (mask >> r->zone) & 1;
+}
+
+static int prefault_chunk(const struct prefault *pf, uint64_t k,
 			  const struct region **out, uint64_t *off,
 			  uint64_t *len)
 {
+	const struct guest_mem *gm = pf->gm;
+
 	for (unsigned i = 0; i < gm->nr; i++) {
 		const struct region *r = &gm->regions[i];
 		uint64_t n = prefault_region_chunks(r);
 
+		if (!prefault_wants(pf->zone_mask, r))
+			continue;
 		if (k < n) {
 			*out = r;
 			*off = k * PREFAULT_CHUNK;
@@ -83,11 +93,77 @@ static void prefault_gate_open(struct prefault *pf, int gate)
 	pthread_mutex_unlock(&pf->lock);
 }
 
+/* The CPUs a worker populating memory of `node` runs on. */
+static const cpu_set_t *prefault_node_cpus(const struct prefault *pf, int node)
+{
+	for (unsigned i = 0; i < pf->nr_nodes; i++)
+		if (pf->node[i] == node)
+			return &pf->node_cpus[i];
+	return &pf->start_cpus;
+}
+
+/* Read nodeN/cpulist ("0-3,8") into set; 0 when it lists no CPU. */
+static int prefault_read_cpulist(int node, cpu_set_t *set)
+{
+	char path[96], buf[1024], *p = buf;
+	FILE *f;
+	int any = 0;
+
+	CPU_ZERO(set);
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	while (*p >= '0' && *p <= '9') {
+		long lo = strtol(p, &p, 10), hi = lo;
+
+		if (*p == '-')
+			hi = strtol(p + 1, &p, 10);
+		for (long c = lo; c <= hi && c < CPU_SETSIZE; c++) {
+			CPU_SET((int)c, set);
+			any = 1;
+		}
+		if (*p == ',')
+			p++;
+	}
+	return any;
+}
+
+/* The node CPU sets the regions to populate need (a node without CPUs
+ * keeps the starting set). */
+static void prefault_nodes(struct prefault *pf)
+{
+	if (pthread_getaffinity_np(pthread_self(), sizeof(cpu_set_t),
+				   &pf->start_cpus))
+		CPU_ZERO(&pf->start_cpus);
+	for (unsigned i = 0; i < pf->gm->nr; i++) {
+		const struct region *r = &pf->gm->regions[i];
+		unsigned j;
+
+		if (!r->bound || !prefault_wants(pf->zone_mask, r))
+			continue;
+		for (j = 0; j < pf->nr_nodes && pf->node[j] != r->host_node;
+		     j++)
+			;
+		if (j < pf->nr_nodes || j == PREFAULT_MAX_NODES)
+			continue;
+		if (!prefault_read_cpulist(r->host_node, &pf->node_cpus[j]))
+			pf->node_cpus[j] = pf->start_cpus;
+		pf->node[j] = r->host_node;
+		pf->nr_nodes++;
+	}
+}
+
 static void *prefault_worker(void *arg)
 {
 	struct prefault *pf = arg;
 	const struct region *r;
 	uint64_t k, off, len;
+	int node = -1;
 
 	if (!prefault_gate_wait(pf))
 		return NULL;
@@ -100,8 +176,17 @@ static void *prefault_worker(void *arg)
 		k = __atomic_fetch_add(&pf->next_chunk, 1, __ATOMIC_RELAXED);
 		if (k >= pf->nr_chunks)
 			break;
-		if (prefault_chunk(pf->gm, k, &r, &off, &len))
+		if (prefault_chunk(pf, k, &r, &off, &len))
 			break;
+		if ((r->bound ? r->host_node : -1) != node) {
+			/* First touch allocates on the toucher's node under
+			 * some policies, and memory bandwidth is the
+			 * node's: populate from its CPUs. */
+			node = r->bound ? r->host_node : -1;
+			(void)pthread_setaffinity_np(
+				pthread_self(), sizeof(cpu_set_t),
+				prefault_node_cpus(pf, node));
+		}
 		if (!__atomic_load_n(&pf->used_touch, __ATOMIC_RELAXED) &&
 		    !madvise(r->hva + off, len, MADV_POPULATE_WRITE)) {
 			__atomic_fetch_add(&pf->done_bytes, len,
@@ -129,10 +214,10 @@ static void *prefault_worker(void *arg)
 	return NULL;
 }
 
-unsigned prefault_auto_threads(const struct guest_mem *gm)
+static unsigned prefault_threads_for(uint64_t bytes)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	uint64_t t = guest_mem_size(gm) / PREFAULT_CHUNK;
+	uint64_t t = bytes / PREFAULT_CHUNK;
 
 	if (cpus < 1)
 		cpus = 1;
@@ -143,19 +228,34 @@ unsigned prefault_auto_threads(const struct guest_mem *gm)
 	return t ? (unsigned)t : 1;
 }
 
+unsigned prefault_auto_threads(const struct guest_mem *gm)
+{
+	return prefault_threads_for(guest_mem_size(gm));
+}
+
 int prefault_start(struct prefault *pf, const struct guest_mem *gm,
 		   unsigned threads)
+{
+	return prefault_start_zones(pf, gm, threads, UINT32_MAX);
+}
+
+int prefault_start_zones(struct prefault *pf, const struct guest_mem *gm,
+			 unsigned threads, uint32_t zone_mask)
 {
 	int ret;
 
 	memset(pf, 0, sizeof(*pf));
 	pf->gm = gm;
+	pf->zone_mask = zone_mask;
 	for (unsigned i = 0; i < gm->nr; i++) {
+		if (!prefault_wants(zone_mask, &gm->regions[i]))
+			continue;
 		pf->nr_chunks += prefault_region_chunks(&gm->regions[i]);
 		pf->total_bytes += gm->regions[i].size;
 	}
+	prefault_nodes(pf);
 	if (!threads)
-		threads = prefault_auto_threads(gm);
+		threads = prefault_threads_for(pf->total_bytes);
 	if (threads > PREFAULT_MAX_THREADS)
 		threads = PREFAULT_MAX_THREADS;
 	if (pf->nr_chunks && threads > pf->nr_chunks)

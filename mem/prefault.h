@@ -9,6 +9,7 @@
 #define MEM_PREFAULT_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
 #include "mem/guest_mem.h"
@@ -16,8 +17,18 @@
 #define PREFAULT_MAX_THREADS 16
 #define PREFAULT_CHUNK	     (64ULL << 20)
 
+#define PREFAULT_MAX_NODES 8
+
 struct prefault {
 	const struct guest_mem *gm;
+	uint32_t zone_mask; /* bit z: populate the regions of zone z */
+	/* Workers populating a region bound to a host node run on that
+	 * node's CPUs (cpulist from sysfs); others on what they started
+	 * with. */
+	unsigned nr_nodes;
+	int node[PREFAULT_MAX_NODES];
+	cpu_set_t node_cpus[PREFAULT_MAX_NODES];
+	cpu_set_t start_cpus;
 	pthread_t threads[PREFAULT_MAX_THREADS];
 	unsigned nr_threads;
 	/* Start gate: workers wait while gate is 0; 1 go, -1 give up. */
@@ -81,6 +92,16 @@ int prefault_pending(const struct prefault *pf);
  * prefault_wait then returns -ECANCELED. Any thread may call it.
  */
 void prefault_cancel(struct prefault *pf);
+
+/*
+ * prefault_start for the regions of the zones in zone_mask only (bit z for
+ * region.zone z); threads 0 means auto for their size. Regions bound to a
+ * host node (region.bound, host_node) are populated by workers moved onto that
+ * node's CPUs (/sys/devices/system/node/nodeN/cpulist).
+ */
+int prefault_start_zones(struct prefault *pf, const struct guest_mem *gm,
+			 unsigned threads, uint32_t zone_mask)
+	__attribute__((warn_unused_result));
 
 /* Start and wait: the synchronous --prefault. */
 int prefault_run(const struct guest_mem *gm, unsigned threads, char *err,

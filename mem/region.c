@@ -224,17 +224,17 @@ void region_pool_error(const struct region_policy *pol, uint64_t size,
 		return;
 	}
 	if (fb)
-		snprintf(alt, sizeof(alt), " (or add ,fallback=%s to --pages)",
-			 fb);
+		snprintf(alt, sizeof(alt), " (or add ,fallback=%s to %s)", fb,
+			 pol->origin ? "that --mem-zone" : "--pages");
 	else
 		snprintf(alt, sizeof(alt),
 			 " (--mem-file takes no fallback: a file has one "
 			 "page size)");
 	snprintf(err, errlen,
-		 "hugepage pool too small: need %lu %s pages, %ld free; "
+		 "%s%shugepage pool too small: need %lu %s pages, %ld free; "
 		 "reserve them with: echo %lu > %s/nr_hugepages%s",
-		 need, sz, avail,
-		 (unsigned long)total + need - (unsigned long)avail,
+		 pol->origin ? pol->origin : "", pol->origin ? ": " : "", need,
+		 sz, avail, (unsigned long)total + need - (unsigned long)avail,
 		 region_hp_dir(pages), alt);
 }
 
@@ -481,14 +481,17 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+	r->host_node = -1;
 	if (!size || gpa % ps || size % ps ||
 	    __builtin_add_overflow(gpa, size, &end)) {
 		snprintf(err, errlen,
 			 "guest memory at %#llx size %s is not a multiple of "
-			 "the %s page size of --pages %s: use a multiple of %s",
+			 "the %s page size of %s pages=%s: use a multiple of "
+			 "%s",
 			 (unsigned long long)gpa,
 			 size_format(size, a, sizeof(a)),
 			 size_format(ps, b, sizeof(b)),
+			 pol->origin ? pol->origin : "--pages",
 			 region_pages_name(pol->pages), b);
 		return -EINVAL;
 	}
@@ -614,6 +617,7 @@ int region_unmap(struct region *r)
 		close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+	r->host_node = -1;
 	return ret;
 }
 

@@ -30,6 +30,9 @@ struct region_policy {
 	enum region_pages fallback;
 	enum region_backing backing;
 	const char *path; /* REGION_BACKING_FILE only */
+	/* The option that chose this policy, for messages: NULL means
+	 * --pages (and --mem), else e.g. "--mem-zone id=fast". */
+	const char *origin;
 };
 
 /* What a region became. */
@@ -47,6 +50,11 @@ struct region {
 	uint64_t fd_offset; /* where this region starts in fd */
 	size_t discard_granule; /* smallest unit discard frees */
 	int downgraded;		/* 1 if this region is a fallback's result */
+	unsigned zone;		/* index of the memory zone it belongs to */
+	const char *zone_id;	/* that zone's id (outlives the region) */
+	int bound;		/* 1: mbind'd to host_node */
+	int host_node;		/* the host NUMA node, when bound */
+	int locked;		/* mlock'd (lock=on) or MLOCK_ONFAULT */
 };
 
 /* Page size in bytes for a policy (4K, 2M, 2M, 1G). */

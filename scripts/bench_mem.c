@@ -12,6 +12,9 @@
  * baseline. Every figure is the median of --runs runs; guest memory is
  * destroyed between runs so each starts cold.
  *
+ * Then zone layouts (bench_zones): one base zone against a hugetlb zone
+ * plus a base zone of the same total, prefault per zone, lock vs no lock.
+ *
  * As root the hugepage pools are grown for the largest guest while their
  * policy is measured and put back to the previous nr_hugepages afterwards,
  * at exit and on SIGINT/SIGTERM/SIGHUP.
@@ -683,15 +686,193 @@ static int bench_write_csv(const char *path, const struct bench_size *sizes,
 	return 0;
 }
 
+/*
+ * Zone layouts (--zones SIZE): one zone of base pages against the same
+ * size split into a hugetlb zone and a base zone, each zone's prefault
+ * timed on its own with 1 and N threads (prefault_start_zones), and lock=on
+ * (mlock after the prefault, or mlock populating alone) against no lock.
+ */
+#define BENCH_ZONE_ROWS 12
+
+struct bench_zone_row {
+	char name[160];
+	struct bench_stat ms;
+	int done;
+	char why[320];
+};
+
+static struct memmap_zone bench_zone(const char *id, uint64_t size,
+				     enum region_pages pages,
+				     enum memmap_lock lock)
+{
+	struct memmap_zone z = {
+		.size = size,
+		.policy = {.pages = pages, .backing = REGION_BACKING_ANON},
+		.host_node = -1,
+		.lock = lock};
+
+	snprintf(z.id, sizeof(z.id), "%s", id);
+	return z;
+}
+
+/* What one run measures: build the zones, then `what`. */
+enum bench_zone_what {
+	BZ_BUILD,      /* memmap_build_zones alone (hugetlb: the reserve) */
+	BZ_PREFAULT,   /* prefault of the zones in mask */
+	BZ_LOCK_AFTER, /* prefault N, then memmap_lock: both timed */
+	BZ_LOCK_ONLY,  /* memmap_lock alone: mlock populates */
+};
+
+static int bench_zone_once(const struct memmap_zone *z, unsigned nz,
+			   enum bench_zone_what what, uint32_t mask,
+			   unsigned threads, double *ms, char *err,
+			   size_t errlen)
+{
+	struct memmap_info info;
+	struct guest_mem gm;
+	struct prefault pf;
+	double t0 = bench_now_ms();
+	int ret;
+
+	ret = memmap_build_zones(&gm, z, nz, BENCH_HOLE_START, BENCH_HOLE_END,
+				 &info, err, errlen);
+	if (ret)
+		return ret;
+	if (what == BZ_BUILD) {
+		*ms = bench_now_ms() - t0;
+		guest_mem_destroy(&gm);
+		return 0;
+	}
+	t0 = bench_now_ms();
+	if (what == BZ_PREFAULT || what == BZ_LOCK_AFTER) {
+		ret = prefault_start_zones(&pf, &gm, threads, mask);
+		if (ret)
+			snprintf(err, errlen, "prefault threads: %s",
+				 strerror(-ret));
+		else
+			ret = prefault_wait(&pf, err, errlen);
+	}
+	if (!ret && (what == BZ_LOCK_AFTER || what == BZ_LOCK_ONLY))
+		ret = memmap_lock(&gm, z, nz, err, errlen);
+	*ms = bench_now_ms() - t0;
+	guest_mem_destroy(&gm);
+	return ret;
+}
+
+static void bench_zone_row(struct bench_zone_row *row,
+			   const struct memmap_zone *z, unsigned nz,
+			   enum bench_zone_what what, uint32_t mask,
+			   unsigned threads, unsigned runs)
+{
+	double t[BENCH_MAX_RUNS];
+	char err[256];
+
+	fprintf(stderr, "bench-mem: zones: %s ...", row->name);
+	for (unsigned r = 0; r < runs; r++) {
+		if (bench_zone_once(z, nz, what, mask, threads, &t[r], err,
+				    sizeof(err))) {
+			snprintf(row->why, sizeof(row->why), "error: %s", err);
+			fprintf(stderr, " %s\n", row->why);
+			return;
+		}
+	}
+	row->ms = bench_stat_of(t, runs);
+	row->done = 1;
+	fprintf(stderr, " %.1f ms\n", row->ms.med);
+}
+
+static void bench_zones(uint64_t size, unsigned runs)
+{
+	struct bench_zone_row rows[BENCH_ZONE_ROWS];
+	struct bench_size base = {.size = size};
+	struct memmap_zone one[1], two[2], lock[1];
+	uint64_t half = size / 2;
+	unsigned n = 0, nt;
+	char a[32], b[32], why[320];
+	struct guest_mem probe;
+
+	half -= half % (2ULL << 20);
+	memset(rows, 0, sizeof(rows));
+	printf("\nzone layouts, %s of guest memory:\n",
+	       size_format(size, a, sizeof(a)));
+	if (!bench_room_for(size, why, sizeof(why))) {
+		printf("  skipped: %s\n", why);
+		return;
+	}
+	bench_memset(&base, runs);
+	one[0] = bench_zone("all", size, REGION_PAGES_BASE, MEMMAP_LOCK_NONE);
+	two[0] = bench_zone("fast", half, REGION_PAGES_HUGE, MEMMAP_LOCK_NONE);
+	two[1] = bench_zone("lazy", size - half, REGION_PAGES_BASE,
+			    MEMMAP_LOCK_NONE);
+	lock[0] = bench_zone("pinned", size, REGION_PAGES_BASE, MEMMAP_LOCK_ON);
+	/* N: what the VMM would pick for the whole size. */
+	memset(&probe, 0, sizeof(probe));
+	probe.nr = 1;
+	probe.regions[0].size = size;
+	nt = prefault_auto_threads(&probe);
+
+#define BZ(fmt, ...) \
+	snprintf(rows[n].name, sizeof(rows[n].name), fmt, __VA_ARGS__)
+	BZ("1 zone base %s: prefault 1 thread", a);
+	bench_zone_row(&rows[n++], one, 1, BZ_PREFAULT, 1, 1, runs);
+	BZ("1 zone base %s: prefault %u threads", a, nt);
+	bench_zone_row(&rows[n++], one, 1, BZ_PREFAULT, 1, nt, runs);
+
+	bench_pool_grow(REGION_PAGES_HUGE, half / (2ULL << 20));
+	size_format(half, b, sizeof(b));
+	BZ("2 zones huge %s + base %s: build (reserve)", b, b);
+	bench_zone_row(&rows[n++], two, 2, BZ_BUILD, 0, 0, runs);
+	BZ("  zone huge %s: prefault 1 thread", b);
+	bench_zone_row(&rows[n++], two, 2, BZ_PREFAULT, 1, 1, runs);
+	BZ("  zone huge %s: prefault %u threads", b, nt);
+	bench_zone_row(&rows[n++], two, 2, BZ_PREFAULT, 1, nt, runs);
+	BZ("  zone base %s: prefault 1 thread", b);
+	bench_zone_row(&rows[n++], two, 2, BZ_PREFAULT, 2, 1, runs);
+	BZ("  zone base %s: prefault %u threads", b, nt);
+	bench_zone_row(&rows[n++], two, 2, BZ_PREFAULT, 2, nt, runs);
+	BZ("  both zones: prefault %u threads", nt);
+	bench_zone_row(&rows[n++], two, 2, BZ_PREFAULT, 3, nt, runs);
+	bench_pool_restore(bench_pool_of(REGION_PAGES_HUGE));
+
+	BZ("1 zone base %s lock=on: prefault %u threads + mlock", a, nt);
+	bench_zone_row(&rows[n++], lock, 1, BZ_LOCK_AFTER, 1, nt, runs);
+	BZ("1 zone base %s lock=on: mlock alone (populates)", a);
+	bench_zone_row(&rows[n++], lock, 1, BZ_LOCK_ONLY, 1, 0, runs);
+#undef BZ
+
+	printf("  (median of %u runs, min-max; memset of %s populated: %s)\n",
+	       runs, a,
+	       base.ok ? (snprintf(why, sizeof(why), "%.1f ms",
+				   base.memset_ms.med),
+			  why)
+		       : base.why);
+	for (unsigned i = 0; i < n; i++) {
+		if (!rows[i].done) {
+			printf("  %-52s %s\n", rows[i].name, rows[i].why);
+			continue;
+		}
+		printf("  %-52s %9.1f ms (%.1f-%.1f)", rows[i].name,
+		       rows[i].ms.med, rows[i].ms.min, rows[i].ms.max);
+		if (base.ok && rows[i].ms.med > 0)
+			printf("  %.1fx memset",
+			       rows[i].ms.med / base.memset_ms.med);
+		printf("\n");
+	}
+}
+
 static void bench_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: bench-mem [--sizes 512M,4G,8G] [--runs 5] [--csv "
-		"FILE]\n"
+		"FILE] [--zones SIZE|off]\n"
 		"  --sizes LIST  guest sizes, comma separated (K/M/G/T)\n"
 		"  --runs N      runs per measurement, median reported "
 		"(1..%d)\n"
-		"  --csv FILE    also write the medians as CSV\n",
+		"  --csv FILE    also write the medians as CSV\n"
+		"  --zones SIZE  zone layouts at SIZE (default: the largest "
+		"size);\n"
+		"                --zones off skips them, --zones-only SIZE "
+		"runs only them\n",
 		BENCH_MAX_RUNS);
 }
 
@@ -701,6 +882,8 @@ int main(int argc, char **argv)
 		{"sizes", required_argument, NULL, 's'},
 		{"runs", required_argument, NULL, 'r'},
 		{"csv", required_argument, NULL, 'c'},
+		{"zones", required_argument, NULL, 'z'},
+		{"zones-only", required_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -709,6 +892,8 @@ int main(int argc, char **argv)
 	uint64_t sz[BENCH_MAX_SIZES] = {512ULL << 20, 4ULL << 30, 8ULL << 30};
 	unsigned nsizes = 3, runs = 5;
 	const char *csv = NULL;
+	uint64_t zones = UINT64_MAX; /* default: the largest size */
+	int zones_only = 0;
 	struct sigaction sa;
 	struct utsname un;
 	char thp[32], a[32];
@@ -740,6 +925,22 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'c': csv = optarg; break;
+		case 'z':
+		case 'Z':
+			zones_only = c == 'Z';
+			if (c == 'z' && !strcmp(optarg, "off")) {
+				zones = 0;
+				break;
+			}
+			if (size_parse(optarg, &zones) ||
+			    zones < (4ULL << 20)) {
+				fprintf(stderr,
+					"bench-mem: bad --zones '%s' (a size "
+					"of 4M or more, or off)\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': bench_usage(stdout); return 0;
 		default: bench_usage(stderr); return 2;
 		}
@@ -769,6 +970,19 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	t_start = bench_now_ms();
+	if (zones == UINT64_MAX) {
+		zones = 0;
+		for (unsigned i = 0; i < nsizes; i++)
+			if (sz[i] > zones)
+				zones = sz[i];
+	}
+	if (zones_only) {
+		bench_zones(zones, runs);
+		bench_pools_restore();
+		printf("\ntotal benchmark time %.0f s\n",
+		       (bench_now_ms() - t_start) / 1e3);
+		return 0;
+	}
 	for (unsigned i = 0; i < nsizes; i++) {
 		memset(&sizes[i], 0, sizeof(sizes[i]));
 		sizes[i].size = sz[i];
@@ -820,6 +1034,9 @@ int main(int argc, char **argv)
 	bench_pools_restore();
 
 	bench_print(sizes, nsizes, rows, runs);
+	if (zones)
+		bench_zones(zones, runs);
+	bench_pools_restore();
 	printf("\ntotal benchmark time %.0f s\n",
 	       (bench_now_ms() - t_start) / 1e3);
 	if (csv) {

@@ -34,6 +34,7 @@ enum {
 	OPT_NO_IRQFD,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_MEM_ZONE,
 };
 
 static const struct option cli_long[] = {
@@ -47,6 +48,7 @@ static const struct option cli_long[] = {
 	{"cmdline-append", required_argument, NULL, OPT_CMDLINE_APPEND},
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"mem-file", required_argument, NULL, OPT_MEM_FILE},
+	{"mem-zone", required_argument, NULL, OPT_MEM_ZONE},
 	{"shared-mem", no_argument, NULL, OPT_SHARED_MEM},
 	{"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -94,6 +96,15 @@ void cli_usage(FILE *f)
 		"written back on exit)\n"
 		"  --shared-mem         back guest RAM with a memfd "
 		"(MAP_SHARED)\n"
+		"  --mem-zone size=SIZE[,pages=base|thp|huge|huge1g]"
+		"[,fallback=base|thp|huge]\n"
+		"         [,prefault=on|background][,shared=on|file=PATH]"
+		"[,host-node=N]\n"
+		"         [,lock=on|onfault][,id=NAME]  one zone of guest RAM "
+		"with its own policy\n"
+		"                       (repeatable: zones fill RAM in order; "
+		"replaces --mem, --pages,\n"
+		"                       --prefault, --mem-file, --shared-mem)\n"
 		"  --cpus N             vCPUs (default 1, at most %d)\n"
 		"  --disk FILE[,ro]     virtio-blk disk (repeatable; the first "
 		"is root=/dev/vda)\n"
@@ -337,6 +348,323 @@ int cli_parse_disk(const char *s, struct cli_disk *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The keys of --mem-zone, in the order of the usage line. */
+static const char *const cli_zone_keys[] = {
+	"size", "pages",     "fallback", "prefault", "shared",
+	"file", "host-node", "lock",	 "id",
+};
+#define CLI_ZONE_NKEYS (sizeof(cli_zone_keys) / sizeof(cli_zone_keys[0]))
+
+int cli_parse_zone(const char *s, unsigned index, struct memmap_zone *z,
+		   char *path, size_t pathlen, char *err, size_t errlen)
+{
+	int seen[CLI_ZONE_NKEYS] = {0}, has_fb = 0;
+	enum region_pages fb = REGION_PAGES_BASE;
+	const char *p = s;
+	char a[32], b[32];
+	size_t ps;
+
+	memset(z, 0, sizeof(*z));
+	z->policy.pages = REGION_PAGES_BASE;
+	z->policy.backing = REGION_BACKING_ANON;
+	z->host_node = -1;
+	snprintf(z->id, sizeof(z->id), "zone%u", index);
+	if (pathlen)
+		path[0] = '\0';
+	if (!s || !*s) {
+		snprintf(err, errlen,
+			 "--mem-zone needs at least size=SIZE (e.g. "
+			 "--mem-zone size=1G,pages=huge)");
+		return -EINVAL;
+	}
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		const char *v = eq ? eq + 1 : p + len;
+		int vlen = eq ? (int)(len - klen - 1) : 0;
+		unsigned k;
+
+		for (k = 0; k < CLI_ZONE_NKEYS; k++)
+			if (strlen(cli_zone_keys[k]) == klen &&
+			    !strncmp(p, cli_zone_keys[k], klen))
+				break;
+		if (k == CLI_ZONE_NKEYS || !eq) {
+			snprintf(err, errlen,
+				 "--mem-zone: unknown option '%.*s': use "
+				 "size=, pages=, fallback=, prefault=, "
+				 "shared=on, file=, host-node=, lock=, id=",
+				 (int)len, p);
+			return -EINVAL;
+		}
+		if (seen[k]++) {
+			snprintf(err, errlen,
+				 "--mem-zone: %s= given twice in '%s': give "
+				 "each option once",
+				 cli_zone_keys[k], s);
+			return -EINVAL;
+		}
+		if (!vlen) {
+			snprintf(err, errlen, "--mem-zone: %s= needs a value",
+				 cli_zone_keys[k]);
+			return -EINVAL;
+		}
+		if (!strcmp(cli_zone_keys[k], "size")) {
+			char buf[32];
+
+			if ((size_t)vlen >= sizeof(buf) ||
+			    (memcpy(buf, v, (size_t)vlen), buf[vlen] = '\0',
+			     size_parse(buf, &z->size)) ||
+			    !z->size) {
+				snprintf(err, errlen,
+					 "--mem-zone: size='%.*s' is not a "
+					 "size: use e.g. 512M or 2G",
+					 vlen, v);
+				return -EINVAL;
+			}
+		} else if (!strcmp(cli_zone_keys[k], "pages") ||
+			   !strcmp(cli_zone_keys[k], "fallback")) {
+			static const enum region_pages all[] = {
+				REGION_PAGES_BASE, REGION_PAGES_THP,
+				REGION_PAGES_HUGE, REGION_PAGES_HUGE1G};
+			int fbk = cli_zone_keys[k][0] == 'f';
+			unsigned i;
+
+			for (i = 0; i < 4; i++)
+				if ((int)strlen(region_pages_name(all[i])) ==
+					    vlen &&
+				    !strncmp(v, region_pages_name(all[i]),
+					     (size_t)vlen))
+					break;
+			if (i == 4 || (fbk && all[i] == REGION_PAGES_HUGE1G)) {
+				snprintf(err, errlen,
+					 "--mem-zone: %s=%.*s: use %s",
+					 cli_zone_keys[k], vlen, v,
+					 fbk ? "base, thp or huge"
+					     : "base, thp, huge or huge1g");
+				return -EINVAL;
+			}
+			if (fbk) {
+				fb = all[i];
+				has_fb = 1;
+			} else {
+				z->policy.pages = all[i];
+			}
+		} else if (!strcmp(cli_zone_keys[k], "prefault")) {
+			if (vlen == 2 && !strncmp(v, "on", 2))
+				z->prefault = MEMMAP_PREFAULT_ON;
+			else if (vlen == 10 && !strncmp(v, "background", 10))
+				z->prefault = MEMMAP_PREFAULT_BACKGROUND;
+			else {
+				snprintf(err, errlen,
+					 "--mem-zone: prefault=%.*s: use on "
+					 "or background (leave it out for "
+					 "lazy memory)",
+					 vlen, v);
+				return -EINVAL;
+			}
+		} else if (!strcmp(cli_zone_keys[k], "shared")) {
+			if (vlen != 2 || strncmp(v, "on", 2)) {
+				snprintf(err, errlen,
+					 "--mem-zone: shared=%.*s: the only "
+					 "value is shared=on",
+					 vlen, v);
+				return -EINVAL;
+			}
+			z->policy.backing = REGION_BACKING_SHARED;
+		} else if (!strcmp(cli_zone_keys[k], "file")) {
+			if ((size_t)vlen >= pathlen) {
+				snprintf(err, errlen,
+					 "--mem-zone: file= path longer than "
+					 "%zu bytes: use a shorter path",
+					 pathlen ? pathlen - 1 : 0);
+				return -EINVAL;
+			}
+			memcpy(path, v, (size_t)vlen);
+			path[vlen] = '\0';
+			z->policy.backing = REGION_BACKING_FILE;
+		} else if (!strcmp(cli_zone_keys[k], "host-node")) {
+			char buf[8];
+			unsigned n;
+
+			if ((size_t)vlen >= sizeof(buf) ||
+			    (memcpy(buf, v, (size_t)vlen), buf[vlen] = '\0',
+			     cli_uint(buf, 1023, &n))) {
+				snprintf(err, errlen,
+					 "--mem-zone: host-node=%.*s is not a "
+					 "NUMA node number (0 to 1023)",
+					 vlen, v);
+				return -EINVAL;
+			}
+			z->host_node = (int)n;
+		} else if (!strcmp(cli_zone_keys[k], "lock")) {
+			if (vlen == 2 && !strncmp(v, "on", 2))
+				z->lock = MEMMAP_LOCK_ON;
+			else if (vlen == 7 && !strncmp(v, "onfault", 7))
+				z->lock = MEMMAP_LOCK_ONFAULT;
+			else {
+				snprintf(err, errlen,
+					 "--mem-zone: lock=%.*s: use on or "
+					 "onfault",
+					 vlen, v);
+				return -EINVAL;
+			}
+		} else { /* id */
+			int ok = vlen < MEMMAP_ZONE_ID_MAX;
+
+			for (int i = 0; ok && i < vlen; i++)
+				ok = isalnum((unsigned char)v[i]) ||
+				     v[i] == '-' || v[i] == '_';
+			if (!ok) {
+				snprintf(err, errlen,
+					 "--mem-zone: id=%.*s: use 1 to %d "
+					 "letters, digits, '-' or '_'",
+					 vlen, v, MEMMAP_ZONE_ID_MAX - 1);
+				return -EINVAL;
+			}
+			memcpy(z->id, v, (size_t)vlen);
+			z->id[vlen] = '\0';
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!seen[0]) {
+		snprintf(err, errlen,
+			 "--mem-zone '%s' has no size: add size=SIZE (e.g. "
+			 "size=1G)",
+			 s);
+		return -EINVAL;
+	}
+	if (seen[4] && seen[5]) {
+		snprintf(err, errlen,
+			 "--mem-zone id=%s: shared=on and file= both choose "
+			 "the backing: give one",
+			 z->id);
+		return -EINVAL;
+	}
+	if (has_fb) {
+		if (z->policy.pages != REGION_PAGES_HUGE &&
+		    z->policy.pages != REGION_PAGES_HUGE1G) {
+			snprintf(err, errlen,
+				 "--mem-zone id=%s: fallback= only applies to "
+				 "pages=huge or huge1g (a short hugepage "
+				 "pool)",
+				 z->id);
+			return -EINVAL;
+		}
+		if (fb == z->policy.pages ||
+		    region_page_size(fb) > region_page_size(z->policy.pages)) {
+			snprintf(err, errlen,
+				 "--mem-zone id=%s: fallback=%s is not "
+				 "smaller than pages=%s: fall back to a "
+				 "smaller page size",
+				 z->id, region_pages_name(fb),
+				 region_pages_name(z->policy.pages));
+			return -EINVAL;
+		}
+		if (z->policy.backing == REGION_BACKING_FILE) {
+			snprintf(err, errlen,
+				 "--mem-zone id=%s: fallback= cannot be "
+				 "combined with file=: one file has one page "
+				 "size",
+				 z->id);
+			return -EINVAL;
+		}
+		z->policy.has_fallback = 1;
+		z->policy.fallback = fb;
+	}
+	ps = region_page_size(z->policy.pages);
+	if (z->size % ps) {
+		snprintf(err, errlen,
+			 "--mem-zone id=%s: size=%s is not a multiple of the "
+			 "%s page size of pages=%s: use a multiple of %s",
+			 z->id, size_format(z->size, a, sizeof(a)),
+			 size_format(ps, b, sizeof(b)),
+			 region_pages_name(z->policy.pages), b);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The zones with the whole command line: ids unique, no mix with the
+ * one-zone options, a locked zone not under a balloon; then the stable
+ * pointers and the total. */
+static int cli_check_zones(struct cli_opts *o, char *err, size_t errlen)
+{
+	char origin[sizeof(o->zone_origin[0])];
+	uint64_t total = 0;
+
+	if (o->mem_set || o->pages_set || o->prefault_set || o->mem_file ||
+	    o->shared_mem) {
+		snprintf(err, errlen,
+			 "--mem-zone describes all guest RAM: drop %s (give "
+			 "each zone its size=, pages=, prefault=, file= or "
+			 "shared=on)",
+			 o->mem_set	   ? "--mem"
+			 : o->pages_set	   ? "--pages"
+			 : o->prefault_set ? "--prefault"
+			 : o->mem_file	   ? "--mem-file"
+					   : "--shared-mem");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->nr_zones; i++) {
+		struct memmap_zone *z = &o->zones[i];
+
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(o->zones[j].id, z->id)) {
+				snprintf(err, errlen,
+					 "--mem-zone id=%s given twice: give "
+					 "each zone its own id",
+					 z->id);
+				return -EINVAL;
+			}
+		for (unsigned j = 0; j < i; j++)
+			if (z->policy.backing == REGION_BACKING_FILE &&
+			    o->zones[j].policy.backing == REGION_BACKING_FILE &&
+			    !strcmp(o->zone_path[i], o->zone_path[j])) {
+				snprintf(err, errlen,
+					 "--mem-zone id=%s: file=%s is already "
+					 "zone %s's memory file: give each "
+					 "zone its own file",
+					 z->id, o->zone_path[i],
+					 o->zones[j].id);
+				return -EINVAL;
+			}
+		/* The balloon gives memory back that a lock pins: both
+		 * cannot hold. hugetlb zones are never swapped and return
+		 * whole pages, so they are not locked at all. */
+		if (o->has_balloon && z->lock != MEMMAP_LOCK_NONE &&
+		    (z->policy.has_fallback ||
+		     (z->policy.pages != REGION_PAGES_HUGE &&
+		      z->policy.pages != REGION_PAGES_HUGE1G))) {
+			snprintf(err, errlen,
+				 "--mem-zone id=%s: lock= and --balloon "
+				 "contradict each other (the balloon returns "
+				 "memory the lock pins): drop one, or put the "
+				 "zone on pages=huge",
+				 z->id);
+			return -EINVAL;
+		}
+		/* Through a local buffer: source and destination are both
+		 * in *o (gcc -Wrestrict). */
+		snprintf(origin, sizeof(origin), "--mem-zone id=%s", z->id);
+		memcpy(o->zone_origin[i], origin, sizeof(origin));
+		z->policy.origin = o->zone_origin[i];
+		z->policy.path = z->policy.backing == REGION_BACKING_FILE
+					 ? o->zone_path[i]
+					 : NULL;
+		if (__builtin_add_overflow(total, z->size, &total)) {
+			snprintf(err, errlen,
+				 "--mem-zone sizes add up to more than 16 EiB");
+			return -EINVAL;
+		}
+	}
+	o->mem_size = total;
+	return 0;
+}
+
 /* Checks that need the whole command line: one place, after getopt. */
 static int cli_check(struct cli_opts *o, char *err, size_t errlen)
 {
@@ -383,6 +711,8 @@ static int cli_check(struct cli_opts *o, char *err, size_t errlen)
 			CLI_CMDLINE_MAX - 1);
 		return -EINVAL;
 	}
+	if (o->nr_zones)
+		return cli_check_zones(o, err, errlen);
 	if (o->mem_file && o->shared_mem) {
 		snprintf(err, errlen,
 			 "--mem-file and --shared-mem both choose the backing: "
@@ -412,6 +742,18 @@ static int cli_check(struct cli_opts *o, char *err, size_t errlen)
 	} else if (o->shared_mem) {
 		o->policy.backing = REGION_BACKING_SHARED;
 	}
+	/* The shorthand is one zone (messages keep naming --mem/--pages). */
+	o->nr_zones = 1;
+	o->zones[0] = (struct memmap_zone){
+		.id = "mem",
+		.size = o->mem_size,
+		.policy = o->policy,
+		.prefault = o->prefault == CLI_PREFAULT_SYNC
+				    ? MEMMAP_PREFAULT_ON
+			    : o->prefault == CLI_PREFAULT_BACKGROUND
+				    ? MEMMAP_PREFAULT_BACKGROUND
+				    : MEMMAP_PREFAULT_NONE,
+		.host_node = -1};
 	return 0;
 }
 
@@ -442,13 +784,31 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 					 optarg);
 				return -EINVAL;
 			}
+			o->mem_set = 1;
+			break;
+		case OPT_MEM_ZONE:
+			if (o->nr_zones == MEMMAP_MAX_ZONES) {
+				snprintf(err, errlen,
+					 "too many --mem-zone options: at most "
+					 "%d",
+					 MEMMAP_MAX_ZONES);
+				return -EINVAL;
+			}
+			if (cli_parse_zone(
+				    optarg, o->nr_zones, &o->zones[o->nr_zones],
+				    o->zone_path[o->nr_zones],
+				    sizeof(o->zone_path[0]), err, errlen))
+				return -EINVAL;
+			o->nr_zones++;
 			break;
 		case OPT_PAGES:
+			o->pages_set = 1;
 			if (region_policy_parse(optarg, &o->policy, err,
 						errlen))
 				return -EINVAL;
 			break;
 		case OPT_PREFAULT:
+			o->prefault_set = 1;
 			if (!optarg)
 				o->prefault = CLI_PREFAULT_SYNC;
 			else if (!strcmp(optarg, "background"))

@@ -8,6 +8,7 @@
 
 #include "devices/virtio_balloon.h"
 #include "devices/virtio_net.h"
+#include "mem/memmap.h"
 #include "mem/region.h"
 
 #define CLI_MAX_DISKS	8
@@ -36,7 +37,16 @@ struct cli_disk {
  * or /dev/kvm (a file exists, a TAP opens) is checked at setup.
  */
 struct cli_opts {
-	uint64_t mem_size;
+	uint64_t mem_size; /* all zones together */
+	/* Guest RAM as zones, in guest-physical order: the --mem-zone
+	 * options, or one zone made of --mem/--pages/--prefault/--mem-file/
+	 * --shared-mem. Zone i's policy.path and policy.origin point into
+	 * zone_path[i] and zone_origin[i] (origin NULL for the shorthand). */
+	struct memmap_zone zones[MEMMAP_MAX_ZONES];
+	unsigned nr_zones;
+	char zone_path[MEMMAP_MAX_ZONES][PATH_MAX];
+	char zone_origin[MEMMAP_MAX_ZONES][MEMMAP_ZONE_ID_MAX + 16];
+	int mem_set, pages_set, prefault_set; /* given on the command line */
 	struct region_policy policy; /* pages, fallback, backing, path */
 	enum cli_prefault prefault;
 	unsigned prefault_threads; /* 0: auto */
@@ -91,6 +101,21 @@ int cli_parse_net(const char *s, struct virtio_net_cfg *cfg, char *err,
  * defaults (inflate/deflate only). */
 int cli_parse_balloon(const char *s, struct virtio_balloon_cfg *cfg, char *err,
 		      size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * One --mem-zone value: "size=SIZE[,pages=base|thp|huge|huge1g]
+ * [,fallback=base|thp|huge][,prefault=on|background][,shared=on|file=PATH]
+ * [,host-node=N][,lock=on|onfault][,id=NAME]", keys in any order, each at
+ * most once. size is required and a multiple of the page size; fallback
+ * only with pages=huge|huge1g and smaller than them, never with file=;
+ * NAME is 1..31 of [A-Za-z0-9_-] (default "zoneINDEX"); N is 0..1023.
+ * The file path (no commas) is copied into path (pathlen bytes); z's
+ * policy.path and policy.origin are left NULL for the caller to point at
+ * stable storage.
+ */
+int cli_parse_zone(const char *s, unsigned index, struct memmap_zone *z,
+		   char *path, size_t pathlen, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* "FILE[,ro]": a nonempty path shorter than PATH_MAX (a trailing ",ro" is
  * the flag, so a file name may hold other commas). */

@@ -113,15 +113,25 @@ static int control_balloon_stats(struct control *c, char *reply, size_t len)
 		    in.c.returned_bytes, in.c.returned[VIRTIO_BALLOON_PS_4K],
 		    in.c.returned[VIRTIO_BALLOON_PS_2M],
 		    in.c.returned[VIRTIO_BALLOON_PS_1G]);
-	if (have_rss)
+	if (have_rss) {
+		struct report_zone z[GUEST_MEM_MAX_REGIONS];
+		char zones[REPORT_ZONES_JSON_MAX];
+		unsigned nz =
+			report_zones(c->gm, rep, z, GUEST_MEM_MAX_REGIONS);
+
+		report_zones_json(zones, sizeof(zones), z, nz);
 		control_put(reply, len, &at,
 			    ",\"rss_bytes\":%" PRIu64 ",\"rss_4k\":%" PRIu64
-			    ",\"rss_thp\":%" PRIu64 ",\"rss_hugetlb\":%" PRIu64,
-			    rss4k + rssthp + rsshuge, rss4k, rssthp, rsshuge);
-	else
+			    ",\"rss_thp\":%" PRIu64 ",\"rss_hugetlb\":%" PRIu64
+			    ",\"zones\":%s",
+			    rss4k + rssthp + rsshuge, rss4k, rssthp, rsshuge,
+			    zones);
+	} else {
 		control_put(reply, len, &at,
 			    ",\"rss_bytes\":null,\"rss_4k\":null,"
-			    "\"rss_thp\":null,\"rss_hugetlb\":null");
+			    "\"rss_thp\":null,\"rss_hugetlb\":null,"
+			    "\"zones\":null");
+	}
 	control_put(reply, len, &at,
 		    ",\"stats_updates\":%" PRIu64 ",\"guest\":{",
 		    in.stats_updates);

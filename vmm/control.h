@@ -59,7 +59,7 @@
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_IDLE_MS	    5000
 #define CONTROL_LINE_MAX    256
-#define CONTROL_REPLY_MAX   2048
+#define CONTROL_REPLY_MAX   12288 /* balloon stats with 8 zones */
 
 struct control_client {
 	int fd; /* -1: free slot */

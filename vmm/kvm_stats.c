@@ -219,13 +219,16 @@ void kvm_stats_free(struct kvm_stats *s)
 /* Guest RAM counted in VmRSS (KiB): anonymous, THP and shared pages;
  * hugetlb pages are not in VmRSS. -1 if smaps cannot be read. */
 static int kvm_stats_guest_rss(const struct guest_mem *gm, uint64_t *rss_kib,
-			       uint64_t *hugetlb_kib)
+			       uint64_t *hugetlb_kib, struct kvm_stats_run *r)
 {
 	struct report_region rep[GUEST_MEM_MAX_REGIONS];
 
 	*rss_kib = *hugetlb_kib = 0;
 	if (!gm || report_read(gm, rep))
 		return -1;
+	if (r)
+		r->nr_zones =
+			report_zones(gm, rep, r->zones, GUEST_MEM_MAX_REGIONS);
 	for (unsigned i = 0; i < gm->nr; i++) {
 		*rss_kib += (rep[i].bytes_4k + rep[i].bytes_thp) >> 10;
 		*hugetlb_kib += rep[i].bytes_hugetlb >> 10;
@@ -246,7 +249,8 @@ void kvm_stats_src_open(struct kvm_stats_src *src, int vm_fd,
 	 * copies); the guest's share only grows later, so measuring at exit
 	 * alone would hide this peak. */
 	kvm_stats_status(&now);
-	if (now.vm_hwm_kib && !kvm_stats_guest_rss(gm, &guest, &hugetlb)) {
+	if (now.vm_hwm_kib &&
+	    !kvm_stats_guest_rss(gm, &guest, &hugetlb, NULL)) {
 		src->setup_peak_known = 1;
 		src->setup_peak_kib =
 			now.vm_hwm_kib > guest ? now.vm_hwm_kib - guest : 0;
@@ -304,7 +308,7 @@ void kvm_stats_collect(struct kvm_stats_run *r, const struct kvm_stats_src *src,
 	/* VmRSS counts anonymous, THP and shared/file pages, not hugetlb:
 	 * keep hugetlb apart so the VMM's own share is VmRSS - guest_rss. */
 	r->guest_known = !kvm_stats_guest_rss(gm, &r->guest_rss_kib,
-					      &r->guest_hugetlb_kib);
+					      &r->guest_hugetlb_kib, r);
 	r->vm_err = r->vcpu_err = -ENOENT;
 	if (!src || !src->active)
 		return;
@@ -397,9 +401,14 @@ void kvm_stats_json(FILE *f, const struct kvm_stats_run *r)
 						     ? r->vm_rss_kib - g
 						     : 0),
 			(unsigned long long)peak);
+		char zones[REPORT_ZONES_JSON_MAX];
+
+		report_zones_json(zones, sizeof(zones), r->zones, r->nr_zones);
+		fprintf(f, ",\"zones\":%s", zones);
 	} else {
 		fprintf(f, ",\"guest_rss_kib\":null,\"guest_hugetlb_kib\":null,"
-			   "\"vmm_rss_kib\":null,\"vmm_peak_kib\":null");
+			   "\"vmm_rss_kib\":null,\"vmm_peak_kib\":null,"
+			   "\"zones\":null");
 	}
 	fputc(',', f);
 	kvm_stats_json_obj(f, "kvm_vm", &r->vm, r->vm_err);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "mem/guest_mem.h"
+#include "mem/report.h"
 
 #define KVM_STATS_NAME_MAX  64
 #define KVM_STATS_MAX_DESC  4096
@@ -62,7 +63,10 @@ struct kvm_stats_run {
 	int guest_known;		 /* smaps report read */
 	uint64_t guest_rss_kib;		 /* guest RAM counted in VmRSS */
 	uint64_t guest_hugetlb_kib; /* guest RAM on hugetlb (not in VmRSS) */
-	int setup_peak_known;	    /* from kvm_stats_src */
+	/* Per memory zone, from the same smaps read (when guest_known). */
+	unsigned nr_zones;
+	struct report_zone zones[GUEST_MEM_MAX_REGIONS];
+	int setup_peak_known; /* from kvm_stats_src */
 	uint64_t setup_peak_kib;
 	struct kvm_stats vm, vcpu; /* vcpu: summed over vCPUs */
 	int vm_err, vcpu_err;	   /* 0 or the negative errno */

@@ -97,23 +97,42 @@ static int machine_open(struct machine *m, char *err, size_t errlen)
 	return ret;
 }
 
-/* Guest memory: the map around the MMIO gap with the page policy, then
- * the prefault (vmm/memory.h). */
+/* mem/ does not log: print its lines (warnings, notes) for it. */
+static void machine_log_lines(enum log_level level, const char *lines)
+{
+	while (*lines) {
+		const char *nl = strchr(lines, '\n');
+		int len = nl ? (int)(nl - lines) : (int)strlen(lines);
+
+		log_msg(level, "%.*s", len, lines);
+		lines += len + (nl ? 1 : 0);
+	}
+}
+
+/* Guest memory: every zone mapped around the MMIO gap with its policy
+ * (pools reserved, nodes bound), then the prefault and locks
+ * (vmm/memory.h). */
 static int machine_memory(struct machine *m, char *err, size_t errlen)
 {
 	const struct cli_opts *o = m->o;
 	int ret;
 
-	ret = memmap_build(&m->mem.gm, o->mem_size, LAYOUT_MMIO_GAP_START,
-			   LAYOUT_MMIO_GAP_END, &o->policy, &m->mem.info, err,
-			   errlen);
-	if (!ret && m->mem.info.warning[0])
-		log_warn("%s", m->mem.info.warning);
+	ret = memmap_zones_check(o->zones, o->nr_zones, err, errlen);
+	if (!ret)
+		ret = memmap_build_zones(&m->mem.gm, o->zones, o->nr_zones,
+					 LAYOUT_MMIO_GAP_START,
+					 LAYOUT_MMIO_GAP_END, &m->mem.info, err,
+					 errlen);
+	if (!ret)
+		machine_log_lines(LOG_WARN, m->mem.info.warning);
+	if (!ret)
+		machine_log_lines(LOG_INFO, m->mem.info.note);
 	if (!ret)
 		ret = machine_setup_check(m, err, errlen);
 	if (!ret)
-		ret = memory_prefault(&m->mem, o->prefault, o->prefault_threads,
-				      &m->sig, err, errlen);
+		ret = memory_prefault(&m->mem, o->zones, o->nr_zones,
+				      o->prefault_threads, &m->sig, err,
+				      errlen);
 	return ret == 1 ? machine_setup_check(m, err, errlen) : ret;
 }
 
@@ -283,7 +302,7 @@ static int machine_stop(struct machine *m, int *status, char *err,
 	vcpu_stop_all(m->vcpus, m->nr_vcpus);
 	ret = memory_prefault_join(&m->mem, 1, err, errlen);
 	if (!ret)
-		ret = memory_sync(&m->mem, m->o->mem_file, err, errlen);
+		ret = memory_sync(&m->mem, m->o->zones, err, errlen);
 	if (ret)
 		return ret;
 	memory_report(&m->mem, "at exit");
@@ -341,7 +360,7 @@ static int machine_finish(struct machine *m, int ret, char *err, size_t errlen)
 	if (!ret)
 		ret = machine_stop(m, &status, err, errlen);
 	if (ret) {
-		memory_abandon(&m->mem, m->o->mem_file);
+		memory_abandon(&m->mem, m->o->zones, m->o->nr_zones);
 		status = ret;
 	}
 	if (ret && m->setup_stopped) {

@@ -14,24 +14,49 @@ void memory_init(struct memory *mem)
 	guest_mem_init(&mem->gm);
 }
 
-int memory_prefault(struct memory *mem, enum cli_prefault mode,
-		    unsigned threads, struct signals *sig, char *err,
-		    size_t errlen)
+/* Start the workers over the zones in `mask` (bit i: zone i). */
+static int memory_prefault_start(struct memory *mem, unsigned threads,
+				 uint32_t mask, char *err, size_t errlen)
 {
-	struct prefault *pf = &mem->pf;
-	int ret;
+	int ret = prefault_start_zones(&mem->pf, &mem->gm, threads, mask);
 
-	if (mode == CLI_PREFAULT_NONE)
-		return 0;
-	ret = prefault_start(pf, &mem->gm, threads);
 	if (ret) {
 		snprintf(err, errlen, "cannot start prefault threads: %s",
 			 strerror(-ret));
 		return ret;
 	}
 	mem->pf_running = 1;
-	if (mode != CLI_PREFAULT_SYNC)
-		return 0;
+	return 0;
+}
+
+int memory_prefault(struct memory *mem, const struct memmap_zone *zones,
+		    unsigned nr_zones, unsigned threads, struct signals *sig,
+		    char *err, size_t errlen)
+{
+	struct prefault *pf = &mem->pf;
+	uint32_t sync = 0, bg = 0;
+	int ret;
+
+	for (unsigned i = 0; i < nr_zones; i++) {
+		const struct memmap_zone *z = &zones[i];
+		/* lock=on populates before the mlock; a hugetlb zone is not
+		 * locked (memmap says so), so only its prefault= counts. */
+		int locks = z->lock == MEMMAP_LOCK_ON &&
+			    ((z->policy.pages != REGION_PAGES_HUGE &&
+			      z->policy.pages != REGION_PAGES_HUGE1G) ||
+			     z->policy.has_fallback);
+
+		if (z->prefault == MEMMAP_PREFAULT_ON || locks)
+			sync |= 1U << i;
+		else if (z->prefault == MEMMAP_PREFAULT_BACKGROUND)
+			bg |= 1U << i;
+	}
+	if (!sync)
+		return bg ? memory_prefault_start(mem, threads, bg, err, errlen)
+			  : 0;
+	ret = memory_prefault_start(mem, threads, sync, err, errlen);
+	if (ret)
+		return ret;
 	/* A long prefault stops for a stop signal: the workers end after
 	 * the chunk they are on. */
 	while (prefault_pending(pf))
@@ -46,11 +71,14 @@ int memory_prefault(struct memory *mem, enum cli_prefault mode,
 	if (ret)
 		return ret;
 	log_info("prefaulted %llu MiB with %u threads in %.1f ms%s",
-		 (unsigned long long)(guest_mem_size(&mem->gm) >> 20),
-		 pf->nr_threads, (double)(pf->end_ns - pf->start_ns) / 1e6,
+		 (unsigned long long)(pf->total_bytes >> 20), pf->nr_threads,
+		 (double)(pf->end_ns - pf->start_ns) / 1e6,
 		 pf->used_touch ? " (page touching: no MADV_POPULATE_WRITE)"
 				: "");
-	return 0;
+	ret = memmap_lock(&mem->gm, zones, nr_zones, err, errlen);
+	if (ret || !bg)
+		return ret;
+	return memory_prefault_start(mem, threads, bg, err, errlen);
 }
 
 void memory_prefault_stop(struct memory *mem)
@@ -109,26 +137,32 @@ void memory_report(const struct memory *mem, const char *when)
 	report_print(log_stream(), &mem->gm, rep);
 }
 
-int memory_sync(struct memory *mem, const char *mem_file, char *err,
+int memory_sync(struct memory *mem, const struct memmap_zone *zones, char *err,
 		size_t errlen)
 {
 	for (unsigned i = 0; i < mem->gm.nr; i++) {
+		const struct region *r = &mem->gm.regions[i];
 		int ret = region_sync(&mem->gm.regions[i]);
 
 		if (ret) {
 			snprintf(err, errlen,
 				 "writing guest memory back to %s: %s",
-				 mem_file, strerror(-ret));
+				 zones[r->zone].policy.path
+					 ? zones[r->zone].policy.path
+					 : "its file",
+				 strerror(-ret));
 			return ret;
 		}
 	}
 	return 0;
 }
 
-void memory_abandon(struct memory *mem, const char *mem_file)
+void memory_abandon(struct memory *mem, const struct memmap_zone *zones,
+		    unsigned nr_zones)
 {
-	if (mem->info.file_created && mem_file)
-		unlink(mem_file);
+	for (unsigned i = 0; i < nr_zones; i++)
+		if (mem->info.zone_file_created[i] && zones[i].policy.path)
+			unlink(zones[i].policy.path);
 }
 
 void memory_destroy(struct memory *mem)

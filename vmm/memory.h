@@ -1,11 +1,11 @@
 /*
  * Guest memory over the VM's life, as the VMM runs it. vmm/machine.c builds
- * the map (memmap_build into mem->gm and mem->info: its memory step); this
- * module does the rest: the prefault (--prefault=sync waits, and a stop
- * signal cancels it; --prefault=background runs beside the guest and stops
- * at the VM stop), the memory report (--verbose), the write-back to
- * --mem-file at exit, and the removal of a --mem-file we created when
- * setup fails. Main thread only.
+ * the map (memmap_build_zones into mem->gm and mem->info: its memory step);
+ * this module does the rest: the prefault per zone (prefault=on and
+ * lock=on wait, and a stop signal cancels them; prefault=background runs
+ * beside the guest and stops at the VM stop), lock=on, the memory report
+ * (--verbose), the write-back to the zones' files at exit, and the removal
+ * of files we created when setup fails. Main thread only.
  */
 #ifndef VMM_MEMORY_H
 #define VMM_MEMORY_H
@@ -29,15 +29,18 @@ struct memory {
 void memory_init(struct memory *mem);
 
 /*
- * Start the prefault `mode` asks for with `threads` workers (0: auto).
- * CLI_PREFAULT_SYNC waits for it, polling sig every 10 ms: a stop signal
- * cancels it (the workers end after their chunk) and gives 1, err
- * untouched (the caller says why). 0, or a negative errno with the reason
- * in err.
+ * Populate the zones that ask for it with `threads` workers (0: auto):
+ * zones with prefault=on or lock=on first, waited for while polling sig
+ * every 10 ms (a stop signal cancels it: the workers end after their chunk,
+ * and the result is 1 with err untouched, for the caller to say why); then
+ * lock=on applied (memmap_lock); then the prefault=background zones left
+ * populating beside the guest. 0, or a negative errno with the reason in
+ * err.
  */
-int memory_prefault(struct memory *mem, enum cli_prefault mode,
-		    unsigned threads, struct signals *sig, char *err,
-		    size_t errlen) __attribute__((warn_unused_result));
+int memory_prefault(struct memory *mem, const struct memmap_zone *zones,
+		    unsigned nr_zones, unsigned threads, struct signals *sig,
+		    char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Ask a background prefault to stop (at the VM stop: the rest of guest
  * memory is not worth populating now). */
@@ -55,14 +58,15 @@ void memory_prefault_cancel(struct memory *mem);
  * saying at which point ("at start", "at exit"). */
 void memory_report(const struct memory *mem, const char *when);
 
-/* Write guest memory back to its file (msync of each file-backed
- * region); mem_file names it in the message. 0, or a negative errno with
- * the reason in err. */
-int memory_sync(struct memory *mem, const char *mem_file, char *err,
+/* Write guest memory back to its files (msync of each file-backed
+ * region); the zone's file is named in the message. 0, or a negative
+ * errno with the reason in err. */
+int memory_sync(struct memory *mem, const struct memmap_zone *zones, char *err,
 		size_t errlen) __attribute__((warn_unused_result));
 
-/* Setup failed: remove mem_file if memmap_build created it. */
-void memory_abandon(struct memory *mem, const char *mem_file);
+/* Setup failed: remove every zone's file that the memory step created. */
+void memory_abandon(struct memory *mem, const struct memmap_zone *zones,
+		    unsigned nr_zones);
 
 /* Unmap guest memory (after the VM is destroyed). */
 void memory_destroy(struct memory *mem);

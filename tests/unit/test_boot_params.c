@@ -67,6 +67,36 @@ START_TEST(params_e820_adjacent_merge)
 }
 END_TEST
 
+/* Memory zones: every region of every zone is RAM in the e820 map, an
+ * alignment gap between zones stays a hole, the full region table fits. */
+START_TEST(params_e820_zones)
+{
+	struct boot_e820_entry tab[PARAMS_E820_MAX];
+	struct guest_mem gm;
+
+	memset(&gm, 0, sizeof(gm));
+	gm.nr = 4;
+	gm.regions[0] = (struct region){.gpa = 0, .size = 12 * MiB + 4096};
+	gm.regions[1] = (struct region){.gpa = GiB, .size = 2 * GiB};
+	gm.regions[2] = (struct region){.gpa = 4 * GiB, .size = 2 * MiB};
+	gm.regions[3] =
+		(struct region){.gpa = 4 * GiB + 2 * MiB, .size = 6 * MiB};
+	ck_assert_int_eq(params_e820_build(&gm, tab, PARAMS_E820_MAX), 5);
+	check_e820(&tab[2], 0x100000, 11 * MiB + 4096, PARAMS_E820_RAM);
+	check_e820(&tab[3], GiB, 2 * GiB, PARAMS_E820_RAM);
+	check_e820(&tab[4], 4 * GiB, 8 * MiB, PARAMS_E820_RAM);
+
+	/* GUEST_MEM_MAX_REGIONS separate regions all fit. */
+	memset(&gm, 0, sizeof(gm));
+	gm.nr = GUEST_MEM_MAX_REGIONS;
+	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
+		gm.regions[i] = (struct region){.gpa = 4 * GiB + 4 * i * MiB,
+						.size = 2 * MiB};
+	ck_assert_int_eq(params_e820_build(&gm, tab, PARAMS_E820_MAX),
+			 1 + GUEST_MEM_MAX_REGIONS);
+}
+END_TEST
+
 START_TEST(params_cmdline)
 {
 	uint8_t *ram = harness_ram_map(4 * MiB);
@@ -306,6 +336,7 @@ Suite *boot_params_suite(void)
 	tcase_add_test(tc, params_e820_512m);
 	tcase_add_test(tc, params_e820_two_regions);
 	tcase_add_test(tc, params_e820_adjacent_merge);
+	tcase_add_test(tc, params_e820_zones);
 	tcase_add_test(tc, params_cmdline);
 	tcase_add_test(tc, params_initrd_top);
 	tcase_add_test(tc, params_initrd_no_fit);

@@ -383,6 +383,195 @@ START_TEST(cli_ctl_usage)
 }
 END_TEST
 
+/* --mem-zone: every key typed; defaults; the shorthand is one zone. */
+START_TEST(cli_zones_typed)
+{
+	struct cli_opts o;
+	const struct memmap_zone *z;
+
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--mem", "1G", "--pages",
+				 "huge,fallback=thp", "--prefault", NULL),
+			 0);
+	ck_assert_uint_eq(o.nr_zones, 1);
+	ck_assert_uint_eq(o.zones[0].size, 1ULL << 30);
+	ck_assert_int_eq(o.zones[0].policy.pages, REGION_PAGES_HUGE);
+	ck_assert_int_eq(o.zones[0].policy.has_fallback, 1);
+	ck_assert_int_eq(o.zones[0].prefault, MEMMAP_PREFAULT_ON);
+	ck_assert_ptr_null(o.zones[0].policy.origin);
+	ck_assert_int_eq(o.zones[0].host_node, -1);
+
+	ck_assert_int_eq(
+		cli_try(&o, "--kernel", "k", "--mem-zone",
+			"size=2G,pages=huge1g,prefault=on,id=fast,lock=on",
+			"--mem-zone",
+			"id=lazy,size=512M,shared=on,prefault=background,"
+			"host-node=0,lock=onfault",
+			"--mem-zone",
+			"size=64M,file=/tmp/z.img,pages=base,id=f-1",
+			"--mem-zone", "size=8M,pages=huge,fallback=base",
+			"--prefault-threads", "2", NULL),
+		0);
+	ck_assert_uint_eq(o.nr_zones, 4);
+	ck_assert_uint_eq(o.mem_size, (2ULL << 30) + (512ULL << 20) +
+					      (64ULL << 20) + (8ULL << 20));
+	ck_assert_uint_eq(o.prefault_threads, 2);
+	z = &o.zones[0];
+	ck_assert_str_eq(z->id, "fast");
+	ck_assert_uint_eq(z->size, 2ULL << 30);
+	ck_assert_int_eq(z->policy.pages, REGION_PAGES_HUGE1G);
+	ck_assert_int_eq(z->policy.has_fallback, 0);
+	ck_assert_int_eq(z->policy.backing, REGION_BACKING_ANON);
+	ck_assert_int_eq(z->prefault, MEMMAP_PREFAULT_ON);
+	ck_assert_int_eq(z->lock, MEMMAP_LOCK_ON);
+	ck_assert_int_eq(z->host_node, -1);
+	ck_assert_str_eq(z->policy.origin, "--mem-zone id=fast");
+	z = &o.zones[1];
+	ck_assert_str_eq(z->id, "lazy");
+	ck_assert_int_eq(z->policy.pages, REGION_PAGES_BASE);
+	ck_assert_int_eq(z->policy.backing, REGION_BACKING_SHARED);
+	ck_assert_int_eq(z->prefault, MEMMAP_PREFAULT_BACKGROUND);
+	ck_assert_int_eq(z->host_node, 0);
+	ck_assert_int_eq(z->lock, MEMMAP_LOCK_ONFAULT);
+	z = &o.zones[2];
+	ck_assert_str_eq(z->id, "f-1");
+	ck_assert_int_eq(z->policy.backing, REGION_BACKING_FILE);
+	ck_assert_str_eq(z->policy.path, "/tmp/z.img");
+	ck_assert_int_eq(z->prefault, MEMMAP_PREFAULT_NONE);
+	ck_assert_int_eq(z->lock, MEMMAP_LOCK_NONE);
+	z = &o.zones[3];
+	ck_assert_str_eq(z->id, "zone3"); /* the default id: its index */
+	ck_assert_int_eq(z->policy.pages, REGION_PAGES_HUGE);
+	ck_assert_int_eq(z->policy.has_fallback, 1);
+	ck_assert_int_eq(z->policy.fallback, REGION_PAGES_BASE);
+	ck_assert_ptr_null(z->policy.path);
+
+	/* A hugetlb zone may be locked under a balloon: nothing is locked. */
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--mem-zone",
+				 "size=64M,pages=huge,lock=on", "--balloon",
+				 NULL),
+			 0);
+}
+END_TEST
+
+/* Every bad --mem-zone value and combination: -EINVAL, one clear line. */
+START_TEST(cli_zones_bad)
+{
+	static char long_path[PATH_MAX + 16] = "size=4M,file=";
+	static const struct {
+		const char *a, *b, *c, *d, *needle;
+	} bad[] = {
+		{"--mem-zone", "", NULL, NULL, "needs at least size="},
+		{"--mem-zone", "pages=huge", NULL, NULL, "has no size"},
+		{"--mem-zone", "size=", NULL, NULL, "size= needs a value"},
+		{"--mem-zone", "size=12X", NULL, NULL,
+		 "size='12X' is not a size"},
+		{"--mem-zone", "size=0", NULL, NULL, "is not a size"},
+		{"--mem-zone", "size=1G,size=2G", NULL, NULL,
+		 "size= given twice"},
+		{"--mem-zone", "size=1G,colour=red", NULL, NULL,
+		 "unknown option 'colour=red'"},
+		{"--mem-zone", "size=1G,shared", NULL, NULL,
+		 "unknown option 'shared'"},
+		{"--mem-zone", "size=1G,pages=giant", NULL, NULL,
+		 "pages=giant: use base, thp, huge or huge1g"},
+		{"--mem-zone", "size=1G,pages=huge,pages=thp", NULL, NULL,
+		 "pages= given twice"},
+		{"--mem-zone", "size=513M,pages=huge", NULL, NULL,
+		 "size=513M is not a multiple of the 2M page size of "
+		 "pages=huge"},
+		{"--mem-zone", "size=1536M,pages=huge1g", NULL, NULL,
+		 "not a multiple of the 1G page size"},
+		{"--mem-zone", "size=3M,pages=thp", NULL, NULL,
+		 "not a multiple of the 2M page size of pages=thp"},
+		{"--mem-zone", "size=1G,fallback=base", NULL, NULL,
+		 "fallback= only applies to pages=huge or huge1g"},
+		{"--mem-zone", "size=1G,pages=huge,fallback=huge", NULL, NULL,
+		 "not smaller than pages=huge"},
+		{"--mem-zone", "size=1G,pages=huge,fallback=huge1g", NULL, NULL,
+		 "fallback=huge1g: use base, thp or huge"},
+		{"--mem-zone", "size=1G,pages=huge,fallback=thp,file=/m", NULL,
+		 NULL, "fallback= cannot be combined with file="},
+		{"--mem-zone", "size=1G,prefault=off", NULL, NULL,
+		 "prefault=off: use on or background"},
+		{"--mem-zone", "size=1G,shared=off", NULL, NULL,
+		 "the only value is shared=on"},
+		{"--mem-zone", "size=1G,shared=on,file=/m", NULL, NULL,
+		 "shared=on and file= both choose the backing"},
+		{"--mem-zone", "size=1G,file=", NULL, NULL,
+		 "file= needs a value"},
+		{"--mem-zone", long_path, NULL, NULL, "file= path longer"},
+		{"--mem-zone", "size=1G,host-node=x", NULL, NULL,
+		 "host-node=x is not a NUMA node number"},
+		{"--mem-zone", "size=1G,host-node=-1", NULL, NULL,
+		 "host-node=-1 is not a NUMA node number"},
+		{"--mem-zone", "size=1G,host-node=1024", NULL, NULL,
+		 "host-node=1024 is not a NUMA node number"},
+		{"--mem-zone", "size=1G,lock=yes", NULL, NULL,
+		 "lock=yes: use on or onfault"},
+		{"--mem-zone", "size=1G,id=a b", NULL, NULL,
+		 "id=a b: use 1 to 31 letters"},
+		{"--mem-zone", "size=1G,id=abcdefghijabcdefghijabcdefghijab",
+		 NULL, NULL, "use 1 to 31 letters"},
+		{"--mem-zone", "size=1G,id=a", "--mem-zone", "size=1G,id=a",
+		 "--mem-zone id=a given twice"},
+		{"--mem-zone", "size=1G,file=/m", "--mem-zone",
+		 "size=1G,file=/m", "is already zone zone0's memory file"},
+		{"--mem-zone", "size=1G", "--mem", "1G",
+		 "--mem-zone describes all guest RAM: drop --mem"},
+		{"--pages", "thp", "--mem-zone", "size=1G", "drop --pages"},
+		{"--mem-zone", "size=1G", "--prefault", NULL,
+		 "drop --prefault"},
+		{"--mem-zone", "size=1G", "--mem-file", "m", "drop --mem-file"},
+		{"--shared-mem", "--mem-zone", "size=1G", NULL,
+		 "drop --shared-mem"},
+		{"--mem-zone", "size=64M,lock=on", "--balloon", NULL,
+		 "lock= and --balloon contradict"},
+		{"--balloon=reporting", "--mem-zone", "size=64M,lock=onfault",
+		 NULL, "lock= and --balloon contradict"},
+		{"--balloon", "--mem-zone",
+		 "size=64M,pages=huge,fallback=base,lock=on", NULL,
+		 "lock= and --balloon contradict"},
+	};
+	struct cli_opts o;
+
+	memset(long_path + strlen(long_path), 'p', PATH_MAX);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = cli_try(&o, "--kernel", "vmlinux", bad[i].a, bad[i].b,
+				  bad[i].c, bad[i].d, NULL);
+
+		ck_assert_msg(ret == -EINVAL, "%s %s accepted (%d)", bad[i].a,
+			      bad[i].b ? bad[i].b : "", ret);
+		ck_assert_msg(strstr(cli_err, bad[i].needle), "%s %s: '%s'",
+			      bad[i].a, bad[i].b ? bad[i].b : "", cli_err);
+		ck_assert_msg(!strchr(cli_err, '\n'), "two lines: %s", cli_err);
+	}
+	/* At most MEMMAP_MAX_ZONES zones. */
+	{
+		char *argv[2 + 2 * (MEMMAP_MAX_ZONES + 1) + 1];
+		char ids[MEMMAP_MAX_ZONES + 1][32];
+		int n = 0;
+
+		argv[n++] = (char *)(uintptr_t) "microvm";
+		argv[n++] = (char *)(uintptr_t) "--kernel=k";
+		for (int i = 0; i <= MEMMAP_MAX_ZONES; i++) {
+			snprintf(ids[i], sizeof(ids[i]), "size=2M,id=z%d", i);
+			argv[n++] = (char *)(uintptr_t) "--mem-zone";
+			argv[n++] = ids[i];
+		}
+		argv[n] = NULL;
+		ck_assert_int_eq(
+			cli_parse(n, argv, &o, cli_err, sizeof(cli_err)),
+			-EINVAL);
+		ck_assert_msg(strstr(cli_err, "too many --mem-zone options"),
+			      "%s", cli_err);
+		ck_assert_int_eq(
+			cli_parse(n - 2, argv, &o, cli_err, sizeof(cli_err)),
+			0);
+		ck_assert_uint_eq(o.nr_zones, MEMMAP_MAX_ZONES);
+	}
+}
+END_TEST
+
 Suite *cli_suite(void);
 Suite *cli_suite(void)
 {
@@ -397,6 +586,8 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, cli_balloon_values);
 	tcase_add_test(tc, cli_knobs);
 	tcase_add_test(tc, cli_ctl_usage);
+	tcase_add_test(tc, cli_zones_typed);
+	tcase_add_test(tc, cli_zones_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -108,6 +108,13 @@ START_TEST(ctl_target_reaches_device)
 	ck_assert_uint_eq(in.target_bytes, 1 << 20);
 	ck_assert_int_eq(handle("balloon stats", r), 1);
 	ck_assert_ptr_nonnull(strstr(r, "\"target_mib\":1,"));
+	/* The backing per memory zone: the test RAM's one region, 1 MiB at
+	 * 1 MiB (its zone has no id), not bound, nothing resident. */
+	ck_assert_msg(strstr(r, "\"zones\":[{\"id\":\"\",\"ranges\":[{\"gpa\":"
+				"1048576,\"size\":1048576}],\"bytes\":1048576,"
+				"\"pages\":\"base\",\"host_node\":null,"
+				"\"locked_bytes\":0,\"bytes_4k\":0,"),
+		      "%s", r);
 	/* Without a balloon: an error that says how to get one. */
 	control_init(&big, gm, NULL);
 	ck_assert_int_eq(control_handle(&big, "balloon stats", r, sizeof(r)),
