@@ -97,18 +97,6 @@ static int machine_open(struct machine *m, char *err, size_t errlen)
 	return ret;
 }
 
-/* mem/ does not log: print its lines (warnings, notes) for it. */
-static void machine_log_lines(enum log_level level, const char *lines)
-{
-	while (*lines) {
-		const char *nl = strchr(lines, '\n');
-		int len = nl ? (int)(nl - lines) : (int)strlen(lines);
-
-		log_msg(level, "%.*s", len, lines);
-		lines += len + (nl ? 1 : 0);
-	}
-}
-
 /* Guest memory: every zone mapped around the MMIO gap with its policy
  * (pools reserved, nodes bound), then the prefault and locks
  * (vmm/memory.h). */
@@ -124,9 +112,7 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 					 LAYOUT_MMIO_GAP_END, &m->mem.info, err,
 					 errlen);
 	if (!ret)
-		machine_log_lines(LOG_WARN, m->mem.info.warning);
-	if (!ret)
-		machine_log_lines(LOG_INFO, m->mem.info.note);
+		memory_log_build(&m->mem);
 	if (!ret)
 		ret = machine_setup_check(m, err, errlen);
 	if (!ret)

@@ -8,6 +8,24 @@
 #include "mem/report.h"
 #include "lib/log.h"
 
+/* Each line of `lines` as one log message. */
+static void memory_log_lines(enum log_level level, const char *lines)
+{
+	while (*lines) {
+		const char *nl = strchr(lines, '\n');
+		int len = nl ? (int)(nl - lines) : (int)strlen(lines);
+
+		log_msg(level, "%.*s", len, lines);
+		lines += len + (nl ? 1 : 0);
+	}
+}
+
+void memory_log_build(const struct memory *mem)
+{
+	memory_log_lines(LOG_WARN, mem->info.warning);
+	memory_log_lines(LOG_INFO, mem->info.note);
+}
+
 void memory_init(struct memory *mem)
 {
 	memset(mem, 0, sizeof(*mem));

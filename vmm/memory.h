@@ -25,6 +25,10 @@ struct memory {
 	int pf_running; /* workers to stop and join */
 };
 
+/* After the build: print what memmap said (mem/ does not log): its
+ * warnings ("hugepage pool short: ...") and its notes for --verbose. */
+void memory_log_build(const struct memory *mem);
+
 /* Empty guest memory, no prefault: memory_destroy is then a no-op. */
 void memory_init(struct memory *mem);
 
