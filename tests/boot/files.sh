@@ -17,24 +17,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-result() {
-	echo "BOOT-TEST $*"
-}
-
 names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-planted-link stats-json-fifo-no-reader fifo-kernel fifo-initrd fifo-disk-ro fifo-disk-rw fifo-mem-file mem-file-locked mem-file-full-fs mem-file-full-fs-existing sigterm-during-setup control-socket-newer-vm control-idle-clients cmdline-too-long-virtio pool-short-mem-file-no-fallback"
-# Declare every case before any result: tests/boot/run fails each one that
-# gets no result line (the file died half-way).
-echo "BOOT-EXPECT $names"
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
-	exit 0
-fi
-if ! why=$(sh "$(dirname "$0")/../tiny/build.sh" "$T" 2>&1); then
-	for c in $names; do result "$c" SKIP "$why"; done
-	exit 0
-fi
-K=$T/tiny0.elf
-KHANG=$T/tiny1.elf
+# shellcheck source=tests/boot/host.sh
+. "$(dirname "$0")/host.sh"
+host_begin "$names"
 
 # run NAME MICROVM-ARGS...: stdout+stderr in $T/NAME.log, status in rc
 # (killed after 20 s: 124).
@@ -53,15 +39,6 @@ one_error() {
 fail() {
 	result "$1" FAIL "$2"
 	sed "s/^/  $1| /" "$T/$1.log" 2>/dev/null | tail -n 5
-}
-
-# wait_hello LOG: until the hanging tiny kernel has printed its line.
-wait_hello() {
-	local i=0
-	while [ $i -lt 100 ] && ! grep -q "PVH-TINY hello" "$1" 2>/dev/null; do
-		sleep 0.1
-		i=$((i + 1))
-	done
 }
 
 # --- --stats-json never replaces what is not a regular file of ours ---

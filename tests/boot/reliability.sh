@@ -22,30 +22,11 @@
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-reliability.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
-result() {
-	echo "BOOT-TEST $*"
-}
-
 names="console-pipe-closed sigterm-during-prefault stderr-pipe-full prefault-stops-at-exit oom-virtio-net oom-virtio-rng oom-virtio-balloon oom-control-socket"
-# Declare every case before any result: tests/boot/run fails each one that
-# gets no result line (the file died half-way).
-echo "BOOT-EXPECT $names"
-skip_all() {
-	for c in $names; do
-		result "$c" SKIP "$1"
-	done
-	exit 0
-}
-
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	skip_all "/dev/kvm is not usable here"
-fi
-# The tiny PVH kernels of tests/tiny (mode 0 resets, 1 halts, 3 prints
-# 1000 lines of 64 bytes and resets).
-why=$(sh "$(dirname "$0")/../tiny/build.sh" "$T" 2>&1) || skip_all "$why"
-KRESET=$T/tiny0.elf
-KHANG=$T/tiny1.elf
-KCHATTY=$T/tiny3.elf
+# shellcheck source=tests/boot/host.sh
+. "$(dirname "$0")/host.sh"
+host_begin "$names"
+KRESET=$K
 
 # wait_for FILE TEXT [TENTHS]: until FILE holds TEXT (default 10 s).
 wait_for() {

@@ -13,28 +13,10 @@
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-seccomp.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
-result() {
-	echo "BOOT-TEST $*"
-}
-
 names="seccomp-life-cycle seccomp-smp-reset seccomp-exit-reports seccomp-control-socket seccomp-control-sigterm seccomp-off-warns seccomp-selftest-sigsys"
-# Declare every case before any result: tests/boot/run fails each one that
-# gets no result line (the file died half-way).
-echo "BOOT-EXPECT $names"
-skip_all() {
-	for c in $names; do
-		result "$c" SKIP "$1"
-	done
-	exit 0
-}
-
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	skip_all "/dev/kvm is not usable here"
-fi
-
-why=$(sh "$(dirname "$0")/../tiny/build.sh" "$T" 2>&1) || skip_all "$why"
-K=$T/tiny0.elf
-KHANG=$T/tiny1.elf
+# shellcheck source=tests/boot/host.sh
+. "$(dirname "$0")/host.sh"
+host_begin "$names"
 
 # run NAME EXPECTED-STATUS MICROVM-ARGS...: log in $T/NAME.log, status in rc.
 run() {

@@ -18,22 +18,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-result() {
-	echo "BOOT-TEST $*"
-}
-
 names="zones-backing zones-lock-hugetlb zones-lock-vmlck zones-lock-onfault zones-host-node zones-missing-node zones-short-pool-second zones-memlock-limit zones-lock-balloon"
-echo "BOOT-EXPECT $names"
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	for c in $names; do result "$c" SKIP "/dev/kvm is not usable here"; done
-	exit 0
-fi
-if ! why=$(sh "$(dirname "$0")/../tiny/build.sh" "$T" 2>&1); then
-	for c in $names; do result "$c" SKIP "$why"; done
-	exit 0
-fi
-K=$T/tiny0.elf
-KHANG=$T/tiny1.elf
+# shellcheck source=tests/boot/host.sh
+. "$(dirname "$0")/host.sh"
+host_begin "$names"
 
 # run NAME MICROVM-ARGS...: stdout+stderr in $T/NAME.log, status in rc.
 run() {
@@ -50,14 +38,6 @@ one_error() {
 fail() {
 	result "$1" FAIL "$2"
 	sed "s/^/  $1| /" "$T/$1.log" 2>/dev/null | tail -n 8
-}
-
-wait_hello() {
-	local i=0
-	while [ $i -lt 100 ] && ! grep -q "PVH-TINY hello" "$1" 2>/dev/null; do
-		sleep 0.1
-		i=$((i + 1))
-	done
 }
 
 # start NAME MICROVM-ARGS...: the hanging tiny kernel in the background,
