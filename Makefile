@@ -196,7 +196,8 @@ LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/kvm-mode scripts/nested scripts/run-tests scripts/run-vm scripts/test \
 	scripts/lib.sh scripts/summary.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
-	tests/boot/reliability.sh tests/boot/files.sh scripts/hugepool.sh \
+	tests/boot/reliability.sh tests/boot/files.sh tests/boot/snapshot.sh \
+	scripts/hugepool.sh \
 	tests/tiny/build.sh \
 	tests/scripts/run tests/user/run tests/user/*.sh)
 LINT_SH_FRAGMENTS := $(wildcard tests/guest/scripts/*.sh tests/boot/cases-*.sh)
