@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 enum {
 	SNAP_TAG_CONFIG = 0x47464e43, /* "CNFG" */
 	SNAP_TAG_VM = 0x204d5620,     /* " VM " */
@@ -387,8 +386,7 @@ static int snap_decode_vcpu(struct snap_rd *r, struct snapshot_vcpu *v)
 	v->msrs = calloc(v->nr_msrs ? v->nr_msrs : 1, sizeof(*v->msrs));
 	if (!v->msrs)
 		return rd_fail(r, "no memory for the MSRs");
-	for (unsigned i = 0; i < v->nr_msrs; i++)
-	{
+	for (unsigned i = 0; i < v->nr_msrs; i++) {
 		uint64_t data;
 
 		if ((ret = rd_u32(r, &v->msrs[i].index)) ||
@@ -435,8 +433,7 @@ int snapshot_state_decode(const uint8_t *buf, size_t len,
 
 	memset(s, 0, sizeof(*s));
 	if (len < SNAP_HDR_LEN || memcmp(buf, SNAPSHOT_MAGIC, 8)) {
-		snprintf(err, errlen,
-			 "not a microvm snapshot state file (%s)",
+		snprintf(err, errlen, "not a microvm snapshot state file (%s)",
 			 len < SNAP_HDR_LEN ? "shorter than its header"
 					    : "bad magic");
 		return -EINVAL;
@@ -536,8 +533,7 @@ static int snap_msr_list(int kvm_fd, int vcpu_fd, struct snapshot_vcpu *sv,
 	} one;
 	unsigned n;
 
-	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 &&
-	    errno != E2BIG)
+	if (ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
 		return snap_ioctl(kvm_fd, KVM_GET_MSR_INDEX_LIST, &probe,
 				  "KVM_GET_MSR_INDEX_LIST", err, errlen);
 	n = probe.nmsrs > SNAPSHOT_MAX_MSRS ? SNAPSHOT_MAX_MSRS : probe.nmsrs;
@@ -569,8 +565,9 @@ static int snap_xsave_size(int kvm_fd)
 {
 	int n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 
-	return n > (int)sizeof(struct kvm_xsave) ? n
-						 : (int)sizeof(struct kvm_xsave);
+	return n > (int)sizeof(struct kvm_xsave)
+		       ? n
+		       : (int)sizeof(struct kvm_xsave);
 }
 
 int snapshot_vcpu_save(int kvm_fd, int vcpu_fd, struct snapshot_vcpu *sv,
@@ -624,12 +621,12 @@ int snapshot_vcpu_restore(int vcpu_fd, const struct snapshot_vcpu *sv,
 	 * (TSC deadline needs the LAPIC in the right mode). */
 	if ((ret = snap_ioctl(vcpu_fd, KVM_SET_SREGS, &sv->sregs,
 			      "KVM_SET_SREGS", err, errlen)) ||
-	    (ret = snap_ioctl(vcpu_fd, KVM_SET_REGS, &sv->regs,
-			      "KVM_SET_REGS", err, errlen)) ||
+	    (ret = snap_ioctl(vcpu_fd, KVM_SET_REGS, &sv->regs, "KVM_SET_REGS",
+			      err, errlen)) ||
 	    (ret = snap_ioctl(vcpu_fd, KVM_SET_XSAVE, sv->xsave,
 			      "KVM_SET_XSAVE", err, errlen)) ||
-	    (ret = snap_ioctl(vcpu_fd, KVM_SET_XCRS, &sv->xcrs,
-			      "KVM_SET_XCRS", err, errlen)) ||
+	    (ret = snap_ioctl(vcpu_fd, KVM_SET_XCRS, &sv->xcrs, "KVM_SET_XCRS",
+			      err, errlen)) ||
 	    (ret = snap_ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &sv->dregs,
 			      "KVM_SET_DEBUGREGS", err, errlen)) ||
 	    (ret = snap_ioctl(vcpu_fd, KVM_SET_LAPIC, &sv->lapic,
@@ -648,9 +645,8 @@ int snapshot_vcpu_restore(int vcpu_fd, const struct snapshot_vcpu *sv,
 		snprintf(err, errlen,
 			 "KVM_SET_MSRS: MSR 0x%x (entry %d of %u) was refused: "
 			 "the snapshot comes from another host or kernel",
-			 n >= 0 && (unsigned)n < sv->nr_msrs
-				 ? sv->msrs[n].index
-				 : 0,
+			 n >= 0 && (unsigned)n < sv->nr_msrs ? sv->msrs[n].index
+							     : 0,
 			 n, sv->nr_msrs);
 		return -EINVAL;
 	}
@@ -685,8 +681,8 @@ int snapshot_vm_restore(int vm_fd, const struct snapshot_state *s, char *err,
 			size_t errlen)
 {
 	struct kvm_clock_data clock = {.clock = s->clock.clock};
-	int ret = snap_ioctl(vm_fd, KVM_SET_PIT2, &s->pit,
-			     "KVM_SET_PIT2", err, errlen);
+	int ret = snap_ioctl(vm_fd, KVM_SET_PIT2, &s->pit, "KVM_SET_PIT2", err,
+			     errlen);
 
 	for (unsigned i = 0; !ret && i < 3; i++)
 		ret = snap_ioctl(vm_fd, KVM_SET_IRQCHIP, &s->chips[i],
@@ -730,11 +726,9 @@ int snapshot_devs_save(const struct bus *pio, const struct bus *mmio,
 			}
 			n = d->ops->save(d->opaque, tmp, SNAPSHOT_BLOB_MAX);
 			if (n <= 0 || s->nr_devs == SNAPSHOT_MAX_DEVS) {
-				snprintf(err, errlen,
-					 "saving device %s: %s",
+				snprintf(err, errlen, "saving device %s: %s",
 					 d->name ? d->name : "?",
-					 n < 0 ? strerror((int)-n)
-					       : "no room");
+					 n < 0 ? strerror((int)-n) : "no room");
 				free(tmp);
 				return n < 0 ? (int)n : -ENOSPC;
 			}

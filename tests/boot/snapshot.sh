@@ -25,7 +25,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict"
+names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices"
 # Declare every case before any result: tests/boot/run fails each one that
 # gets no result line (the file died half-way).
 echo "BOOT-EXPECT $names"
@@ -292,4 +292,31 @@ if [ $ok -eq 1 ]; then
 	result $name PASS "each is exit 2 with one line: $(cut -c1-100 "$T/$name.log")"
 else
 	fail $name "$why (want 2)"
+fi
+
+# --- virtio devices: the board is rebuilt from the snapshot (disk, rng,
+# balloon), the balloon's target survives, the guest goes on ---
+name=snapshot-devices
+truncate -s 8M "$T/disk.img"
+start $name --disk "$T/disk.img" --rng --balloon
+if wait_ticks "$T/$name.log" 2 &&
+	ctl "$T/$name.sock" balloon set 4 >"$T/$name.ctl.log" 2>&1 &&
+	ctl "$T/$name.sock" pause >>"$T/$name.ctl.log" 2>&1 && sleep 0.3 &&
+	ctl "$T/$name.sock" snapshot "$T/$name.snap" >>"$T/$name.ctl.log" 2>&1; then
+	n=$(last_tick "$T/$name.log")
+	stop "$vm_pid"
+	restore $name r --restore "$T/$name.snap" --restore-mode copy \
+		--control-socket "$T/$name.r.sock"
+	wait_ticks "$T/$name.r.log" $((n + 2))
+	ctl "$T/$name.r.sock" balloon stats >"$T/$name.stats.log" 2>&1
+	if [ "$(first_tick "$T/$name.r.log")" -eq $((n + 1)) ] &&
+		grep -q '"target_mib":4,' "$T/$name.stats.log"; then
+		result $name PASS "disk, rng and balloon rebuilt; balloon target 4 MiB kept; counting on at $((n + 1))"
+	else
+		fail $name "first tick $(first_tick "$T/$name.r.log") (want $((n + 1))), stats: $(cut -c1-60 "$T/$name.stats.log")"
+	fi
+	stop "$r_pid"
+else
+	fail $name "balloon set, pause or snapshot failed"
+	stop "$vm_pid"
 fi

@@ -72,9 +72,8 @@ START_TEST(state_round_trips)
 	ck_assert_uint_eq(snapshot_crc32("123456789", 9), 0xcbf43926u);
 	snap_fill(&st_a);
 	ck_assert_int_eq(snapshot_state_encode(&st_a, &buf, &len), 0);
-	ck_assert_int_eq(snapshot_state_decode(buf, len, &st_b, err,
-					       sizeof(err)),
-			 0);
+	ck_assert_int_eq(
+		snapshot_state_decode(buf, len, &st_b, err, sizeof(err)), 0);
 	ck_assert_uint_eq(st_b.cfg.mem_size, 64ULL << 20);
 	ck_assert_uint_eq(st_b.cfg.pages, REGION_PAGES_HUGE);
 	ck_assert_str_eq(st_b.cfg.disks[0].path, "/tmp/disk.img");
@@ -104,9 +103,9 @@ static void snap_expect(const uint8_t *buf, size_t len, const char *want)
 {
 	char err[256] = "";
 
-	ck_assert_int_eq(snapshot_state_decode(buf, len, &st_b, err,
-					       sizeof(err)),
-			 -EINVAL);
+	ck_assert_int_eq(
+		snapshot_state_decode(buf, len, &st_b, err, sizeof(err)),
+		-EINVAL);
 	ck_assert_msg(strstr(err, want), "'%s' does not say '%s'", err, want);
 	snapshot_state_free(&st_b);
 }
