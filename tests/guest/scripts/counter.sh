@@ -1,0 +1,35 @@
+#!/bin/sh
+# Snapshot test guest (tests/boot/cases-snapshot.sh): fills 32 MiB of tmpfs
+# with random data and remembers its checksum, writes a token to the raw
+# disk /dev/vda (if there is one, synced), then counts forever, a tick every
+# 0.2 s. Every 10 ticks it checks the memory pattern and reads the token
+# back from the disk with the page cache dropped (so from the host file):
+#   CTR-READY sum=<md5> disk=<token>|none
+#   CTR-TICK <n>
+#   CTR-CHECK <n> mem=ok|bad disk=<what the disk holds>|none
+# The host snapshots, kills and restores the VM: the ticks go on from <n>.
+tok=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^mvtest\.token=//p')
+dd if=/dev/urandom of=/dev/shm/pattern bs=1M count=32 2>/dev/null
+sum=$(md5sum /dev/shm/pattern | cut -d' ' -f1)
+disk=none
+if [ -b /dev/vda ] && [ -n "$tok" ]; then
+	printf 'CTR-DISK-%s\n' "$tok" | dd of=/dev/vda conv=fsync 2>/dev/null && sync
+	disk=CTR-DISK-$tok
+fi
+echo "CTR-READY sum=$sum disk=$disk"
+i=0
+while :; do
+	i=$((i + 1))
+	echo "CTR-TICK $i"
+	if [ $((i % 10)) -eq 0 ]; then
+		m=bad
+		[ "$(md5sum /dev/shm/pattern | cut -d' ' -f1)" = "$sum" ] && m=ok
+		d=none
+		if [ "$disk" != none ]; then
+			echo 3 >/proc/sys/vm/drop_caches
+			d=$(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -n 1 | tr -cd 'A-Za-z0-9-')
+		fi
+		echo "CTR-CHECK $i mem=$m disk=$d"
+	fi
+	usleep 200000
+done
