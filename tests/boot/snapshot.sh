@@ -25,7 +25,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices"
+names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus"
 # Declare every case before any result: tests/boot/run fails each one that
 # gets no result line (the file died half-way).
 echo "BOOT-EXPECT $names"
@@ -101,11 +101,12 @@ stop() {
 	wait "$1" 2>/dev/null
 }
 
-# snap_paused NAME PAGES: start, count a little, pause, remember the count
+# snap_paused NAME PAGES [ARGS...]: start (with ARGS), count a little, pause, remember the count
 # in paused_at, snapshot to $T/NAME.snap, kill. 0 on success.
 snap_paused() {
 	local name=$1 pages=$2
-	start "$name" --pages "$pages"
+	shift 2
+	start "$name" --pages "$pages" "$@"
 	if ! wait_ticks "$T/$name.log" 3; then
 		why="the guest did not count"
 		stop "$vm_pid"
@@ -319,4 +320,31 @@ if wait_ticks "$T/$name.log" 2 &&
 else
 	fail $name "balloon set, pause or snapshot failed"
 	stop "$vm_pid"
+fi
+
+# --- 2 vCPUs; a snapshot of a lazily restored VM (pages it has not
+# touched yet come from the first snapshot's files) restores too ---
+name=snapshot-of-restored-2cpus
+if snap_paused $name base --cpus 2; then
+	restore $name r --restore "$T/$name.snap" --control-socket "$T/$name.r.sock"
+	wait_ticks "$T/$name.r.log" $((paused_at + 1))
+	if ctl "$T/$name.r.sock" pause >"$T/$name.ctl2.log" 2>&1 && sleep 0.3 &&
+		n=$(last_tick "$T/$name.r.log") &&
+		ctl "$T/$name.r.sock" snapshot "$T/$name.snap2" >>"$T/$name.ctl2.log" 2>&1; then
+		stop "$r_pid"
+		restore $name r2 --restore "$T/$name.snap2" --restore-mode copy
+		wait_ticks "$T/$name.r2.log" $((n + 2))
+		f=$(first_tick "$T/$name.r2.log")
+		if [ "$f" -eq $((n + 1)) ] && ! grep -q PATTERN-BAD "$T/$name.r2.log"; then
+			result $name PASS "2 vCPUs; restored at $((paused_at + 1)), snapshotted again at $n, restored again at $f"
+		else
+			fail $name "second restore's first tick $f, want $((n + 1))"
+		fi
+		stop "$r_pid"
+	else
+		fail $name "pause or snapshot of the restored VM failed"
+		stop "$r_pid"
+	fi
+else
+	fail $name "$why"
 fi
