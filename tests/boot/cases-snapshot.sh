@@ -113,10 +113,12 @@ case_policy() {
 		want=$(((paused / 10 + 2) * 10))
 		wait_for "$rlog" "$rpid" "CTR-CHECK $want " 300
 		first=$(first_tick "$rlog")
-		check=$(grep -a "^CTR-CHECK $want " "$rlog" | head -n 1)
+		check=$(grep -a "^CTR-CHECK $want " "$rlog" | head -n 1 | tr -d '\r')
 		kill_wait "$rpid"
 		if [ "$first" -lt "$paused" ] || [ "$first" -gt $((paused + 2)) ]; then
 			fail "$name" "$rlog" "paused at tick $paused, the restored guest's first tick is $first"
+		elif ! grep -aq '^CTR-READY sum=[0-9a-f]' "$log"; then
+			fail "$name" "$log" "the guest could not write its memory pattern"
 		elif [ -z "$check" ]; then
 			fail "$name" "$rlog" "no CTR-CHECK $want after the restore"
 		else
