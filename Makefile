@@ -179,6 +179,8 @@ bench-io: ; scripts/bench-io $(BENCH_ARGS)
 bench-balloon: ; scripts/bench-balloon $(BENCH_ARGS)
 .PHONY: bench-cmdline
 bench-cmdline: ; scripts/bench-cmdline $(BENCH_ARGS)
+.PHONY: bench-restore
+bench-restore: ; scripts/bench-restore $(BENCH_ARGS)
 
 .PHONY: guest-kernel guest-initramfs lint-sh check-layers
 guest-kernel:
@@ -190,7 +192,7 @@ guest-initramfs:
 # with a #! line are checked as what they declare, following sourced files
 # (-x); the boot case files and guest scripts are POSIX sh fragments.
 LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
-	scripts/bench-cmdline \
+	scripts/bench-cmdline scripts/bench-restore \
 	scripts/bench-io scripts/build-guest-kernel scripts/build-initramfs \
 	scripts/check-layers scripts/build-rootfs scripts/install-deps \
 	scripts/kvm-mode scripts/nested scripts/run-tests scripts/run-vm scripts/test \

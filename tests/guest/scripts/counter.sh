@@ -8,10 +8,15 @@
 #   CTR-TICK <n>
 #   CTR-CHECK <n> mem=ok|bad disk=<what the disk holds>|none
 # The host snapshots, kills and restores the VM: the ticks go on from <n>.
+# mvtest.pattern_mib=N sets the pattern's size (0: none, sum=skip; the
+# restore benchmark, scripts/bench-restore, times the first tick).
 tok=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^mvtest\.token=//p')
+pmib=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^mvtest\.pattern_mib=//p')
 pat=/ctr-pattern
 sum=none
-if dd if=/dev/urandom of=$pat bs=1M count=32 2>/dev/null; then
+if [ "${pmib:-32}" = 0 ]; then
+	sum=skip
+elif dd if=/dev/urandom of=$pat bs=1M count="${pmib:-32}" 2>/dev/null; then
 	sum=$(md5sum $pat | cut -d' ' -f1)
 fi
 disk=none
@@ -26,7 +31,11 @@ while :; do
 	echo "CTR-TICK $i"
 	if [ $((i % 10)) -eq 0 ]; then
 		m=bad
-		[ "$sum" != none ] && [ "$(md5sum $pat | cut -d' ' -f1)" = "$sum" ] && m=ok
+		if [ "$sum" = skip ]; then
+			m=skip
+		elif [ "$sum" != none ] && [ "$(md5sum $pat | cut -d' ' -f1)" = "$sum" ]; then
+			m=ok
+		fi
 		d=none
 		if [ "$disk" != none ]; then
 			echo 3 >/proc/sys/vm/drop_caches
