@@ -25,7 +25,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus"
+names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus snapshot-restore-missing snapshot-restore-disk-gone"
 # Declare every case before any result: tests/boot/run fails each one that
 # gets no result line (the file died half-way).
 echo "BOOT-EXPECT $names"
@@ -347,4 +347,32 @@ if snap_paused $name base --cpus 2; then
 	fi
 else
 	fail $name "$why"
+fi
+
+# --- a directory that is no snapshot, and a disk that is gone: exit 1,
+# one line naming what is missing ---
+name=snapshot-restore-missing
+mkdir -p "$T/$name.snap"
+timeout 20 "$MICROVM" --restore "$T/$name.snap" </dev/null >"$T/$name.log" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && [ "$(grep -c 'microvm: error:' "$T/$name.log")" -eq 1 ] &&
+	grep -q 'is .* a snapshot directory' "$T/$name.log"; then
+	result $name PASS "$(cut -c1-140 "$T/$name.log")"
+else
+	fail $name "status $rc (want 1 with one line)"
+fi
+name=snapshot-restore-disk-gone
+if [ -d "$T/snapshot-devices.snap" ]; then
+	mv "$T/disk.img" "$T/disk.moved"
+	timeout 20 "$MICROVM" --restore "$T/snapshot-devices.snap" </dev/null >"$T/$name.log" 2>&1
+	rc=$?
+	mv "$T/disk.moved" "$T/disk.img"
+	if [ $rc -eq 1 ] && [ "$(grep -c 'microvm: error:' "$T/$name.log")" -eq 1 ] &&
+		grep -q 'disk.img' "$T/$name.log" && ! grep -q '^TICK' "$T/$name.log"; then
+		result $name PASS "$(cut -c1-140 "$T/$name.log")"
+	else
+		fail $name "status $rc (want 1 with one line naming the disk)"
+	fi
+else
+	fail $name "no snapshot from snapshot-devices"
 fi
