@@ -47,17 +47,18 @@ fail() {
 	done
 }
 
-# last_tick LOG: the last count printed (decimal), or -1.
+# last_tick LOG: the last count printed whole (decimal), or -1. A pause
+# may stop the guest half-way through a line: that line does not count.
 last_tick() {
 	local h
-	h=$(grep -a '^TICK ' "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f2 | tr -d '\r')
+	h=$(grep -a '^TICK [0-9a-f]\{8\}$' "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f2 | tr -d '\r')
 	if [ -n "$h" ]; then echo $((16#$h)); else echo -1; fi
 }
 
 # first_tick LOG: the first count printed (decimal), or -1.
 first_tick() {
 	local h
-	h=$(grep -a '^TICK ' "$1" 2>/dev/null | head -n 1 | cut -d' ' -f2 | tr -d '\r')
+	h=$(grep -a '^TICK [0-9a-f]\{8\}$' "$1" 2>/dev/null | head -n 1 | cut -d' ' -f2 | tr -d '\r')
 	if [ -n "$h" ]; then echo $((16#$h)); else echo -1; fi
 }
 
