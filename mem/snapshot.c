@@ -26,6 +26,16 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
+/* UFFDIO_MOVE (Linux 6.8), for headers that predate it. */
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1 << 16)
+struct uffdio_move {
+	__u64 dst, src, len, mode;
+	__s64 move;
+};
+#define _UFFDIO_MOVE 0x05
+#define UFFDIO_MOVE  _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#endif
 
 #define MEMSNAP_MAGIC	   "microvm-memsnap"
 #define MEMSNAP_VERSION	   1
@@ -33,6 +43,7 @@
 #define MEMSNAP_PAGE	   4096ULL
 #define MEMSNAP_BATCH	   512 /* pages per pagemap read: 2 MiB */
 #define MEMSNAP_CHUNK	   (64ULL << 20)
+#define MEMSNAP_THP	   (2ULL << 20)
 
 /* One region as the layout file records it. */
 struct memsnap_entry {
@@ -698,8 +709,15 @@ static int memsnap_copy_range(const struct region *r,
 		off_t d = lseek(s->fd, pos, SEEK_DATA), h;
 		int ret;
 
-		if (d < 0 && errno == ENXIO)
-			return 0;
+		if (d < 0 && errno == ENXIO) {
+			struct stat sb;
+
+			/* Holes to the end, or a file cut short since the
+			 * restore checked its size. */
+			if (fstat(s->fd, &sb))
+				return -errno;
+			return sb.st_size < end ? -ENODATA : 0;
+		}
 		if (d < 0)
 			return -errno;
 		if (d >= end)
@@ -806,46 +824,58 @@ static int memsnap_copy(const struct guest_mem *gm,
 
 /* ---- lazy ---- */
 
-static int memsnap_uffd_open(char *err, size_t errlen)
+/* A userfaultfd with UFFD_FEATURE_MOVE when the kernel has it (*can_move
+ * says), without it otherwise; a negative errno with the fix in err. */
+static int memsnap_uffd_open(int *can_move, char *err, size_t errlen)
 {
-	struct uffdio_api api = {.api = UFFD_API, .features = 0};
 	int fd, e;
 
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	e = errno;
-	if (fd < 0 && (e == EPERM || e == EACCES)) {
-		/* /dev/userfaultfd (5.11+) is the other way in, by file
-		 * permission instead of the sysctl. */
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	*can_move = 0;
+	for (int want_move = 1; want_move >= 0; want_move--) {
+		struct uffdio_api api = {
+			.api = UFFD_API,
+			.features = want_move ? UFFD_FEATURE_MOVE : 0,
+		};
 
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW,
-				   O_CLOEXEC | O_NONBLOCK);
-			close(dev);
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		e = errno;
+		if (fd < 0 && (e == EPERM || e == EACCES)) {
+			/* /dev/userfaultfd (5.11+) is the other way in, by
+			 * file permission instead of the sysctl. */
+			int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+			if (dev >= 0) {
+				fd = ioctl(dev, USERFAULTFD_IOC_NEW,
+					   O_CLOEXEC | O_NONBLOCK);
+				close(dev);
+			}
 		}
-	}
-	if (fd < 0) {
-		if (e == ENOSYS)
-			return err_set(err, errlen, -ENOSYS,
-				       "a lazy restore needs userfaultfd, "
-				       "which this kernel lacks "
-				       "(CONFIG_USERFAULTFD): use "
-				       "--restore-mode copy");
-		return err_set(err, errlen, -e,
-			       "a lazy restore needs userfaultfd, which is "
-			       "not permitted here (%s): run `sysctl "
-			       "vm.unprivileged_userfaultfd=1`, give this user "
-			       "read-write access to /dev/userfaultfd, run as "
-			       "root, or use --restore-mode copy",
-			       strerror(e));
-	}
-	if (ioctl(fd, UFFDIO_API, &api)) {
+		if (fd < 0)
+			break;
+		if (!ioctl(fd, UFFDIO_API, &api)) {
+			*can_move = want_move;
+			return fd;
+		}
+		/* An unknown feature is EINVAL, and the API handshake is
+		 * once per descriptor: try again on a new one without it. */
 		e = errno;
 		close(fd);
-		return err_set(err, errlen, -e, "userfaultfd API: %s",
-			       strerror(e));
+		if (e != EINVAL || !want_move)
+			return err_set(err, errlen, -e, "userfaultfd API: %s",
+				       strerror(e));
 	}
-	return fd;
+	if (e == ENOSYS)
+		return err_set(err, errlen, -ENOSYS,
+			       "a lazy restore needs userfaultfd, which this "
+			       "kernel lacks (CONFIG_USERFAULTFD): use "
+			       "--restore-mode copy");
+	return err_set(err, errlen, -e,
+		       "a lazy restore needs userfaultfd, which is not "
+		       "permitted here (%s): run `sysctl "
+		       "vm.unprivileged_userfaultfd=1`, give this user "
+		       "read-write access to /dev/userfaultfd, run as root, or "
+		       "use --restore-mode copy",
+		       strerror(e));
 }
 
 static void memsnap_lazy_fail(struct memsnap_lazy *l, int ret, const char *what,
@@ -910,6 +940,49 @@ static int memsnap_uffd_copy(struct memsnap_lazy *l,
 	return 0;
 }
 
+/*
+ * THP: fill a 2 MiB page of our own (the stage, a fresh transparent
+ * hugepage) and move it into place with UFFDIO_MOVE: the guest gets the
+ * huge page itself, no 4K copies to collapse. The next stage page is
+ * allocated after the wake, while the guest already runs. -EAGAIN when
+ * this unit must take the copy path (the stage is emptied then); other
+ * errors are the file's.
+ */
+static int memsnap_serve_move(struct memsnap_lazy *l,
+			      const struct memsnap_lazy_region *lr, uint8_t *ua,
+			      off_t at, int data)
+{
+	struct uffdio_move mv = {
+		.dst = (uintptr_t)ua,
+		.src = (uintptr_t)l->stage,
+		.len = lr->unit,
+		.mode = 0,
+	};
+	int ret = 0;
+
+	if (data) {
+		ret = memsnap_read_all(lr->src_fd, l->stage, lr->unit, at);
+		__atomic_fetch_add(&l->bytes_copied, lr->unit,
+				   __ATOMIC_RELAXED);
+	} else {
+		/* the stage is a fresh page: zeros */
+		*(volatile uint8_t *)l->stage = 0;
+		__atomic_fetch_add(&l->bytes_zero, lr->unit, __ATOMIC_RELAXED);
+	}
+	if (!ret) {
+		if (!ioctl(l->uffd, UFFDIO_MOVE, &mv)) {
+			__atomic_fetch_add(&l->units_moved, 1,
+					   __ATOMIC_RELAXED);
+			*(volatile uint8_t *)l->stage = 0;
+			return 0;
+		}
+		ret = -EAGAIN;
+	}
+	/* Whatever is left of the stage must not reach another unit. */
+	(void)madvise(l->stage, lr->unit, MADV_DONTNEED);
+	return ret;
+}
+
 static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 {
 	struct memsnap_lazy_region *lr = NULL;
@@ -945,6 +1018,23 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 
 	if (d < 0 && errno != ENXIO)
 		return -errno;
+	if (d < 0) {
+		struct stat sb;
+
+		/* No data up to the end: a hole, unless the file was cut
+		 * short after the restore checked it. */
+		if (fstat(lr->src_fd, &sb))
+			return -errno;
+		if ((uint64_t)sb.st_size < (uint64_t)at + lr->unit)
+			return -ENODATA;
+	}
+	if (lr->move && l->stage) {
+		ret = memsnap_serve_move(l, lr, ua, at,
+					 d >= 0 && d < at + (off_t)lr->unit);
+		if (ret != -EAGAIN)
+			goto done;
+		/* could not move it: the 4K copy and a collapse below */
+	}
 	if (d >= 0 && d < at + (off_t)lr->unit) {
 		ret = memsnap_read_all(lr->src_fd, l->buf, lr->unit, at);
 		if (ret)
@@ -970,8 +1060,11 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 		if (ioctl(l->uffd, UFFDIO_WAKE, &w))
 			return -errno;
 	}
-	__atomic_store_n(&lr->served[u], 1, __ATOMIC_RELEASE);
-	return 0;
+	ret = 0;
+done:
+	if (!ret)
+		__atomic_store_n(&lr->served[u], 1, __ATOMIC_RELEASE);
+	return ret;
 }
 
 static void *memsnap_handler(void *arg)
@@ -1010,6 +1103,9 @@ static void *memsnap_handler(void *arg)
 				__atomic_store_n(&l->first_fault_ns,
 						 clock_wall_ns(),
 						 __ATOMIC_RELAXED);
+			/* counted first: the faulting thread may look once
+			 * it is woken */
+			__atomic_fetch_add(&l->faults, 1, __ATOMIC_RELAXED);
 			ret = memsnap_serve(l, addr);
 			if (ret) {
 				/* A vCPU waits for this page: the VM must
@@ -1018,7 +1114,6 @@ static void *memsnap_handler(void *arg)
 						  addr);
 				return NULL;
 			}
-			__atomic_fetch_add(&l->faults, 1, __ATOMIC_RELAXED);
 		}
 	}
 }
@@ -1053,6 +1148,8 @@ void memsnap_lazy_stop(struct memsnap_lazy *l)
 		munmap(l->buf, l->buf_len);
 	if (l->zero)
 		munmap(l->zero, l->buf_len);
+	if (l->stage_map)
+		munmap(l->stage_map, 2 * MEMSNAP_THP);
 	memset(l, 0, sizeof(*l));
 	l->uffd = l->stop_fd = l->error_fd = -1;
 }
@@ -1061,14 +1158,14 @@ void memsnap_lazy_stop(struct memsnap_lazy *l)
 static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 {
 	size_t unit = 0;
-	int ret;
+	int ret, can_move, move = 0;
 
 	for (unsigned i = 0; i < l->nr; i++)
 		if (l->regions[i].uffd && l->regions[i].unit > unit)
 			unit = l->regions[i].unit;
 	if (!unit)
 		return 0;
-	l->uffd = memsnap_uffd_open(err, errlen);
+	l->uffd = memsnap_uffd_open(&can_move, err, errlen);
 	if (l->uffd < 0) {
 		ret = l->uffd;
 		l->uffd = -1;
@@ -1093,6 +1190,30 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 			l->zero = NULL;
 		return err_set(err, errlen, -ENOMEM,
 			       "cannot map the lazy restore's buffers");
+	}
+	for (unsigned i = 0; i < l->nr; i++) {
+		struct memsnap_lazy_region *lr = &l->regions[i];
+
+		lr->move = can_move && lr->uffd && lr->thp && lr->anon;
+		move |= lr->move;
+	}
+	l->can_move = can_move;
+	if (move) {
+		/* 2 MiB aligned, THP-advised, faulted now: the first fault
+		 * does not wait for its allocation. */
+		l->stage_map = mmap(
+			NULL, 2 * MEMSNAP_THP, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (l->stage_map == MAP_FAILED) {
+			l->stage_map = NULL;
+		} else {
+			l->stage = (uint8_t *)(((uintptr_t)l->stage_map +
+						MEMSNAP_THP - 1) &
+					       ~(MEMSNAP_THP - 1));
+			(void)madvise(l->stage, MEMSNAP_THP, MADV_HUGEPAGE);
+			(void)madvise(l->stage, MEMSNAP_THP, MADV_DONTDUMP);
+			*(volatile uint8_t *)l->stage = 0;
+		}
 	}
 	for (unsigned i = 0; i < l->nr; i++) {
 		struct memsnap_lazy_region *lr = &l->regions[i];
@@ -1139,6 +1260,9 @@ static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
 			       ": %s",
 			       r->gpa, strerror(errno));
 	(void)madvise(r->hva, r->size, MADV_DONTDUMP);
+	/* The page cache may hold the file in large folios and map them
+	 * with 2 MiB entries: base is 4K pages, as at boot. */
+	(void)madvise(r->hva, r->size, MADV_NOHUGEPAGE);
 	return 0;
 }
 
@@ -1215,6 +1339,7 @@ int memsnap_restore(struct guest_mem *gm, const char *dir,
 		src[i].fd = -1;
 		lr->src_off = src[i].off;
 		lr->thp = r->pages == REGION_PAGES_THP;
+		lr->anon = r->backing == REGION_BACKING_ANON;
 		lr->uffd = !(r->pages == REGION_PAGES_BASE &&
 			     r->backing == REGION_BACKING_ANON);
 		nr_lazy++;

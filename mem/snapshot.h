@@ -44,7 +44,9 @@ struct memsnap_lazy_region {
 	int src_fd;	  /* snapshot data, -1 when not served from a file */
 	uint64_t src_off; /* where the region starts in src_fd */
 	int uffd;	  /* 1 when served by userfaultfd (else private map) */
-	int thp;	  /* collapse each unit to a 2 MiB page */
+	int thp;	  /* each unit must end on a 2 MiB page */
+	int anon;	  /* anonymous private memory */
+	int move;	  /* THP units arrive by UFFDIO_MOVE of a huge page */
 	uint8_t *served;  /* one byte per unit: 1 once filled (atomic) */
 };
 
@@ -66,10 +68,13 @@ struct memsnap_lazy {
 	struct memsnap_lazy_region regions[GUEST_MEM_MAX_REGIONS];
 	uint8_t *buf, *zero; /* bounce and zero source, one unit each */
 	size_t buf_len;
-	uint64_t faults;	  /* page faults served */
-	uint64_t bytes_copied;	  /* bytes copied from the files */
-	uint64_t bytes_zero;	  /* bytes filled with zeros (holes) */
-	uint64_t collapse_failed; /* THP units left on 4K pages */
+	uint8_t *stage, *stage_map; /* THP: the 2 MiB page to move in */
+	int can_move;		    /* the kernel has UFFDIO_MOVE (6.8) */
+	uint64_t faults;	    /* page faults served */
+	uint64_t bytes_copied;	    /* bytes copied from the files */
+	uint64_t bytes_zero;	    /* bytes filled with zeros (holes) */
+	uint64_t units_moved;	    /* THP units moved in whole */
+	uint64_t collapse_failed;   /* THP units copied and left on 4K */
 	uint64_t start_ns, first_fault_ns;
 	int error; /* first negative errno of the handler, 0 if none */
 	char error_msg[160];

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,8 +294,11 @@ static void snap_roundtrip(enum region_pages pages)
 	snap_check_pages(&c2, pages);
 	ck_assert_int_eq(l1.error, 0);
 	ck_assert_int_eq(l2.error, 0);
-	if (pages == REGION_PAGES_THP)
+	if (pages == REGION_PAGES_THP) {
+		/* whole huge pages moved in, or copied and collapsed */
 		ck_assert_uint_lt(l1.collapse_failed, SNAP_SIZE / (4 * MiB));
+		ck_assert(!l1.can_move || l1.units_moved > 0);
+	}
 	/* nothing went wrong: error_fd stays quiet */
 	if (l1.error_fd >= 0)
 		ck_assert_int_eq(read(l1.error_fd, &one, sizeof(one)), -1);
@@ -443,6 +448,118 @@ START_TEST(damaged_snapshots)
 }
 END_TEST
 
+static void *snap_toucher(void *arg)
+{
+	volatile uint8_t *p = arg;
+
+	return (void *)(uintptr_t)p[0];
+}
+
+/*
+ * A memory file cut short under a running lazy clone: the handler cannot
+ * fill the page, says so on error_fd (the VMM stops the VM), and the
+ * thread that waits for the page is released by memsnap_lazy_stop.
+ */
+START_TEST(lazy_source_truncated)
+{
+	struct guest_mem g;
+	struct memsnap_lazy l;
+	struct pollfd p;
+	pthread_t t;
+	const char *dir;
+	void *got;
+
+	if (snap_build(&g, REGION_PAGES_THP))
+		HARNESS_SKIP("--pages thp unavailable: %s", err);
+	snap_fill(&g);
+	dir = snap_tmpdir(0);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	ck_assert_int_eq(snap_build(&g, REGION_PAGES_THP), 0);
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
+				      sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(truncate(snap_path(dir, "mem-0"), 0), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, snap_toucher,
+					g.regions[0].hva + 20 * MiB),
+			 0);
+	p = (struct pollfd){.fd = l.error_fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_int_eq(l.error, -ENODATA);
+	ck_assert_msg(strstr(l.error_msg, "memory file truncated"), "%s",
+		      l.error_msg);
+	memsnap_lazy_stop(&l);
+	ck_assert_int_eq(pthread_join(t, &got), 0);
+	ck_assert_ptr_null(got); /* an ordinary zero page after the stop */
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+}
+END_TEST
+
+/* A --mem-file region is flushed and recorded by path, not copied; it
+ * restores into anonymous memory (copy and lazy) and onto itself. */
+START_TEST(mem_file_recorded)
+{
+	struct region_policy pol = {.pages = REGION_PAGES_BASE,
+				    .backing = REGION_BACKING_FILE};
+	struct memmap_info info;
+	struct memsnap_stats st;
+	struct memsnap_lazy l;
+	struct guest_mem g;
+	char file[128], buf[4096];
+	const char *dir, *fdir;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	fdir = snap_tmpdir(1);
+	snprintf(file, sizeof(file), "%s/ram", fdir);
+	pol.path = file;
+	ck_assert_msg(memmap_build(&g, SNAP_SIZE, HOLE_START, HOLE_END, &pol,
+				   &info, err, sizeof(err)) == 0,
+		      "%s", err);
+	snap_fill(&g);
+	dir = snap_tmpdir(0);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.bytes_written, 0);
+	ck_assert_int_eq(stat(snap_path(dir, "mem-0"), &sb), -1);
+	fd = open(snap_path(dir, MEMSNAP_LAYOUT), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	close(fd);
+	ck_assert_msg(strstr(buf, "backing=file") && strstr(buf, file), "%s",
+		      buf);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+
+	for (int m = 0; m < 2; m++) {
+		ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
+		ck_assert_msg(memsnap_restore(&g, dir,
+					      m ? MEMSNAP_LAZY : MEMSNAP_COPY,
+					      &l, NULL, err, sizeof(err)) == 0,
+			      "%s", err);
+		snap_check(&g);
+		memsnap_lazy_stop(&l);
+		ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	}
+	/* onto the same file: already there, nothing read */
+	ck_assert_int_eq(memmap_build(&g, SNAP_SIZE, HOLE_START, HOLE_END, &pol,
+				      &info, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, &st, err,
+					 sizeof(err)),
+			 0);
+	ck_assert_int_eq(l.active, 0);
+	ck_assert_uint_eq(st.bytes_populated, 0);
+	snap_check(&g);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+	snap_rmdir(fdir);
+}
+END_TEST
+
 START_TEST(mode_names)
 {
 	enum memsnap_mode m;
@@ -468,6 +585,8 @@ Suite *memsnap_suite(void)
 	tcase_add_test(tc, roundtrip_huge);
 	tcase_add_test(tc, policy_change);
 	tcase_add_test(tc, damaged_snapshots);
+	tcase_add_test(tc, lazy_source_truncated);
+	tcase_add_test(tc, mem_file_recorded);
 	tcase_add_test(tc, mode_names);
 	suite_add_tcase(s, tc);
 	return s;
