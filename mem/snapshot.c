@@ -189,6 +189,7 @@ memsnap_lazy_find(const struct memsnap_lazy *l, const uint8_t *hva)
 struct memsnap_saver {
 	int out;      /* the mem file */
 	int pagemap;  /* /proc/self/pagemap, -1: assume every page present */
+	int all;      /* read every page through the mapping */
 	uint8_t *buf; /* one batch read from a lazy source */
 	struct memsnap_stats *st;
 };
@@ -224,7 +225,7 @@ static int memsnap_save_batch(struct memsnap_saver *s, const struct region *r,
 	uint64_t run_n = 0, run_off = 0;
 	int have_src = 0, ret;
 
-	if (s->pagemap >= 0) {
+	if (s->pagemap >= 0 && !s->all) {
 		uint64_t at = ((uintptr_t)(r->hva + off) / MEMSNAP_PAGE) * 8;
 
 		ret = memsnap_read_all(s->pagemap, pm, n * 8, (off_t)at);
@@ -328,6 +329,46 @@ out:
 	return ret;
 }
 
+/*
+ * 1 when the region is not what it was built as, but a lazy restore's
+ * mapping: an anonymous region now mapping a file (base pages restored
+ * privately from a snapshot), or a region registered with userfaultfd for
+ * missing pages (smaps VmFlags "um"). Pages such a region has not faulted
+ * in are the file's or the handler's, so the save reads every page through
+ * the mapping instead of taking non-resident pages for holes.
+ */
+static int memsnap_mapped_lazily(const struct region *r)
+{
+	uintptr_t s0 = (uintptr_t)r->hva, e0 = s0 + r->size;
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	int in = 0, lazy = 0;
+
+	if (!f)
+		return 1; /* cannot tell: read everything, never lose data */
+	while (!lazy && fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, ino;
+		char perms[8], dev[16];
+		int used = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %*x %15s %llu %n", &s, &e,
+			   perms, dev, &ino, &used) == 5 &&
+		    used) {
+			in = s < e0 && e > s0;
+			/* a file where anonymous memory was built */
+			if (in && r->backing == REGION_BACKING_ANON &&
+			    r->fd < 0 && line[used] == '/')
+				lazy = 1;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8) &&
+		    strstr(line + 8, " um"))
+			lazy = 1;
+	}
+	fclose(f);
+	return lazy;
+}
+
 /* The path of a --mem-file region, from its open descriptor. */
 static int memsnap_fd_path(int fd, char *path, size_t len, char *err,
 			   size_t errlen)
@@ -426,10 +467,15 @@ int memsnap_save(const struct guest_mem *gm, const struct memsnap_lazy *lazy,
 				break;
 			off = r->fd_offset;
 		} else {
+			const struct memsnap_lazy_region *lr =
+				memsnap_lazy_find(lazy, r->hva);
+
+			/* Memory a lazy restore we were not told about still
+			 * maps: what is not in memory is not a hole. */
+			s.all = !lr && memsnap_mapped_lazily(r);
 			snprintf(path, PATH_MAX, "mem-%u", i);
-			ret = memsnap_save_region(
-				&s, dirfd, r, memsnap_lazy_find(lazy, r->hva),
-				path, dir, err, errlen);
+			ret = memsnap_save_region(&s, dirfd, r, lr, path, dir,
+						  err, errlen);
 			if (ret)
 				break;
 		}
@@ -824,18 +870,24 @@ static int memsnap_copy(const struct guest_mem *gm,
 
 /* ---- lazy ---- */
 
-/* A userfaultfd with UFFD_FEATURE_MOVE when the kernel has it (*can_move
- * says), without it otherwise; a negative errno with the fix in err. */
-static int memsnap_uffd_open(int *can_move, char *err, size_t errlen)
+/*
+ * A userfaultfd with as many of UFFD_FEATURE_MOVE (THP, 6.8) and
+ * UFFD_FEATURE_MINOR_HUGETLBFS (hugetlb, 5.13) as the kernel has; *features
+ * says which. A negative errno with the fix in err.
+ */
+static int memsnap_uffd_open(uint64_t *features, char *err, size_t errlen)
 {
-	int fd, e;
+	static const uint64_t tries[] = {
+		UFFD_FEATURE_MOVE | UFFD_FEATURE_MINOR_HUGETLBFS,
+		UFFD_FEATURE_MINOR_HUGETLBFS,
+		UFFD_FEATURE_MOVE,
+		0,
+	};
+	int fd, e = 0;
 
-	*can_move = 0;
-	for (int want_move = 1; want_move >= 0; want_move--) {
-		struct uffdio_api api = {
-			.api = UFFD_API,
-			.features = want_move ? UFFD_FEATURE_MOVE : 0,
-		};
+	*features = 0;
+	for (unsigned t = 0; t < sizeof(tries) / sizeof(tries[0]); t++) {
+		struct uffdio_api api = {.api = UFFD_API, .features = tries[t]};
 
 		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 		e = errno;
@@ -853,14 +905,14 @@ static int memsnap_uffd_open(int *can_move, char *err, size_t errlen)
 		if (fd < 0)
 			break;
 		if (!ioctl(fd, UFFDIO_API, &api)) {
-			*can_move = want_move;
+			*features = tries[t];
 			return fd;
 		}
 		/* An unknown feature is EINVAL, and the API handshake is
-		 * once per descriptor: try again on a new one without it. */
+		 * once per descriptor: try again on a new one with less. */
 		e = errno;
 		close(fd);
-		if (e != EINVAL || !want_move)
+		if (e != EINVAL || !tries[t])
 			return err_set(err, errlen, -e, "userfaultfd API: %s",
 				       strerror(e));
 	}
@@ -940,6 +992,27 @@ static int memsnap_uffd_copy(struct memsnap_lazy *l,
 	return 0;
 }
 
+/* *data = 1 when the unit at `at` holds data in the file, 0 for a hole. */
+static int memsnap_unit_has_data(const struct memsnap_lazy_region *lr, off_t at,
+				 int *data)
+{
+	off_t d = lseek(lr->src_fd, at, SEEK_DATA);
+	struct stat sb;
+
+	*data = d >= 0 && d < at + (off_t)lr->unit;
+	if (d >= 0)
+		return 0;
+	if (errno != ENXIO)
+		return -errno;
+	/* No data up to the end: a hole, unless the file was cut short
+	 * after the restore checked it. */
+	if (fstat(lr->src_fd, &sb))
+		return -errno;
+	if ((uint64_t)sb.st_size < (uint64_t)at + lr->unit)
+		return -ENODATA;
+	return 0;
+}
+
 /*
  * THP: fill a 2 MiB page of our own (the stage, a fresh transparent
  * hugepage) and move it into place with UFFDIO_MOVE: the guest gets the
@@ -983,7 +1056,65 @@ static int memsnap_serve_move(struct memsnap_lazy *l,
 	return ret;
 }
 
-static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
+/*
+ * hugetlb with its memfd: read the unit straight into the memfd's page
+ * cache through the alias mapping (one copy, no bounce buffer), or
+ * allocate it zeroed for a hole, then UFFDIO_CONTINUE maps it for the
+ * guest and wakes the waiters. A minor fault (the page is there, just not
+ * mapped here) only needs the CONTINUE; a missing fault on a unit already
+ * served was given back (a balloon hole punch) and comes back zeroed.
+ */
+static int memsnap_serve_minor(struct memsnap_lazy *l,
+			       struct memsnap_lazy_region *lr, uint64_t u,
+			       int minor)
+{
+	struct uffdio_continue c = {
+		.range = {.start = (uintptr_t)(lr->hva + u * lr->unit),
+			  .len = lr->unit},
+	};
+	off_t at = (off_t)(lr->src_off + u * lr->unit);
+	int ret;
+
+	if (!minor) {
+		int data = 0;
+
+		if (!__atomic_load_n(&lr->served[u], __ATOMIC_ACQUIRE)) {
+			ret = memsnap_unit_has_data(lr, at, &data);
+			if (ret)
+				return ret;
+		}
+		if (data) {
+			ret = memsnap_read_all(lr->src_fd,
+					       lr->alias + u * lr->unit,
+					       lr->unit, at);
+			__atomic_fetch_add(&l->bytes_copied, lr->unit,
+					   __ATOMIC_RELAXED);
+		} else {
+			ret = fallocate(lr->mem_fd, 0,
+					(off_t)(lr->mem_off + u * lr->unit),
+					(off_t)lr->unit)
+				      ? -errno
+				      : 0;
+			__atomic_fetch_add(&l->bytes_zero, lr->unit,
+					   __ATOMIC_RELAXED);
+		}
+		if (ret)
+			return ret;
+	}
+	if (ioctl(l->uffd, UFFDIO_CONTINUE, &c)) {
+		struct uffdio_range w = c.range;
+
+		/* EEXIST: mapped by a racing fault already; wake anyway */
+		if (errno != EEXIST)
+			return -errno;
+		if (ioctl(l->uffd, UFFDIO_WAKE, &w))
+			return -errno;
+	}
+	__atomic_store_n(&lr->served[u], 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr, int minor)
 {
 	struct memsnap_lazy_region *lr = NULL;
 	uint8_t *ua;
@@ -1000,6 +1131,8 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 	hugetlb = !lr->thp && lr->unit > MEMSNAP_PAGE;
 	u = (addr - (uintptr_t)lr->hva) / lr->unit;
 	ua = lr->hva + u * lr->unit;
+	if (lr->alias)
+		return memsnap_serve_minor(l, lr, u, minor);
 	if (__atomic_load_n(&lr->served[u], __ATOMIC_ACQUIRE)) {
 		/* Filled once and given back since (a balloon discard): it
 		 * comes back as zeros, as it would without a snapshot. */
@@ -1013,29 +1146,19 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 		return memsnap_uffd_copy(l, lr, pa, l->zero, len, hugetlb, 0);
 	}
 	off_t at = (off_t)(lr->src_off + u * lr->unit);
-	off_t d = lseek(lr->src_fd, at, SEEK_DATA);
 	const uint8_t *src = l->zero;
+	int data;
 
-	if (d < 0 && errno != ENXIO)
-		return -errno;
-	if (d < 0) {
-		struct stat sb;
-
-		/* No data up to the end: a hole, unless the file was cut
-		 * short after the restore checked it. */
-		if (fstat(lr->src_fd, &sb))
-			return -errno;
-		if ((uint64_t)sb.st_size < (uint64_t)at + lr->unit)
-			return -ENODATA;
-	}
+	ret = memsnap_unit_has_data(lr, at, &data);
+	if (ret)
+		return ret;
 	if (lr->move && l->stage) {
-		ret = memsnap_serve_move(l, lr, ua, at,
-					 d >= 0 && d < at + (off_t)lr->unit);
+		ret = memsnap_serve_move(l, lr, ua, at, data);
 		if (ret != -EAGAIN)
 			goto done;
 		/* could not move it: the 4K copy and a collapse below */
 	}
-	if (d >= 0 && d < at + (off_t)lr->unit) {
+	if (data) {
 		ret = memsnap_read_all(lr->src_fd, l->buf, lr->unit, at);
 		if (ret)
 			return ret;
@@ -1106,7 +1229,9 @@ static void *memsnap_handler(void *arg)
 			/* counted first: the faulting thread may look once
 			 * it is woken */
 			__atomic_fetch_add(&l->faults, 1, __ATOMIC_RELAXED);
-			ret = memsnap_serve(l, addr);
+			ret = memsnap_serve(l, addr,
+					    !!(msg[i].arg.pagefault.flags &
+					       UFFD_PAGEFAULT_FLAG_MINOR));
 			if (ret) {
 				/* A vCPU waits for this page: the VM must
 				 * stop (error_fd), not hang unnoticed. */
@@ -1142,22 +1267,46 @@ void memsnap_lazy_stop(struct memsnap_lazy *l)
 	for (unsigned i = 0; i < l->nr; i++) {
 		if (l->regions[i].src_fd >= 0)
 			close(l->regions[i].src_fd);
+		if (l->regions[i].alias)
+			munmap(l->regions[i].alias, l->regions[i].size);
 		free(l->regions[i].served);
 	}
-	if (l->buf)
-		munmap(l->buf, l->buf_len);
-	if (l->zero)
-		munmap(l->zero, l->buf_len);
+	if (l->buf_map)
+		munmap(l->buf_map, l->buf_len + MEMSNAP_THP);
+	if (l->zero_map)
+		munmap(l->zero_map, l->buf_len + MEMSNAP_THP);
 	if (l->stage_map)
 		munmap(l->stage_map, 2 * MEMSNAP_THP);
 	memset(l, 0, sizeof(*l));
 	l->uffd = l->stop_fd = l->error_fd = -1;
 }
 
+/*
+ * len bytes of anonymous memory on a 2 MiB boundary, THP-advised: a 1 GiB
+ * bounce buffer takes 512 faults instead of 262144, and reads of the zero
+ * buffer map the huge zero page. *map gets what to munmap (len + 2 MiB).
+ */
+static uint8_t *memsnap_map_unit(size_t len, int prot, uint8_t **map)
+{
+	void *m = mmap(NULL, len + MEMSNAP_THP, prot,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *p;
+
+	if (m == MAP_FAILED)
+		return NULL;
+	*map = m;
+	p = (uint8_t *)(((uintptr_t)m + MEMSNAP_THP - 1) & ~(MEMSNAP_THP - 1));
+	if (len >= MEMSNAP_THP)
+		(void)madvise(p, len, MADV_HUGEPAGE);
+	(void)madvise(p, len, MADV_DONTDUMP);
+	return p;
+}
+
 /* Register the uffd regions and start the handler. */
 static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 {
 	size_t unit = 0;
+	uint64_t features;
 	int ret, can_move, move = 0;
 
 	for (unsigned i = 0; i < l->nr; i++)
@@ -1165,12 +1314,14 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 			unit = l->regions[i].unit;
 	if (!unit)
 		return 0;
-	l->uffd = memsnap_uffd_open(&can_move, err, errlen);
+	l->uffd = memsnap_uffd_open(&features, err, errlen);
 	if (l->uffd < 0) {
 		ret = l->uffd;
 		l->uffd = -1;
 		return ret;
 	}
+	can_move = !!(features & UFFD_FEATURE_MOVE);
+	l->can_move = can_move;
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	l->error_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->stop_fd < 0 || l->error_fd < 0)
@@ -1179,25 +1330,17 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 	/* Bounce and zero source, one unit each, address space only until
 	 * used (the zero one is never written). */
 	l->buf_len = unit;
-	l->buf = mmap(NULL, unit, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	l->zero = mmap(NULL, unit, PROT_READ,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (l->buf == MAP_FAILED || l->zero == MAP_FAILED) {
-		if (l->buf == MAP_FAILED)
-			l->buf = NULL;
-		if (l->zero == MAP_FAILED)
-			l->zero = NULL;
+	l->buf = memsnap_map_unit(unit, PROT_READ | PROT_WRITE, &l->buf_map);
+	l->zero = memsnap_map_unit(unit, PROT_READ, &l->zero_map);
+	if (!l->buf || !l->zero)
 		return err_set(err, errlen, -ENOMEM,
 			       "cannot map the lazy restore's buffers");
-	}
 	for (unsigned i = 0; i < l->nr; i++) {
 		struct memsnap_lazy_region *lr = &l->regions[i];
 
 		lr->move = can_move && lr->uffd && lr->thp && lr->anon;
 		move |= lr->move;
 	}
-	l->can_move = can_move;
 	if (move) {
 		/* 2 MiB aligned, THP-advised, faulted now: the first fault
 		 * does not wait for its allocation. */
@@ -1224,6 +1367,20 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 
 		if (!lr->uffd)
 			continue;
+		if (lr->mem_fd >= 0 &&
+		    (features & UFFD_FEATURE_MINOR_HUGETLBFS)) {
+			/* hugetlb: a second mapping of the memfd, not
+			 * registered, that the handler reads the file into;
+			 * UFFDIO_CONTINUE then maps the filled page. */
+			void *m = mmap(NULL, lr->size, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, lr->mem_fd,
+				       (off_t)lr->mem_off);
+
+			if (m != MAP_FAILED) {
+				lr->alias = m;
+				reg.mode |= UFFDIO_REGISTER_MODE_MINOR;
+			}
+		}
 		if (ioctl(l->uffd, UFFDIO_REGISTER, &reg))
 			return err_set(err, errlen, -errno,
 				       "userfaultfd cannot serve the guest "
@@ -1231,6 +1388,11 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 				       (void *)lr->hva,
 				       lr->thp ? "thp" : "hugetlb or shared",
 				       strerror(errno));
+		if (lr->alias && !(reg.ioctls & (1ULL << _UFFDIO_CONTINUE)))
+			return err_set(err, errlen, -EOPNOTSUPP,
+				       "userfaultfd cannot map hugetlb pages "
+				       "at %p: use --restore-mode copy",
+				       (void *)lr->hva);
 		if (!(reg.ioctls & (1ULL << _UFFDIO_COPY)))
 			return err_set(err, errlen, -EOPNOTSUPP,
 				       "userfaultfd cannot copy into the guest "
@@ -1340,6 +1502,12 @@ int memsnap_restore(struct guest_mem *gm, const char *dir,
 		lr->src_off = src[i].off;
 		lr->thp = r->pages == REGION_PAGES_THP;
 		lr->anon = r->backing == REGION_BACKING_ANON;
+		lr->mem_fd = -1;
+		if (r->fd >= 0 && (r->pages == REGION_PAGES_HUGE ||
+				   r->pages == REGION_PAGES_HUGE1G)) {
+			lr->mem_fd = r->fd;
+			lr->mem_off = r->fd_offset;
+		}
 		lr->uffd = !(r->pages == REGION_PAGES_BASE &&
 			     r->backing == REGION_BACKING_ANON);
 		nr_lazy++;

@@ -48,6 +48,10 @@ struct memsnap_lazy_region {
 	int anon;	  /* anonymous private memory */
 	int move;	  /* THP units arrive by UFFDIO_MOVE of a huge page */
 	uint8_t *served;  /* one byte per unit: 1 once filled (atomic) */
+	int mem_fd;	  /* hugetlb: the region's memfd (not owned), or -1 */
+	uint64_t mem_off; /* where the region starts in mem_fd */
+	uint8_t *alias;	  /* hugetlb: unregistered mapping of mem_fd that
+			     units are read into before UFFDIO_CONTINUE */
 };
 
 /*
@@ -66,7 +70,8 @@ struct memsnap_lazy {
 	int thread_running;
 	unsigned nr;
 	struct memsnap_lazy_region regions[GUEST_MEM_MAX_REGIONS];
-	uint8_t *buf, *zero; /* bounce and zero source, one unit each */
+	uint8_t *buf, *zero;	     /* bounce and zero source, one unit each */
+	uint8_t *buf_map, *zero_map; /* their mappings (unit + 2 MiB) */
 	size_t buf_len;
 	uint8_t *stage, *stage_map; /* THP: the 2 MiB page to move in */
 	int can_move;		    /* the kernel has UFFDIO_MOVE (6.8) */
