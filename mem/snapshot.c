@@ -555,7 +555,9 @@ static int memsnap_layout_read(int dirfd, const char *dir,
 	uint32_t crc;
 	int fd, ret;
 
-	fd = openat(dirfd, MEMSNAP_LAYOUT, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted in the directory must not block the
+	 * open; it is refused below as not a regular file. */
+	fd = openat(dirfd, MEMSNAP_LAYOUT, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(err, errlen, -errno,
 			       "cannot open %s/%s: %s (not a snapshot "
@@ -695,9 +697,10 @@ static int memsnap_open_sources(const struct guest_mem *gm, int dirfd,
 				e[i].gpa, size_format(r->size, b, sizeof(b)),
 				r->gpa);
 		if (e[i].backing == REGION_BACKING_FILE)
-			fd = open(e[i].data, O_RDONLY | O_CLOEXEC);
+			fd = open(e[i].data, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		else
-			fd = openat(dirfd, e[i].data, O_RDONLY | O_CLOEXEC);
+			fd = openat(dirfd, e[i].data,
+				    O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			return err_set(err, errlen, -errno,
 				       "cannot open snapshot memory %s%s%s: %s",
@@ -707,8 +710,14 @@ static int memsnap_open_sources(const struct guest_mem *gm, int dirfd,
 		src[i].fd = fd;
 		src[i].off = e[i].offset;
 		need = e[i].offset + e[i].size;
-		if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
-		    (e[i].backing == REGION_BACKING_FILE
+		if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
+			return err_set(err, errlen, -EINVAL,
+				       "snapshot memory %s%s%s is not a "
+				       "regular file",
+				       e[i].data[0] == '/' ? "" : dir,
+				       e[i].data[0] == '/' ? "" : "/",
+				       e[i].data);
+		if ((e[i].backing == REGION_BACKING_FILE
 			     ? (uint64_t)sb.st_size < need
 			     : (uint64_t)sb.st_size != e[i].size))
 			return err_set(

@@ -441,6 +441,7 @@ START_TEST(damaged_snapshots)
 {
 	struct guest_mem g;
 	const char *dir;
+	char saved[128];
 
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
 	snap_fill(&g);
@@ -465,6 +466,12 @@ START_TEST(damaged_snapshots)
 	snap_rewrite(snap_path(dir, MEMSNAP_LAYOUT), "crc32=", "crc33=");
 	snap_refused(dir, "no CRC line", SNAP_SIZE);
 	snap_rewrite(snap_path(dir, MEMSNAP_LAYOUT), "crc33=", "crc32=");
+	/* a FIFO where a memory file belongs: refused, not waited on */
+	snprintf(saved, sizeof(saved), "%s/mem-0.saved", dir);
+	ck_assert_int_eq(rename(snap_path(dir, "mem-0"), saved), 0);
+	ck_assert_int_eq(mkfifo(snap_path(dir, "mem-0"), 0600), 0);
+	snap_refused(dir, "is not a regular file", SNAP_SIZE);
+	ck_assert_int_eq(unlink(snap_path(dir, "mem-0")), 0);
 	/* no layout at all */
 	ck_assert_int_eq(unlink(snap_path(dir, MEMSNAP_LAYOUT)), 0);
 	snap_refused(dir, "not a snapshot directory", SNAP_SIZE);
