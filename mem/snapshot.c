@@ -1417,6 +1417,54 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Large holes of the file go back to anonymous memory. Through a private
+ * file mapping, a read of a hole is a page cache page, and on tmpfs one
+ * the snapshot file keeps for good (reading 64M of holes allocated 64M
+ * there): the guest's untouched memory would fill its snapshot. Anonymous
+ * memory reads the zero page, as at boot. Holes of at least
+ * max(64 KiB, size / 1024) count, which bounds the mappings made per
+ * region (about 2048, against vm.max_map_count) whatever the file's
+ * fragmentation; smaller holes stay file-backed.
+ */
+static int memsnap_anon_holes(const struct region *r, int fd, uint64_t off,
+			      char *err, size_t errlen)
+{
+	uint64_t min = r->size / 1024 > 65536 ? r->size / 1024 : 65536;
+	off_t pos = (off_t)off, end = (off_t)(off + r->size);
+
+	while (pos < end) {
+		off_t h = lseek(fd, pos, SEEK_HOLE), d;
+		uint64_t hs, he;
+
+		if (h < 0 || h >= end)
+			break;
+		d = lseek(fd, h, SEEK_DATA);
+		if (d < 0 || d > end)
+			d = end;
+		/* whole pages inside the hole */
+		hs = ((uint64_t)h + MEMSNAP_PAGE - 1) & ~(MEMSNAP_PAGE - 1);
+		he = (uint64_t)d & ~(MEMSNAP_PAGE - 1);
+		if (he > hs && he - hs >= min) {
+			void *m = mmap(r->hva + (hs - off), he - hs,
+				       PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS |
+					       MAP_NORESERVE | MAP_FIXED,
+				       -1, 0);
+
+			if (m == MAP_FAILED)
+				return err_set(err, errlen, -errno,
+					       "cannot map guest memory at "
+					       "%#" PRIx64 ": %s",
+					       r->gpa + (hs - off),
+					       strerror(errno));
+			(void)madvise(m, he - hs, MADV_DONTDUMP);
+		}
+		pos = d;
+	}
+	return 0;
+}
+
 /* Base pages, anonymous private memory: the file itself, privately, over
  * the region. Clean pages stay the page cache's, shared by every clone. */
 static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
@@ -1434,7 +1482,7 @@ static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
 	/* The page cache may hold the file in large folios and map them
 	 * with 2 MiB entries: base is 4K pages, as at boot. */
 	(void)madvise(r->hva, r->size, MADV_NOHUGEPAGE);
-	return 0;
+	return memsnap_anon_holes(r, fd, off, err, errlen);
 }
 
 int memsnap_restore(struct guest_mem *gm, const char *dir,

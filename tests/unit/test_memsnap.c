@@ -593,6 +593,43 @@ START_TEST(mem_file_recorded)
 }
 END_TEST
 
+/*
+ * A lazy base clone that reads its untouched memory must not fill the
+ * holes of its snapshot file: on tmpfs a read fault in a hole of a
+ * private file mapping allocates a page the file keeps.
+ */
+START_TEST(lazy_base_keeps_holes)
+{
+	struct guest_mem g;
+	struct memsnap_lazy l;
+	struct stat before, after;
+	char dir[64], file[96];
+
+	snprintf(dir, sizeof(dir), "/dev/shm/memsnap-XXXXXX");
+	if (!mkdtemp(dir))
+		HARNESS_SKIP("no /dev/shm to put a snapshot on tmpfs");
+	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
+	snap_fill(&g);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snprintf(file, sizeof(file), "%s/mem-0", dir);
+	ck_assert_int_eq(stat(file, &before), 0);
+	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
+					 sizeof(err)),
+			 0);
+	snap_check(&g); /* reads every byte */
+	ck_assert_int_eq(stat(file, &after), 0);
+	ck_assert_msg(after.st_blocks <= before.st_blocks + 8 * 2048,
+		      "snapshot file grew from %ld to %ld blocks",
+		      (long)before.st_blocks, (long)after.st_blocks);
+	memsnap_lazy_stop(&l);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+}
+END_TEST
+
 START_TEST(mode_names)
 {
 	enum memsnap_mode m;
@@ -620,6 +657,7 @@ Suite *memsnap_suite(void)
 	tcase_add_test(tc, damaged_snapshots);
 	tcase_add_test(tc, lazy_source_truncated);
 	tcase_add_test(tc, mem_file_recorded);
+	tcase_add_test(tc, lazy_base_keeps_holes);
 	tcase_add_test(tc, mode_names);
 	suite_add_tcase(s, tc);
 	return s;
