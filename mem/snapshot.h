@@ -6,8 +6,11 @@
  * layout against a freshly built guest_mem and fills it either now (copy, on
  * worker threads) or lazily at first touch at the region's own page size:
  * base by mapping the file privately over the region (clones share clean
- * pages), hugetlb and THP through an in-process userfaultfd handler thread
- * that copies whole huge pages (THP collapsed to 2 MiB after each copy).
+ * pages; large holes stay anonymous), hugetlb and THP through an in-process
+ * userfaultfd handler thread that fills whole huge pages: hugetlb read into
+ * the memfd and mapped with UFFDIO_CONTINUE, THP filled in a huge page of
+ * its own and moved in with UFFDIO_MOVE (older kernels: UFFDIO_COPY, and
+ * MADV_COLLAPSE for THP). docs/snapshot-memory.md has the format.
  * mem/ does not log: every function returns what happened.
  */
 #ifndef MEM_SNAPSHOT_H
