@@ -70,18 +70,78 @@ static void snap_check(const struct guest_mem *gm)
 				     p[o], snap_byte(o));
 }
 
-static char snap_dirs[4][64];
+static char snap_dirs[4][160];
+
+/*
+ * Every directory the tests make lives under one per-run root in /tmp and
+ * one in /dev/shm, made and removed around the whole test case by the
+ * runner process: a test that fails exits its child at once, and the
+ * parent still cleans up (and puts the hugepage pool back).
+ */
+static char snap_root[2][64];
+static long snap_pool_before = -1;
+
+static void snap_case_setup(void)
+{
+	static const char *const base[2] = {"/tmp", "/dev/shm"};
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(snap_root[i], sizeof(snap_root[i]),
+			 "%s/memsnap-XXXXXX", base[i]);
+		if (!mkdtemp(snap_root[i]))
+			snap_root[i][0] = 0;
+	}
+	if (f) {
+		if (fscanf(f, "%ld", &snap_pool_before) != 1)
+			snap_pool_before = -1;
+		fclose(f);
+	}
+}
+
+static void snap_case_teardown(void)
+{
+	FILE *f;
+
+	for (int i = 0; i < 2; i++) {
+		char cmd[200];
+
+		if (!snap_root[i][0])
+			continue;
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snap_root[i]);
+		if (system(cmd))
+			fprintf(stderr, "could not remove %s\n", snap_root[i]);
+	}
+	if (snap_pool_before < 0 || !harness_is_root())
+		return;
+	f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (f) {
+		fprintf(f, "%ld\n", snap_pool_before);
+		fclose(f);
+	}
+}
+
+/* A new empty directory under root 0 (/tmp) or 1 (/dev/shm), or NULL. */
+static const char *snap_tmpdir_at(unsigned i, int shm)
+{
+	if (!snap_root[shm][0])
+		return NULL;
+	snprintf(snap_dirs[i], sizeof(snap_dirs[i]), "%s/XXXXXX",
+		 snap_root[shm]);
+	return mkdtemp(snap_dirs[i]);
+}
 
 static const char *snap_tmpdir(unsigned i)
 {
-	snprintf(snap_dirs[i], sizeof(snap_dirs[i]), "/tmp/memsnap-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(snap_dirs[i]));
-	return snap_dirs[i];
+	const char *d = snap_tmpdir_at(i, 0);
+
+	ck_assert_ptr_nonnull(d);
+	return d;
 }
 
 static void snap_rmdir(const char *d)
 {
-	char cmd[128];
+	char cmd[200];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
 	ck_assert_int_eq(system(cmd), 0);
@@ -190,32 +250,11 @@ static void snap_check_sparse(const char *dir)
 	close(fd);
 }
 
-static long snap_pool_before = -1;
-
-/* hugetlb needs pages for three guests (original and two clones). */
+/* hugetlb needs pages for three guests (original and two clones); the
+ * case teardown puts the pool back. */
 static int snap_pool(void)
 {
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &snap_pool_before) != 1)
-			snap_pool_before = -1;
-		fclose(f);
-	}
 	return harness_hugepages(2048, 3 * SNAP_SIZE / (2 * MiB));
-}
-
-static void snap_pool_restore(void)
-{
-	FILE *f;
-
-	if (snap_pool_before < 0 || !harness_is_root())
-		return;
-	f = fopen("/proc/sys/vm/nr_hugepages", "w");
-	if (f) {
-		fprintf(f, "%ld\n", snap_pool_before);
-		fclose(f);
-	}
 }
 
 static void snap_roundtrip(enum region_pages pages)
@@ -360,7 +399,6 @@ END_TEST
 START_TEST(roundtrip_huge)
 {
 	snap_roundtrip(REGION_PAGES_HUGE);
-	snap_pool_restore();
 }
 END_TEST
 
@@ -603,10 +641,10 @@ START_TEST(lazy_base_keeps_holes)
 	struct guest_mem g;
 	struct memsnap_lazy l;
 	struct stat before, after;
-	char dir[64], file[96];
+	const char *dir = snap_tmpdir_at(0, 1);
+	char file[96];
 
-	snprintf(dir, sizeof(dir), "/dev/shm/memsnap-XXXXXX");
-	if (!mkdtemp(dir))
+	if (!dir)
 		HARNESS_SKIP("no /dev/shm to put a snapshot on tmpfs");
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
 	snap_fill(&g);
@@ -650,6 +688,7 @@ Suite *memsnap_suite(void)
 	TCase *tc = tcase_create("memsnap");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, snap_case_setup, snap_case_teardown);
 	tcase_add_test(tc, roundtrip_base);
 	tcase_add_test(tc, roundtrip_thp);
 	tcase_add_test(tc, roundtrip_huge);
