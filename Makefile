@@ -173,6 +173,12 @@ run: $(BUILD)/microvm $(BUILD)/microvm-static
 
 bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)
+# Guest memory into a snapshot and back per page policy (mem/snapshot.c):
+# save, copy restore, lazy restore to first touch and to all (see
+# scripts/bench_memsnap.c; BENCH_ARGS="--size 128M --runs 3").
+.PHONY: bench-memsnap
+bench-memsnap: $(BUILD)/bench-memsnap
+	$(BUILD)/bench-memsnap $(BENCH_ARGS)
 .PHONY: bench-io
 bench-io: ; scripts/bench-io $(BENCH_ARGS)
 .PHONY: bench-balloon
@@ -221,6 +227,8 @@ check-layers:
 	@scripts/check-layers
 
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(BUILD)/bench-memsnap: $(BUILD)/scripts/bench_memsnap.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # Boot-time benchmark of the page policies: boot time, faults, KVM page

@@ -26,6 +26,16 @@
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
+/* UFFDIO_MOVE (Linux 6.8), for headers that predate it. */
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1 << 16)
+struct uffdio_move {
+	__u64 dst, src, len, mode;
+	__s64 move;
+};
+#define _UFFDIO_MOVE 0x05
+#define UFFDIO_MOVE  _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
+#endif
 
 #define MEMSNAP_MAGIC	   "microvm-memsnap"
 #define MEMSNAP_VERSION	   1
@@ -33,6 +43,7 @@
 #define MEMSNAP_PAGE	   4096ULL
 #define MEMSNAP_BATCH	   512 /* pages per pagemap read: 2 MiB */
 #define MEMSNAP_CHUNK	   (64ULL << 20)
+#define MEMSNAP_THP	   (2ULL << 20)
 
 /* One region as the layout file records it. */
 struct memsnap_entry {
@@ -178,6 +189,7 @@ memsnap_lazy_find(const struct memsnap_lazy *l, const uint8_t *hva)
 struct memsnap_saver {
 	int out;      /* the mem file */
 	int pagemap;  /* /proc/self/pagemap, -1: assume every page present */
+	int all;      /* read every page through the mapping */
 	uint8_t *buf; /* one batch read from a lazy source */
 	struct memsnap_stats *st;
 };
@@ -213,7 +225,7 @@ static int memsnap_save_batch(struct memsnap_saver *s, const struct region *r,
 	uint64_t run_n = 0, run_off = 0;
 	int have_src = 0, ret;
 
-	if (s->pagemap >= 0) {
+	if (s->pagemap >= 0 && !s->all) {
 		uint64_t at = ((uintptr_t)(r->hva + off) / MEMSNAP_PAGE) * 8;
 
 		ret = memsnap_read_all(s->pagemap, pm, n * 8, (off_t)at);
@@ -317,6 +329,46 @@ out:
 	return ret;
 }
 
+/*
+ * 1 when the region is not what it was built as, but a lazy restore's
+ * mapping: an anonymous region now mapping a file (base pages restored
+ * privately from a snapshot), or a region registered with userfaultfd for
+ * missing pages (smaps VmFlags "um"). Pages such a region has not faulted
+ * in are the file's or the handler's, so the save reads every page through
+ * the mapping instead of taking non-resident pages for holes.
+ */
+static int memsnap_mapped_lazily(const struct region *r)
+{
+	uintptr_t s0 = (uintptr_t)r->hva, e0 = s0 + r->size;
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	int in = 0, lazy = 0;
+
+	if (!f)
+		return 1; /* cannot tell: read everything, never lose data */
+	while (!lazy && fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, ino;
+		char perms[8], dev[16];
+		int used = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %*x %15s %llu %n", &s, &e,
+			   perms, dev, &ino, &used) == 5 &&
+		    used) {
+			in = s < e0 && e > s0;
+			/* a file where anonymous memory was built */
+			if (in && r->backing == REGION_BACKING_ANON &&
+			    r->fd < 0 && line[used] == '/')
+				lazy = 1;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8) &&
+		    strstr(line + 8, " um"))
+			lazy = 1;
+	}
+	fclose(f);
+	return lazy;
+}
+
 /* The path of a --mem-file region, from its open descriptor. */
 static int memsnap_fd_path(int fd, char *path, size_t len, char *err,
 			   size_t errlen)
@@ -415,10 +467,15 @@ int memsnap_save(const struct guest_mem *gm, const struct memsnap_lazy *lazy,
 				break;
 			off = r->fd_offset;
 		} else {
+			const struct memsnap_lazy_region *lr =
+				memsnap_lazy_find(lazy, r->hva);
+
+			/* Memory a lazy restore we were not told about still
+			 * maps: what is not in memory is not a hole. */
+			s.all = !lr && memsnap_mapped_lazily(r);
 			snprintf(path, PATH_MAX, "mem-%u", i);
-			ret = memsnap_save_region(
-				&s, dirfd, r, memsnap_lazy_find(lazy, r->hva),
-				path, dir, err, errlen);
+			ret = memsnap_save_region(&s, dirfd, r, lr, path, dir,
+						  err, errlen);
 			if (ret)
 				break;
 		}
@@ -498,7 +555,9 @@ static int memsnap_layout_read(int dirfd, const char *dir,
 	uint32_t crc;
 	int fd, ret;
 
-	fd = openat(dirfd, MEMSNAP_LAYOUT, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted in the directory must not block the
+	 * open; it is refused below as not a regular file. */
+	fd = openat(dirfd, MEMSNAP_LAYOUT, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(err, errlen, -errno,
 			       "cannot open %s/%s: %s (not a snapshot "
@@ -638,9 +697,10 @@ static int memsnap_open_sources(const struct guest_mem *gm, int dirfd,
 				e[i].gpa, size_format(r->size, b, sizeof(b)),
 				r->gpa);
 		if (e[i].backing == REGION_BACKING_FILE)
-			fd = open(e[i].data, O_RDONLY | O_CLOEXEC);
+			fd = open(e[i].data, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		else
-			fd = openat(dirfd, e[i].data, O_RDONLY | O_CLOEXEC);
+			fd = openat(dirfd, e[i].data,
+				    O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
 			return err_set(err, errlen, -errno,
 				       "cannot open snapshot memory %s%s%s: %s",
@@ -650,8 +710,14 @@ static int memsnap_open_sources(const struct guest_mem *gm, int dirfd,
 		src[i].fd = fd;
 		src[i].off = e[i].offset;
 		need = e[i].offset + e[i].size;
-		if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) ||
-		    (e[i].backing == REGION_BACKING_FILE
+		if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
+			return err_set(err, errlen, -EINVAL,
+				       "snapshot memory %s%s%s is not a "
+				       "regular file",
+				       e[i].data[0] == '/' ? "" : dir,
+				       e[i].data[0] == '/' ? "" : "/",
+				       e[i].data);
+		if ((e[i].backing == REGION_BACKING_FILE
 			     ? (uint64_t)sb.st_size < need
 			     : (uint64_t)sb.st_size != e[i].size))
 			return err_set(
@@ -698,8 +764,15 @@ static int memsnap_copy_range(const struct region *r,
 		off_t d = lseek(s->fd, pos, SEEK_DATA), h;
 		int ret;
 
-		if (d < 0 && errno == ENXIO)
-			return 0;
+		if (d < 0 && errno == ENXIO) {
+			struct stat sb;
+
+			/* Holes to the end, or a file cut short since the
+			 * restore checked its size. */
+			if (fstat(s->fd, &sb))
+				return -errno;
+			return sb.st_size < end ? -ENODATA : 0;
+		}
 		if (d < 0)
 			return -errno;
 		if (d >= end)
@@ -806,46 +879,64 @@ static int memsnap_copy(const struct guest_mem *gm,
 
 /* ---- lazy ---- */
 
-static int memsnap_uffd_open(char *err, size_t errlen)
+/*
+ * A userfaultfd with as many of UFFD_FEATURE_MOVE (THP, 6.8) and
+ * UFFD_FEATURE_MINOR_HUGETLBFS (hugetlb, 5.13) as the kernel has; *features
+ * says which. A negative errno with the fix in err.
+ */
+static int memsnap_uffd_open(uint64_t *features, char *err, size_t errlen)
 {
-	struct uffdio_api api = {.api = UFFD_API, .features = 0};
-	int fd, e;
+	static const uint64_t tries[] = {
+		UFFD_FEATURE_MOVE | UFFD_FEATURE_MINOR_HUGETLBFS,
+		UFFD_FEATURE_MINOR_HUGETLBFS,
+		UFFD_FEATURE_MOVE,
+		0,
+	};
+	int fd, e = 0;
 
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	e = errno;
-	if (fd < 0 && (e == EPERM || e == EACCES)) {
-		/* /dev/userfaultfd (5.11+) is the other way in, by file
-		 * permission instead of the sysctl. */
-		int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	*features = 0;
+	for (unsigned t = 0; t < sizeof(tries) / sizeof(tries[0]); t++) {
+		struct uffdio_api api = {.api = UFFD_API, .features = tries[t]};
 
-		if (dev >= 0) {
-			fd = ioctl(dev, USERFAULTFD_IOC_NEW,
-				   O_CLOEXEC | O_NONBLOCK);
-			close(dev);
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+		e = errno;
+		if (fd < 0 && (e == EPERM || e == EACCES)) {
+			/* /dev/userfaultfd (5.11+) is the other way in, by
+			 * file permission instead of the sysctl. */
+			int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+			if (dev >= 0) {
+				fd = ioctl(dev, USERFAULTFD_IOC_NEW,
+					   O_CLOEXEC | O_NONBLOCK);
+				close(dev);
+			}
 		}
-	}
-	if (fd < 0) {
-		if (e == ENOSYS)
-			return err_set(err, errlen, -ENOSYS,
-				       "a lazy restore needs userfaultfd, "
-				       "which this kernel lacks "
-				       "(CONFIG_USERFAULTFD): use "
-				       "--restore-mode copy");
-		return err_set(err, errlen, -e,
-			       "a lazy restore needs userfaultfd, which is "
-			       "not permitted here (%s): run `sysctl "
-			       "vm.unprivileged_userfaultfd=1`, give this user "
-			       "read-write access to /dev/userfaultfd, run as "
-			       "root, or use --restore-mode copy",
-			       strerror(e));
-	}
-	if (ioctl(fd, UFFDIO_API, &api)) {
+		if (fd < 0)
+			break;
+		if (!ioctl(fd, UFFDIO_API, &api)) {
+			*features = tries[t];
+			return fd;
+		}
+		/* An unknown feature is EINVAL, and the API handshake is
+		 * once per descriptor: try again on a new one with less. */
 		e = errno;
 		close(fd);
-		return err_set(err, errlen, -e, "userfaultfd API: %s",
-			       strerror(e));
+		if (e != EINVAL || !tries[t])
+			return err_set(err, errlen, -e, "userfaultfd API: %s",
+				       strerror(e));
 	}
-	return fd;
+	if (e == ENOSYS)
+		return err_set(err, errlen, -ENOSYS,
+			       "a lazy restore needs userfaultfd, which this "
+			       "kernel lacks (CONFIG_USERFAULTFD): use "
+			       "--restore-mode copy");
+	return err_set(err, errlen, -e,
+		       "a lazy restore needs userfaultfd, which is not "
+		       "permitted here (%s): run `sysctl "
+		       "vm.unprivileged_userfaultfd=1`, give this user "
+		       "read-write access to /dev/userfaultfd, run as root, or "
+		       "use --restore-mode copy",
+		       strerror(e));
 }
 
 static void memsnap_lazy_fail(struct memsnap_lazy *l, int ret, const char *what,
@@ -910,7 +1001,129 @@ static int memsnap_uffd_copy(struct memsnap_lazy *l,
 	return 0;
 }
 
-static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
+/* *data = 1 when the unit at `at` holds data in the file, 0 for a hole. */
+static int memsnap_unit_has_data(const struct memsnap_lazy_region *lr, off_t at,
+				 int *data)
+{
+	off_t d = lseek(lr->src_fd, at, SEEK_DATA);
+	struct stat sb;
+
+	*data = d >= 0 && d < at + (off_t)lr->unit;
+	if (d >= 0)
+		return 0;
+	if (errno != ENXIO)
+		return -errno;
+	/* No data up to the end: a hole, unless the file was cut short
+	 * after the restore checked it. */
+	if (fstat(lr->src_fd, &sb))
+		return -errno;
+	if ((uint64_t)sb.st_size < (uint64_t)at + lr->unit)
+		return -ENODATA;
+	return 0;
+}
+
+/*
+ * THP: fill a 2 MiB page of our own (the stage, a fresh transparent
+ * hugepage) and move it into place with UFFDIO_MOVE: the guest gets the
+ * huge page itself, no 4K copies to collapse. The next stage page is
+ * allocated after the wake, while the guest already runs. -EAGAIN when
+ * this unit must take the copy path (the stage is emptied then); other
+ * errors are the file's.
+ */
+static int memsnap_serve_move(struct memsnap_lazy *l,
+			      const struct memsnap_lazy_region *lr, uint8_t *ua,
+			      off_t at, int data)
+{
+	struct uffdio_move mv = {
+		.dst = (uintptr_t)ua,
+		.src = (uintptr_t)l->stage,
+		.len = lr->unit,
+		.mode = 0,
+	};
+	int ret = 0;
+
+	if (data) {
+		ret = memsnap_read_all(lr->src_fd, l->stage, lr->unit, at);
+		__atomic_fetch_add(&l->bytes_copied, lr->unit,
+				   __ATOMIC_RELAXED);
+	} else {
+		/* the stage is a fresh page: zeros */
+		*(volatile uint8_t *)l->stage = 0;
+		__atomic_fetch_add(&l->bytes_zero, lr->unit, __ATOMIC_RELAXED);
+	}
+	if (!ret) {
+		if (!ioctl(l->uffd, UFFDIO_MOVE, &mv)) {
+			__atomic_fetch_add(&l->units_moved, 1,
+					   __ATOMIC_RELAXED);
+			*(volatile uint8_t *)l->stage = 0;
+			return 0;
+		}
+		ret = -EAGAIN;
+	}
+	/* Whatever is left of the stage must not reach another unit. */
+	(void)madvise(l->stage, lr->unit, MADV_DONTNEED);
+	return ret;
+}
+
+/*
+ * hugetlb with its memfd: read the unit straight into the memfd's page
+ * cache through the alias mapping (one copy, no bounce buffer), or
+ * allocate it zeroed for a hole, then UFFDIO_CONTINUE maps it for the
+ * guest and wakes the waiters. A minor fault (the page is there, just not
+ * mapped here) only needs the CONTINUE; a missing fault on a unit already
+ * served was given back (a balloon hole punch) and comes back zeroed.
+ */
+static int memsnap_serve_minor(struct memsnap_lazy *l,
+			       struct memsnap_lazy_region *lr, uint64_t u,
+			       int minor)
+{
+	struct uffdio_continue c = {
+		.range = {.start = (uintptr_t)(lr->hva + u * lr->unit),
+			  .len = lr->unit},
+	};
+	off_t at = (off_t)(lr->src_off + u * lr->unit);
+	int ret;
+
+	if (!minor) {
+		int data = 0;
+
+		if (!__atomic_load_n(&lr->served[u], __ATOMIC_ACQUIRE)) {
+			ret = memsnap_unit_has_data(lr, at, &data);
+			if (ret)
+				return ret;
+		}
+		if (data) {
+			ret = memsnap_read_all(lr->src_fd,
+					       lr->alias + u * lr->unit,
+					       lr->unit, at);
+			__atomic_fetch_add(&l->bytes_copied, lr->unit,
+					   __ATOMIC_RELAXED);
+		} else {
+			ret = fallocate(lr->mem_fd, 0,
+					(off_t)(lr->mem_off + u * lr->unit),
+					(off_t)lr->unit)
+				      ? -errno
+				      : 0;
+			__atomic_fetch_add(&l->bytes_zero, lr->unit,
+					   __ATOMIC_RELAXED);
+		}
+		if (ret)
+			return ret;
+	}
+	if (ioctl(l->uffd, UFFDIO_CONTINUE, &c)) {
+		struct uffdio_range w = c.range;
+
+		/* EEXIST: mapped by a racing fault already; wake anyway */
+		if (errno != EEXIST)
+			return -errno;
+		if (ioctl(l->uffd, UFFDIO_WAKE, &w))
+			return -errno;
+	}
+	__atomic_store_n(&lr->served[u], 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr, int minor)
 {
 	struct memsnap_lazy_region *lr = NULL;
 	uint8_t *ua;
@@ -927,6 +1140,8 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 	hugetlb = !lr->thp && lr->unit > MEMSNAP_PAGE;
 	u = (addr - (uintptr_t)lr->hva) / lr->unit;
 	ua = lr->hva + u * lr->unit;
+	if (lr->alias)
+		return memsnap_serve_minor(l, lr, u, minor);
 	if (__atomic_load_n(&lr->served[u], __ATOMIC_ACQUIRE)) {
 		/* Filled once and given back since (a balloon discard): it
 		 * comes back as zeros, as it would without a snapshot. */
@@ -940,12 +1155,19 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 		return memsnap_uffd_copy(l, lr, pa, l->zero, len, hugetlb, 0);
 	}
 	off_t at = (off_t)(lr->src_off + u * lr->unit);
-	off_t d = lseek(lr->src_fd, at, SEEK_DATA);
 	const uint8_t *src = l->zero;
+	int data;
 
-	if (d < 0 && errno != ENXIO)
-		return -errno;
-	if (d >= 0 && d < at + (off_t)lr->unit) {
+	ret = memsnap_unit_has_data(lr, at, &data);
+	if (ret)
+		return ret;
+	if (lr->move && l->stage) {
+		ret = memsnap_serve_move(l, lr, ua, at, data);
+		if (ret != -EAGAIN)
+			goto done;
+		/* could not move it: the 4K copy and a collapse below */
+	}
+	if (data) {
 		ret = memsnap_read_all(lr->src_fd, l->buf, lr->unit, at);
 		if (ret)
 			return ret;
@@ -970,8 +1192,11 @@ static int memsnap_serve(struct memsnap_lazy *l, uint64_t addr)
 		if (ioctl(l->uffd, UFFDIO_WAKE, &w))
 			return -errno;
 	}
-	__atomic_store_n(&lr->served[u], 1, __ATOMIC_RELEASE);
-	return 0;
+	ret = 0;
+done:
+	if (!ret)
+		__atomic_store_n(&lr->served[u], 1, __ATOMIC_RELEASE);
+	return ret;
 }
 
 static void *memsnap_handler(void *arg)
@@ -1010,7 +1235,12 @@ static void *memsnap_handler(void *arg)
 				__atomic_store_n(&l->first_fault_ns,
 						 clock_wall_ns(),
 						 __ATOMIC_RELAXED);
-			ret = memsnap_serve(l, addr);
+			/* counted first: the faulting thread may look once
+			 * it is woken */
+			__atomic_fetch_add(&l->faults, 1, __ATOMIC_RELAXED);
+			ret = memsnap_serve(l, addr,
+					    !!(msg[i].arg.pagefault.flags &
+					       UFFD_PAGEFAULT_FLAG_MINOR));
 			if (ret) {
 				/* A vCPU waits for this page: the VM must
 				 * stop (error_fd), not hang unnoticed. */
@@ -1018,7 +1248,6 @@ static void *memsnap_handler(void *arg)
 						  addr);
 				return NULL;
 			}
-			__atomic_fetch_add(&l->faults, 1, __ATOMIC_RELAXED);
 		}
 	}
 }
@@ -1047,33 +1276,61 @@ void memsnap_lazy_stop(struct memsnap_lazy *l)
 	for (unsigned i = 0; i < l->nr; i++) {
 		if (l->regions[i].src_fd >= 0)
 			close(l->regions[i].src_fd);
+		if (l->regions[i].alias)
+			munmap(l->regions[i].alias, l->regions[i].size);
 		free(l->regions[i].served);
 	}
-	if (l->buf)
-		munmap(l->buf, l->buf_len);
-	if (l->zero)
-		munmap(l->zero, l->buf_len);
+	if (l->buf_map)
+		munmap(l->buf_map, l->buf_len + MEMSNAP_THP);
+	if (l->zero_map)
+		munmap(l->zero_map, l->buf_len + MEMSNAP_THP);
+	if (l->stage_map)
+		munmap(l->stage_map, 2 * MEMSNAP_THP);
 	memset(l, 0, sizeof(*l));
 	l->uffd = l->stop_fd = l->error_fd = -1;
+}
+
+/*
+ * len bytes of anonymous memory on a 2 MiB boundary, THP-advised: a 1 GiB
+ * bounce buffer takes 512 faults instead of 262144, and reads of the zero
+ * buffer map the huge zero page. *map gets what to munmap (len + 2 MiB).
+ */
+static uint8_t *memsnap_map_unit(size_t len, int prot, uint8_t **map)
+{
+	void *m = mmap(NULL, len + MEMSNAP_THP, prot,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *p;
+
+	if (m == MAP_FAILED)
+		return NULL;
+	*map = m;
+	p = (uint8_t *)(((uintptr_t)m + MEMSNAP_THP - 1) & ~(MEMSNAP_THP - 1));
+	if (len >= MEMSNAP_THP)
+		(void)madvise(p, len, MADV_HUGEPAGE);
+	(void)madvise(p, len, MADV_DONTDUMP);
+	return p;
 }
 
 /* Register the uffd regions and start the handler. */
 static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 {
 	size_t unit = 0;
-	int ret;
+	uint64_t features;
+	int ret, can_move, move = 0;
 
 	for (unsigned i = 0; i < l->nr; i++)
 		if (l->regions[i].uffd && l->regions[i].unit > unit)
 			unit = l->regions[i].unit;
 	if (!unit)
 		return 0;
-	l->uffd = memsnap_uffd_open(err, errlen);
+	l->uffd = memsnap_uffd_open(&features, err, errlen);
 	if (l->uffd < 0) {
 		ret = l->uffd;
 		l->uffd = -1;
 		return ret;
 	}
+	can_move = !!(features & UFFD_FEATURE_MOVE);
+	l->can_move = can_move;
 	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	l->error_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (l->stop_fd < 0 || l->error_fd < 0)
@@ -1082,17 +1339,33 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 	/* Bounce and zero source, one unit each, address space only until
 	 * used (the zero one is never written). */
 	l->buf_len = unit;
-	l->buf = mmap(NULL, unit, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	l->zero = mmap(NULL, unit, PROT_READ,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (l->buf == MAP_FAILED || l->zero == MAP_FAILED) {
-		if (l->buf == MAP_FAILED)
-			l->buf = NULL;
-		if (l->zero == MAP_FAILED)
-			l->zero = NULL;
+	l->buf = memsnap_map_unit(unit, PROT_READ | PROT_WRITE, &l->buf_map);
+	l->zero = memsnap_map_unit(unit, PROT_READ, &l->zero_map);
+	if (!l->buf || !l->zero)
 		return err_set(err, errlen, -ENOMEM,
 			       "cannot map the lazy restore's buffers");
+	for (unsigned i = 0; i < l->nr; i++) {
+		struct memsnap_lazy_region *lr = &l->regions[i];
+
+		lr->move = can_move && lr->uffd && lr->thp && lr->anon;
+		move |= lr->move;
+	}
+	if (move) {
+		/* 2 MiB aligned, THP-advised, faulted now: the first fault
+		 * does not wait for its allocation. */
+		l->stage_map = mmap(
+			NULL, 2 * MEMSNAP_THP, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (l->stage_map == MAP_FAILED) {
+			l->stage_map = NULL;
+		} else {
+			l->stage = (uint8_t *)(((uintptr_t)l->stage_map +
+						MEMSNAP_THP - 1) &
+					       ~(MEMSNAP_THP - 1));
+			(void)madvise(l->stage, MEMSNAP_THP, MADV_HUGEPAGE);
+			(void)madvise(l->stage, MEMSNAP_THP, MADV_DONTDUMP);
+			*(volatile uint8_t *)l->stage = 0;
+		}
 	}
 	for (unsigned i = 0; i < l->nr; i++) {
 		struct memsnap_lazy_region *lr = &l->regions[i];
@@ -1103,6 +1376,20 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 
 		if (!lr->uffd)
 			continue;
+		if (lr->mem_fd >= 0 &&
+		    (features & UFFD_FEATURE_MINOR_HUGETLBFS)) {
+			/* hugetlb: a second mapping of the memfd, not
+			 * registered, that the handler reads the file into;
+			 * UFFDIO_CONTINUE then maps the filled page. */
+			void *m = mmap(NULL, lr->size, PROT_READ | PROT_WRITE,
+				       MAP_SHARED, lr->mem_fd,
+				       (off_t)lr->mem_off);
+
+			if (m != MAP_FAILED) {
+				lr->alias = m;
+				reg.mode |= UFFDIO_REGISTER_MODE_MINOR;
+			}
+		}
 		if (ioctl(l->uffd, UFFDIO_REGISTER, &reg))
 			return err_set(err, errlen, -errno,
 				       "userfaultfd cannot serve the guest "
@@ -1110,6 +1397,11 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 				       (void *)lr->hva,
 				       lr->thp ? "thp" : "hugetlb or shared",
 				       strerror(errno));
+		if (lr->alias && !(reg.ioctls & (1ULL << _UFFDIO_CONTINUE)))
+			return err_set(err, errlen, -EOPNOTSUPP,
+				       "userfaultfd cannot map hugetlb pages "
+				       "at %p: use --restore-mode copy",
+				       (void *)lr->hva);
 		if (!(reg.ioctls & (1ULL << _UFFDIO_COPY)))
 			return err_set(err, errlen, -EOPNOTSUPP,
 				       "userfaultfd cannot copy into the guest "
@@ -1122,6 +1414,54 @@ static int memsnap_lazy_start(struct memsnap_lazy *l, char *err, size_t errlen)
 			       "cannot start the lazy restore thread: %s",
 			       strerror(-ret));
 	l->thread_running = 1;
+	return 0;
+}
+
+/*
+ * Large holes of the file go back to anonymous memory. Through a private
+ * file mapping, a read of a hole is a page cache page, and on tmpfs one
+ * the snapshot file keeps for good (reading 64M of holes allocated 64M
+ * there): the guest's untouched memory would fill its snapshot. Anonymous
+ * memory reads the zero page, as at boot. Holes of at least
+ * max(64 KiB, size / 1024) count, which bounds the mappings made per
+ * region (about 2048, against vm.max_map_count) whatever the file's
+ * fragmentation; smaller holes stay file-backed.
+ */
+static int memsnap_anon_holes(const struct region *r, int fd, uint64_t off,
+			      char *err, size_t errlen)
+{
+	uint64_t min = r->size / 1024 > 65536 ? r->size / 1024 : 65536;
+	off_t pos = (off_t)off, end = (off_t)(off + r->size);
+
+	while (pos < end) {
+		off_t h = lseek(fd, pos, SEEK_HOLE), d;
+		uint64_t hs, he;
+
+		if (h < 0 || h >= end)
+			break;
+		d = lseek(fd, h, SEEK_DATA);
+		if (d < 0 || d > end)
+			d = end;
+		/* whole pages inside the hole */
+		hs = ((uint64_t)h + MEMSNAP_PAGE - 1) & ~(MEMSNAP_PAGE - 1);
+		he = (uint64_t)d & ~(MEMSNAP_PAGE - 1);
+		if (he > hs && he - hs >= min) {
+			void *m = mmap(r->hva + (hs - off), he - hs,
+				       PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS |
+					       MAP_NORESERVE | MAP_FIXED,
+				       -1, 0);
+
+			if (m == MAP_FAILED)
+				return err_set(err, errlen, -errno,
+					       "cannot map guest memory at "
+					       "%#" PRIx64 ": %s",
+					       r->gpa + (hs - off),
+					       strerror(errno));
+			(void)madvise(m, he - hs, MADV_DONTDUMP);
+		}
+		pos = d;
+	}
 	return 0;
 }
 
@@ -1139,7 +1479,10 @@ static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
 			       ": %s",
 			       r->gpa, strerror(errno));
 	(void)madvise(r->hva, r->size, MADV_DONTDUMP);
-	return 0;
+	/* The page cache may hold the file in large folios and map them
+	 * with 2 MiB entries: base is 4K pages, as at boot. */
+	(void)madvise(r->hva, r->size, MADV_NOHUGEPAGE);
+	return memsnap_anon_holes(r, fd, off, err, errlen);
 }
 
 int memsnap_restore(struct guest_mem *gm, const char *dir,
@@ -1215,6 +1558,13 @@ int memsnap_restore(struct guest_mem *gm, const char *dir,
 		src[i].fd = -1;
 		lr->src_off = src[i].off;
 		lr->thp = r->pages == REGION_PAGES_THP;
+		lr->anon = r->backing == REGION_BACKING_ANON;
+		lr->mem_fd = -1;
+		if (r->fd >= 0 && (r->pages == REGION_PAGES_HUGE ||
+				   r->pages == REGION_PAGES_HUGE1G)) {
+			lr->mem_fd = r->fd;
+			lr->mem_off = r->fd_offset;
+		}
 		lr->uffd = !(r->pages == REGION_PAGES_BASE &&
 			     r->backing == REGION_BACKING_ANON);
 		nr_lazy++;

@@ -6,8 +6,11 @@
  * layout against a freshly built guest_mem and fills it either now (copy, on
  * worker threads) or lazily at first touch at the region's own page size:
  * base by mapping the file privately over the region (clones share clean
- * pages), hugetlb and THP through an in-process userfaultfd handler thread
- * that copies whole huge pages (THP collapsed to 2 MiB after each copy).
+ * pages; large holes stay anonymous), hugetlb and THP through an in-process
+ * userfaultfd handler thread that fills whole huge pages: hugetlb read into
+ * the memfd and mapped with UFFDIO_CONTINUE, THP filled in a huge page of
+ * its own and moved in with UFFDIO_MOVE (older kernels: UFFDIO_COPY, and
+ * MADV_COLLAPSE for THP). docs/snapshot-memory.md has the format.
  * mem/ does not log: every function returns what happened.
  */
 #ifndef MEM_SNAPSHOT_H
@@ -44,8 +47,14 @@ struct memsnap_lazy_region {
 	int src_fd;	  /* snapshot data, -1 when not served from a file */
 	uint64_t src_off; /* where the region starts in src_fd */
 	int uffd;	  /* 1 when served by userfaultfd (else private map) */
-	int thp;	  /* collapse each unit to a 2 MiB page */
+	int thp;	  /* each unit must end on a 2 MiB page */
+	int anon;	  /* anonymous private memory */
+	int move;	  /* THP units arrive by UFFDIO_MOVE of a huge page */
 	uint8_t *served;  /* one byte per unit: 1 once filled (atomic) */
+	int mem_fd;	  /* hugetlb: the region's memfd (not owned), or -1 */
+	uint64_t mem_off; /* where the region starts in mem_fd */
+	uint8_t *alias;	  /* hugetlb: unregistered mapping of mem_fd that
+			     units are read into before UFFDIO_CONTINUE */
 };
 
 /*
@@ -64,12 +73,16 @@ struct memsnap_lazy {
 	int thread_running;
 	unsigned nr;
 	struct memsnap_lazy_region regions[GUEST_MEM_MAX_REGIONS];
-	uint8_t *buf, *zero; /* bounce and zero source, one unit each */
+	uint8_t *buf, *zero;	     /* bounce and zero source, one unit each */
+	uint8_t *buf_map, *zero_map; /* their mappings (unit + 2 MiB) */
 	size_t buf_len;
-	uint64_t faults;	  /* page faults served */
-	uint64_t bytes_copied;	  /* bytes copied from the files */
-	uint64_t bytes_zero;	  /* bytes filled with zeros (holes) */
-	uint64_t collapse_failed; /* THP units left on 4K pages */
+	uint8_t *stage, *stage_map; /* THP: the 2 MiB page to move in */
+	int can_move;		    /* the kernel has UFFDIO_MOVE (6.8) */
+	uint64_t faults;	    /* page faults served */
+	uint64_t bytes_copied;	    /* bytes copied from the files */
+	uint64_t bytes_zero;	    /* bytes filled with zeros (holes) */
+	uint64_t units_moved;	    /* THP units moved in whole */
+	uint64_t collapse_failed;   /* THP units copied and left on 4K */
 	uint64_t start_ns, first_fault_ns;
 	int error; /* first negative errno of the handler, 0 if none */
 	char error_msg[160];

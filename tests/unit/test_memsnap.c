@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,18 +70,78 @@ static void snap_check(const struct guest_mem *gm)
 				     p[o], snap_byte(o));
 }
 
-static char snap_dirs[4][64];
+static char snap_dirs[4][160];
+
+/*
+ * Every directory the tests make lives under one per-run root in /tmp and
+ * one in /dev/shm, made and removed around the whole test case by the
+ * runner process: a test that fails exits its child at once, and the
+ * parent still cleans up (and puts the hugepage pool back).
+ */
+static char snap_root[2][64];
+static long snap_pool_before = -1;
+
+static void snap_case_setup(void)
+{
+	static const char *const base[2] = {"/tmp", "/dev/shm"};
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(snap_root[i], sizeof(snap_root[i]),
+			 "%s/memsnap-XXXXXX", base[i]);
+		if (!mkdtemp(snap_root[i]))
+			snap_root[i][0] = 0;
+	}
+	if (f) {
+		if (fscanf(f, "%ld", &snap_pool_before) != 1)
+			snap_pool_before = -1;
+		fclose(f);
+	}
+}
+
+static void snap_case_teardown(void)
+{
+	FILE *f;
+
+	for (int i = 0; i < 2; i++) {
+		char cmd[200];
+
+		if (!snap_root[i][0])
+			continue;
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", snap_root[i]);
+		if (system(cmd))
+			fprintf(stderr, "could not remove %s\n", snap_root[i]);
+	}
+	if (snap_pool_before < 0 || !harness_is_root())
+		return;
+	f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	if (f) {
+		fprintf(f, "%ld\n", snap_pool_before);
+		fclose(f);
+	}
+}
+
+/* A new empty directory under root 0 (/tmp) or 1 (/dev/shm), or NULL. */
+static const char *snap_tmpdir_at(unsigned i, int shm)
+{
+	if (!snap_root[shm][0])
+		return NULL;
+	snprintf(snap_dirs[i], sizeof(snap_dirs[i]), "%s/XXXXXX",
+		 snap_root[shm]);
+	return mkdtemp(snap_dirs[i]);
+}
 
 static const char *snap_tmpdir(unsigned i)
 {
-	snprintf(snap_dirs[i], sizeof(snap_dirs[i]), "/tmp/memsnap-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(snap_dirs[i]));
-	return snap_dirs[i];
+	const char *d = snap_tmpdir_at(i, 0);
+
+	ck_assert_ptr_nonnull(d);
+	return d;
 }
 
 static void snap_rmdir(const char *d)
 {
-	char cmd[128];
+	char cmd[200];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
 	ck_assert_int_eq(system(cmd), 0);
@@ -188,32 +250,11 @@ static void snap_check_sparse(const char *dir)
 	close(fd);
 }
 
-static long snap_pool_before = -1;
-
-/* hugetlb needs pages for three guests (original and two clones). */
+/* hugetlb needs pages for three guests (original and two clones); the
+ * case teardown puts the pool back. */
 static int snap_pool(void)
 {
-	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
-
-	if (f) {
-		if (fscanf(f, "%ld", &snap_pool_before) != 1)
-			snap_pool_before = -1;
-		fclose(f);
-	}
 	return harness_hugepages(2048, 3 * SNAP_SIZE / (2 * MiB));
-}
-
-static void snap_pool_restore(void)
-{
-	FILE *f;
-
-	if (snap_pool_before < 0 || !harness_is_root())
-		return;
-	f = fopen("/proc/sys/vm/nr_hugepages", "w");
-	if (f) {
-		fprintf(f, "%ld\n", snap_pool_before);
-		fclose(f);
-	}
 }
 
 static void snap_roundtrip(enum region_pages pages)
@@ -221,7 +262,7 @@ static void snap_roundtrip(enum region_pages pages)
 	struct guest_mem g, c1, c2, c3;
 	struct memsnap_stats st;
 	struct memsnap_lazy l1, l2, l3;
-	const char *dir, *dir2;
+	const char *dir, *dir2, *dir3;
 	uint64_t one = 0;
 
 	if (pages == REGION_PAGES_HUGE && snap_pool())
@@ -286,14 +327,36 @@ static void snap_roundtrip(enum region_pages pages)
 	dir2 = snap_tmpdir(1);
 	ck_assert_msg(memsnap_save(&c1, &l1, dir2, NULL, err, sizeof(err)) == 0,
 		      "save of a clone: %s", err);
+	/* Without being told of the lazy restore, the save still finds it
+	 * (a file mapping or userfaultfd registration) and reads everything
+	 * through the mapping. */
+	dir3 = snap_tmpdir(2);
+	ck_assert_msg(memsnap_save(&c2, NULL, dir3, NULL, err, sizeof(err)) ==
+			      0,
+		      "save of a clone without its lazy state: %s", err);
 	snap_check(&c1);
 	snap_check(&c2);
 	snap_check_pages(&c1, pages);
 	snap_check_pages(&c2, pages);
+	if (pages != REGION_PAGES_BASE) {
+		uint64_t got;
+
+		/* A page the balloon gives back after it was restored comes
+		 * back as zeros, not as the snapshot's content. */
+		ck_assert_int_eq(guest_mem_discard(&c2, 0, 2 * MiB, &got), 0);
+		ck_assert_uint_eq(got, 2 * MiB);
+		ck_assert_uint_eq(c2.regions[0].hva[5], 0);
+		ck_assert_uint_eq(c2.regions[0].hva[2 * MiB - 1], 0);
+		ck_assert_uint_eq(c2.regions[0].hva[2 * MiB + 1],
+				  snap_byte(2 * MiB + 1));
+	}
 	ck_assert_int_eq(l1.error, 0);
 	ck_assert_int_eq(l2.error, 0);
-	if (pages == REGION_PAGES_THP)
+	if (pages == REGION_PAGES_THP) {
+		/* whole huge pages moved in, or copied and collapsed */
 		ck_assert_uint_lt(l1.collapse_failed, SNAP_SIZE / (4 * MiB));
+		ck_assert(!l1.can_move || l1.units_moved > 0);
+	}
 	/* nothing went wrong: error_fd stays quiet */
 	if (l1.error_fd >= 0)
 		ck_assert_int_eq(read(l1.error_fd, &one, sizeof(one)), -1);
@@ -310,8 +373,15 @@ static void snap_roundtrip(enum region_pages pages)
 	snap_check(&c3);
 	memsnap_lazy_stop(&l3);
 	ck_assert_int_eq(guest_mem_destroy(&c3), 0);
+	ck_assert_int_eq(snap_build(&c3, pages), 0);
+	ck_assert_int_eq(memsnap_restore(&c3, dir3, MEMSNAP_COPY, NULL, NULL,
+					 err, sizeof(err)),
+			 0);
+	snap_check(&c3);
+	ck_assert_int_eq(guest_mem_destroy(&c3), 0);
 	snap_rmdir(dir);
 	snap_rmdir(dir2);
+	snap_rmdir(dir3);
 }
 
 START_TEST(roundtrip_base)
@@ -329,7 +399,6 @@ END_TEST
 START_TEST(roundtrip_huge)
 {
 	snap_roundtrip(REGION_PAGES_HUGE);
-	snap_pool_restore();
 }
 END_TEST
 
@@ -410,6 +479,7 @@ START_TEST(damaged_snapshots)
 {
 	struct guest_mem g;
 	const char *dir;
+	char saved[128];
 
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
 	snap_fill(&g);
@@ -434,12 +504,167 @@ START_TEST(damaged_snapshots)
 	snap_rewrite(snap_path(dir, MEMSNAP_LAYOUT), "crc32=", "crc33=");
 	snap_refused(dir, "no CRC line", SNAP_SIZE);
 	snap_rewrite(snap_path(dir, MEMSNAP_LAYOUT), "crc33=", "crc32=");
+	/* a FIFO where a memory file belongs: refused, not waited on */
+	snprintf(saved, sizeof(saved), "%s/mem-0.saved", dir);
+	ck_assert_int_eq(rename(snap_path(dir, "mem-0"), saved), 0);
+	ck_assert_int_eq(mkfifo(snap_path(dir, "mem-0"), 0600), 0);
+	snap_refused(dir, "is not a regular file", SNAP_SIZE);
+	ck_assert_int_eq(unlink(snap_path(dir, "mem-0")), 0);
 	/* no layout at all */
 	ck_assert_int_eq(unlink(snap_path(dir, MEMSNAP_LAYOUT)), 0);
 	snap_refused(dir, "not a snapshot directory", SNAP_SIZE);
 	snap_rmdir(dir);
 	snap_refused("/nonexistent-memsnap", "cannot open snapshot directory",
 		     SNAP_SIZE);
+}
+END_TEST
+
+static void *snap_toucher(void *arg)
+{
+	volatile uint8_t *p = arg;
+
+	return (void *)(uintptr_t)p[0];
+}
+
+/*
+ * A memory file cut short under a running lazy clone: the handler cannot
+ * fill the page, says so on error_fd (the VMM stops the VM), and the
+ * thread that waits for the page is released by memsnap_lazy_stop.
+ */
+START_TEST(lazy_source_truncated)
+{
+	struct guest_mem g;
+	struct memsnap_lazy l;
+	struct pollfd p;
+	pthread_t t;
+	const char *dir;
+	void *got;
+
+	if (snap_build(&g, REGION_PAGES_THP))
+		HARNESS_SKIP("--pages thp unavailable: %s", err);
+	snap_fill(&g);
+	dir = snap_tmpdir(0);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	ck_assert_int_eq(snap_build(&g, REGION_PAGES_THP), 0);
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
+				      sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(truncate(snap_path(dir, "mem-0"), 0), 0);
+	ck_assert_int_eq(pthread_create(&t, NULL, snap_toucher,
+					g.regions[0].hva + 20 * MiB),
+			 0);
+	p = (struct pollfd){.fd = l.error_fd, .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 10000), 1);
+	ck_assert_int_eq(l.error, -ENODATA);
+	ck_assert_msg(strstr(l.error_msg, "memory file truncated"), "%s",
+		      l.error_msg);
+	memsnap_lazy_stop(&l);
+	ck_assert_int_eq(pthread_join(t, &got), 0);
+	ck_assert_ptr_null(got); /* an ordinary zero page after the stop */
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+}
+END_TEST
+
+/* A --mem-file region is flushed and recorded by path, not copied; it
+ * restores into anonymous memory (copy and lazy) and onto itself. */
+START_TEST(mem_file_recorded)
+{
+	struct region_policy pol = {.pages = REGION_PAGES_BASE,
+				    .backing = REGION_BACKING_FILE};
+	struct memmap_info info;
+	struct memsnap_stats st;
+	struct memsnap_lazy l;
+	struct guest_mem g;
+	char file[128], buf[4096];
+	const char *dir, *fdir;
+	struct stat sb;
+	ssize_t n;
+	int fd;
+
+	fdir = snap_tmpdir(1);
+	snprintf(file, sizeof(file), "%s/ram", fdir);
+	pol.path = file;
+	ck_assert_msg(memmap_build(&g, SNAP_SIZE, HOLE_START, HOLE_END, &pol,
+				   &info, err, sizeof(err)) == 0,
+		      "%s", err);
+	snap_fill(&g);
+	dir = snap_tmpdir(0);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.bytes_written, 0);
+	ck_assert_int_eq(stat(snap_path(dir, "mem-0"), &sb), -1);
+	fd = open(snap_path(dir, MEMSNAP_LAYOUT), O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = 0;
+	close(fd);
+	ck_assert_msg(strstr(buf, "backing=file") && strstr(buf, file), "%s",
+		      buf);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+
+	for (int m = 0; m < 2; m++) {
+		ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
+		ck_assert_msg(memsnap_restore(&g, dir,
+					      m ? MEMSNAP_LAZY : MEMSNAP_COPY,
+					      &l, NULL, err, sizeof(err)) == 0,
+			      "%s", err);
+		snap_check(&g);
+		memsnap_lazy_stop(&l);
+		ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	}
+	/* onto the same file: already there, nothing read */
+	ck_assert_int_eq(memmap_build(&g, SNAP_SIZE, HOLE_START, HOLE_END, &pol,
+				      &info, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, &st, err,
+					 sizeof(err)),
+			 0);
+	ck_assert_int_eq(l.active, 0);
+	ck_assert_uint_eq(st.bytes_populated, 0);
+	snap_check(&g);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+	snap_rmdir(fdir);
+}
+END_TEST
+
+/*
+ * A lazy base clone that reads its untouched memory must not fill the
+ * holes of its snapshot file: on tmpfs a read fault in a hole of a
+ * private file mapping allocates a page the file keeps.
+ */
+START_TEST(lazy_base_keeps_holes)
+{
+	struct guest_mem g;
+	struct memsnap_lazy l;
+	struct stat before, after;
+	const char *dir = snap_tmpdir_at(0, 1);
+	char file[96];
+
+	if (!dir)
+		HARNESS_SKIP("no /dev/shm to put a snapshot on tmpfs");
+	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
+	snap_fill(&g);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snprintf(file, sizeof(file), "%s/mem-0", dir);
+	ck_assert_int_eq(stat(file, &before), 0);
+	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
+					 sizeof(err)),
+			 0);
+	snap_check(&g); /* reads every byte */
+	ck_assert_int_eq(stat(file, &after), 0);
+	ck_assert_msg(after.st_blocks <= before.st_blocks + 8 * 2048,
+		      "snapshot file grew from %ld to %ld blocks",
+		      (long)before.st_blocks, (long)after.st_blocks);
+	memsnap_lazy_stop(&l);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
 }
 END_TEST
 
@@ -463,11 +688,15 @@ Suite *memsnap_suite(void)
 	TCase *tc = tcase_create("memsnap");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, snap_case_setup, snap_case_teardown);
 	tcase_add_test(tc, roundtrip_base);
 	tcase_add_test(tc, roundtrip_thp);
 	tcase_add_test(tc, roundtrip_huge);
 	tcase_add_test(tc, policy_change);
 	tcase_add_test(tc, damaged_snapshots);
+	tcase_add_test(tc, lazy_source_truncated);
+	tcase_add_test(tc, mem_file_recorded);
+	tcase_add_test(tc, lazy_base_keeps_holes);
 	tcase_add_test(tc, mode_names);
 	suite_add_tcase(s, tc);
 	return s;
