@@ -173,12 +173,20 @@ run: $(BUILD)/microvm $(BUILD)/microvm-static
 
 bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)
+# Guest memory into a snapshot and back per page policy (mem/snapshot.c):
+# save, copy restore, lazy restore to first touch and to all (see
+# scripts/bench_memsnap.c; BENCH_ARGS="--size 128M --runs 3").
+.PHONY: bench-memsnap
+bench-memsnap: $(BUILD)/bench-memsnap
+	$(BUILD)/bench-memsnap $(BENCH_ARGS)
 .PHONY: bench-io
 bench-io: ; scripts/bench-io $(BENCH_ARGS)
 .PHONY: bench-balloon
 bench-balloon: ; scripts/bench-balloon $(BENCH_ARGS)
 .PHONY: bench-cmdline
 bench-cmdline: ; scripts/bench-cmdline $(BENCH_ARGS)
+.PHONY: bench-restore
+bench-restore: ; scripts/bench-restore $(BENCH_ARGS)
 
 .PHONY: guest-kernel guest-initramfs lint-sh check-layers
 guest-kernel:
@@ -190,13 +198,14 @@ guest-initramfs:
 # with a #! line are checked as what they declare, following sourced files
 # (-x); the boot case files and guest scripts are POSIX sh fragments.
 LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
-	scripts/bench-cmdline \
+	scripts/bench-cmdline scripts/bench-restore \
 	scripts/bench-io scripts/build-guest-kernel scripts/build-initramfs \
 	scripts/check-layers scripts/build-rootfs scripts/install-deps \
 	scripts/kvm-mode scripts/nested scripts/run-tests scripts/run-vm scripts/test \
 	scripts/lib.sh scripts/summary.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh tests/boot/zones.sh \
+	tests/boot/snapshot.sh \
 	scripts/hugepool.sh \
 	tests/tiny/build.sh \
 	tests/scripts/run tests/user/run tests/user/*.sh)
@@ -219,6 +228,8 @@ check-layers:
 	@scripts/check-layers
 
 $(BUILD)/bench-mem: $(BUILD)/scripts/bench_mem.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^
+$(BUILD)/bench-memsnap: $(BUILD)/scripts/bench_memsnap.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # Boot-time benchmark of the page policies: boot time, faults, KVM page

@@ -17,8 +17,9 @@ struct bus_ops {
 		      uint32_t len);
 	void (*reset)(void *opaque); /* optional */
 	/*
-	 * Snapshot hooks, optional: NULL until the snapshot work fills them
-	 * (a device with state and no hooks cannot be snapshotted yet). Both
+	 * Snapshot hooks, optional: NULL for a device with no state to keep
+	 * (the boot timer; the i8042's second port, saved through the
+	 * first); vmm/snapshot.c refuses a virtio slot without them. Both
 	 * run on the VMM (main) thread while every vCPU is paused out of
 	 * KVM_RUN and the event loop dispatches nothing, so no register
 	 * access or device work runs meanwhile; they take the device's own

@@ -230,13 +230,55 @@ static void i8042_reset(void *opaque)
 
 /* Both tables share the state and the reset; the bus calls reset once per
  * registered range, which is harmless. */
+/* Snapshot layout: version, the controller RAM, output port, output
+ * buffer and its flag, the pending command, the last-write bit. */
+#define I8042_SNAP_VERSION 1
+#define I8042_SNAP_LEN	   (6 + I8042_RAM_SIZE)
+
+static ssize_t i8042_save(void *opaque, void *buf, size_t len)
+{
+	struct i8042 *k = opaque;
+	uint8_t *p = buf;
+
+	if (len < I8042_SNAP_LEN)
+		return -ENOSPC;
+	pthread_mutex_lock(&k->lock);
+	p[0] = I8042_SNAP_VERSION;
+	p[1] = k->outport;
+	p[2] = k->obuf;
+	p[3] = k->obf ? 1 : 0;
+	p[4] = k->pending;
+	p[5] = k->last_was_cmd ? 1 : 0;
+	memcpy(p + 6, k->ram, I8042_RAM_SIZE);
+	pthread_mutex_unlock(&k->lock);
+	return I8042_SNAP_LEN;
+}
+
+static int i8042_load(void *opaque, const void *buf, size_t len)
+{
+	struct i8042 *k = opaque;
+	const uint8_t *p = buf;
+
+	if (len != I8042_SNAP_LEN || p[0] != I8042_SNAP_VERSION || p[3] > 1 ||
+	    p[5] > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&k->lock);
+	k->outport = p[1];
+	k->obuf = p[2];
+	k->obf = p[3];
+	k->pending = p[4];
+	k->last_was_cmd = p[5];
+	memcpy(k->ram, p + 6, I8042_RAM_SIZE);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
 const struct bus_ops i8042_data_ops = {
 	.read = i8042_data_read,
 	.write = i8042_data_write,
 	.reset = i8042_reset,
-	/* Snapshot (devices/bus.h): not written yet. */
-	.save = NULL,
-	.load = NULL,
+	.save = i8042_save,
+	.load = i8042_load,
 };
 
 const struct bus_ops i8042_cmd_ops = {

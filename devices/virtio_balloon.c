@@ -364,6 +364,60 @@ static void virtio_balloon_reset(void *opaque)
 	b->actual = 0;
 }
 
+/* Snapshot: the target, what the driver reports, the counters and the
+ * last statistics, and the stats buffer the device holds (its head; the
+ * transport saved the ring positions). */
+struct virtio_balloon_snap {
+	uint32_t version, num_pages, actual, stats_valid;
+	uint32_t stats_held, stats_head;
+	uint64_t stats_updates;
+	struct virtio_balloon_counters c;
+	uint64_t stats[VIRTIO_BALLOON_MAX_STATS];
+};
+
+static ssize_t virtio_balloon_save(void *opaque, void *buf, size_t len)
+{
+	struct virtio_balloon *b = opaque;
+	struct virtio_balloon_snap s;
+
+	if (len < sizeof(s))
+		return -ENOSPC;
+	memset(&s, 0, sizeof(s));
+	s.version = 1;
+	s.num_pages = b->num_pages;
+	s.actual = b->actual;
+	s.stats_valid = b->stats_valid;
+	s.stats_held = b->stats_held ? 1 : 0;
+	s.stats_head = b->stats_head;
+	s.stats_updates = b->stats_updates;
+	s.c = b->c;
+	memcpy(s.stats, b->stats, sizeof(s.stats));
+	memcpy(buf, &s, sizeof(s));
+	return (ssize_t)sizeof(s);
+}
+
+static int virtio_balloon_load(void *opaque, const void *buf, size_t len)
+{
+	struct virtio_balloon *b = opaque;
+	struct virtio_balloon_snap s;
+
+	if (len != sizeof(s))
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	if (s.version != 1 || s.stats_held > 1 ||
+	    s.stats_head >= VIRTIO_BALLOON_QUEUE_SIZE)
+		return -EINVAL;
+	b->num_pages = s.num_pages;
+	b->actual = s.actual;
+	b->stats_valid = s.stats_valid;
+	b->stats_held = (int)s.stats_held;
+	b->stats_head = (uint16_t)s.stats_head;
+	b->stats_updates = s.stats_updates;
+	b->c = s.c;
+	memcpy(b->stats, s.stats, sizeof(s.stats));
+	return 0;
+}
+
 static const struct virtio_mmio_ops virtio_balloon_ops = {
 	.device_id = VIRTIO_BALLOON_DEVICE_ID,
 	.num_queues = 4,
@@ -372,9 +426,8 @@ static const struct virtio_mmio_ops virtio_balloon_ops = {
 	.config_write = virtio_balloon_config_write,
 	.notify = virtio_balloon_notify,
 	.reset = virtio_balloon_reset,
-	/* Snapshot (devices/virtio_mmio.h): not written yet. */
-	.save = NULL,
-	.load = NULL,
+	.save = virtio_balloon_save,
+	.load = virtio_balloon_load,
 };
 
 int virtio_balloon_init(struct virtio_balloon *b,

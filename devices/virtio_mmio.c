@@ -581,13 +581,150 @@ static void virtio_mmio_bus_reset(void *opaque)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * Snapshot of the transport: version, device id, queue count, features
+ * (offered and accepted), the selectors, status, interrupt status,
+ * config generation; per queue its size, ready bit, the three addresses
+ * and the ring positions (next avail slot, used index, last signalled);
+ * then the device type's own blob (ops->save), length-prefixed.
+ */
+#define VIRTIO_MMIO_SNAP_VERSION 1
+
+struct virtio_mmio_snap_queue {
+	uint64_t desc, driver, device;
+	uint32_t ready;
+	uint16_t num, last_avail, used_idx, signalled_used;
+};
+
+struct virtio_mmio_snap {
+	uint32_t version, device_id, num_queues;
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint64_t device_features, driver_features;
+	uint32_t status, int_status, config_generation, dev_len;
+	struct virtio_mmio_snap_queue q[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+static ssize_t virtio_mmio_save(void *opaque, void *buf, size_t len)
+{
+	struct virtio_mmio_dev *d = opaque;
+	struct virtio_mmio_snap h;
+	ssize_t n = 0;
+
+	if (len < sizeof(h))
+		return -ENOSPC;
+	memset(&h, 0, sizeof(h));
+	pthread_mutex_lock(&d->lock);
+	h.version = VIRTIO_MMIO_SNAP_VERSION;
+	h.device_id = d->ops->device_id;
+	h.num_queues = d->ops->num_queues;
+	h.device_features_sel = d->device_features_sel;
+	h.driver_features_sel = d->driver_features_sel;
+	h.queue_sel = d->queue_sel;
+	h.device_features = d->device_features;
+	h.driver_features = d->driver_features;
+	h.status = d->status;
+	h.int_status = virtio_mmio_int_status(d);
+	h.config_generation = d->config_generation;
+	for (unsigned i = 0; i < d->ops->num_queues; i++) {
+		const struct virtio_mmio_queue *q = &d->queues[i];
+
+		h.q[i].desc = q->desc;
+		h.q[i].driver = q->driver;
+		h.q[i].device = q->device;
+		h.q[i].ready = q->ready;
+		h.q[i].num = q->num;
+		h.q[i].last_avail = q->vq.last_avail;
+		h.q[i].used_idx = q->vq.used_idx;
+		h.q[i].signalled_used = q->vq.signalled_used;
+	}
+	if (d->ops->save)
+		n = d->ops->save(d->opaque, (uint8_t *)buf + sizeof(h),
+				 len - sizeof(h));
+	pthread_mutex_unlock(&d->lock);
+	if (n < 0)
+		return n;
+	h.dev_len = (uint32_t)n;
+	memcpy(buf, &h, sizeof(h));
+	return (ssize_t)(sizeof(h) + (size_t)n);
+}
+
+static int virtio_mmio_load(void *opaque, const void *buf, size_t len)
+{
+	struct virtio_mmio_dev *d = opaque;
+	struct virtio_mmio_snap h;
+	int ret = 0;
+
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, buf, sizeof(h));
+	if (h.version != VIRTIO_MMIO_SNAP_VERSION ||
+	    h.device_id != d->ops->device_id ||
+	    h.num_queues != d->ops->num_queues ||
+	    h.device_features != d->device_features ||
+	    h.dev_len != len - sizeof(h) || (h.dev_len && !d->ops->load) ||
+	    h.queue_sel > VIRTIO_MMIO_MAX_QUEUES)
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	virtio_mmio_do_reset(d);
+	d->device_features_sel = h.device_features_sel;
+	d->driver_features_sel = h.driver_features_sel;
+	d->queue_sel = h.queue_sel;
+	d->driver_features = h.driver_features;
+	d->status = h.status;
+	d->config_generation = h.config_generation;
+	for (unsigned i = 0; i < h.num_queues && !ret; i++) {
+		struct virtio_mmio_queue *q = &d->queues[i];
+
+		if (!h.q[i].num || h.q[i].num > d->ops->queue_max ||
+		    (h.q[i].num & (h.q[i].num - 1)) || h.q[i].ready > 1) {
+			ret = -EINVAL;
+			break;
+		}
+		q->num = h.q[i].num;
+		q->desc = h.q[i].desc;
+		q->driver = h.q[i].driver;
+		q->device = h.q[i].device;
+		if (!h.q[i].ready)
+			continue;
+		/* The same checks as the driver's QueueReady write: a
+		 * snapshot cannot place a ring outside RAM. */
+		if (virtq_setup(
+			    &q->vq, q->num, q->desc, q->driver, q->device,
+			    virtio_mmio_negotiated(d, VIRTIO_F_RING_EVENT_IDX),
+			    virtio_mmio_negotiated(d,
+						   VIRTIO_F_INDIRECT_DESC))) {
+			ret = -EINVAL;
+			break;
+		}
+		q->ready = 1;
+		q->vq.last_avail = h.q[i].last_avail;
+		q->vq.used_idx = h.q[i].used_idx;
+		q->vq.signalled_used = h.q[i].signalled_used;
+	}
+	if (!ret && h.dev_len)
+		ret = d->ops->load(d->opaque, (const uint8_t *)buf + sizeof(h),
+				   h.dev_len);
+	if (ret) {
+		virtio_mmio_do_reset(d);
+		pthread_mutex_unlock(&d->lock);
+		return ret;
+	}
+	pthread_mutex_unlock(&d->lock);
+	/* The saved interrupt level, and a look at the rings for buffers
+	 * made available while the snapshot was taken. */
+	if (h.int_status)
+		virtio_mmio_raise(d, h.int_status);
+	if (virtio_mmio_live(d))
+		virtio_mmio_kick(d);
+	return 0;
+}
+
 const struct bus_ops virtio_mmio_bus_ops = {
 	.read = virtio_mmio_read,
 	.write = virtio_mmio_write,
 	.reset = virtio_mmio_bus_reset,
-	/* Snapshot (devices/bus.h): not written yet. */
-	.save = NULL,
-	.load = NULL,
+	.save = virtio_mmio_save,
+	.load = virtio_mmio_load,
 };
 
 void virtio_mmio_process(struct virtio_mmio_dev *d)

@@ -119,8 +119,8 @@ struct virtio_mmio_ops {
 	int (*activate)(void *opaque);
 	/*
 	 * Snapshot hooks for the device type's own state (config space,
-	 * counters, a frame or buffer it holds), optional: NULL until the
-	 * snapshot work fills them. The transport's state (registers,
+	 * counters, a frame or buffer it holds), optional: NULL when the
+	 * transport's state is all there is (rng, net). The transport's state (registers,
 	 * features, queue addresses and indices) belongs to
 	 * virtio_mmio_bus_ops.save/load, which call these for the rest; the
 	 * contract is bus_ops's (devices/bus.h): VMM thread, every vCPU

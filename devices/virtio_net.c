@@ -241,7 +241,8 @@ static const struct virtio_mmio_ops virtio_net_ops = {
 	.config_read = virtio_net_config_read,
 	.notify = virtio_net_notify,
 	.reset = virtio_net_reset,
-	/* Snapshot (devices/virtio_mmio.h): not written yet. */
+	/* Snapshot: nothing beyond the transport's state (the MAC and TAP
+	 * configuration comes from the command line the snapshot records). */
 	.save = NULL,
 	.load = NULL,
 };

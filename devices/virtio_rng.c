@@ -77,7 +77,8 @@ static const struct virtio_mmio_ops virtio_rng_ops = {
 	.queue_max = VIRTIO_RNG_QUEUE_SIZE,
 	.config_read = virtio_rng_config_read,
 	.notify = virtio_rng_notify,
-	/* Snapshot (devices/virtio_mmio.h): not written yet. */
+	/* Snapshot: nothing beyond the transport's state (no config space,
+	 * no held buffer). */
 	.save = NULL,
 	.load = NULL,
 };

@@ -30,6 +30,8 @@ enum {
 	OPT_RNG,
 	OPT_BALLOON,
 	OPT_CONTROL_SOCKET,
+	OPT_RESTORE,
+	OPT_RESTORE_MODE,
 	OPT_NO_IOEVENTFD,
 	OPT_NO_IRQFD,
 	OPT_HELP,
@@ -59,6 +61,8 @@ static const struct option cli_long[] = {
 	{"rng", no_argument, NULL, OPT_RNG},
 	{"balloon", optional_argument, NULL, OPT_BALLOON},
 	{"control-socket", required_argument, NULL, OPT_CONTROL_SOCKET},
+	{"restore", required_argument, NULL, OPT_RESTORE},
+	{"restore-mode", required_argument, NULL, OPT_RESTORE_MODE},
 	/* Hidden test knobs: the paths taken when KVM lacks the
 	 * capabilities. */
 	{"no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD},
@@ -72,6 +76,10 @@ void cli_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: microvm --kernel FILE [options]\n"
+		"       microvm --restore DIR [--restore-mode lazy|copy] "
+		"[--pages P] [options]\n"
+		"       microvm ctl SOCKET ping|pause|resume|snapshot DIR|"
+		"balloon ...\n"
 		"\n"
 		"  --kernel FILE        vmlinux (ELF, PVH or 64-bit entry) or "
 		"bzImage\n"
@@ -116,6 +124,15 @@ void cli_usage(FILE *f)
 		"socket (balloon set <MiB>,\n"
 		"                       balloon stats; client: microvm ctl "
 		"PATH REQUEST...)\n"
+		"  --restore DIR        start from a snapshot taken with "
+		"microvm ctl PATH snapshot DIR\n"
+		"                       (no --kernel; --pages may change the "
+		"page policy)\n"
+		"  --restore-mode MODE  lazy (pages load when the guest "
+		"touches "
+		"them, default)\n"
+		"                       or copy (all memory read before the "
+		"guest runs)\n"
 		"  --boot-timer         log guest boot time (guest writes 123 "
 		"at 0xc0000000)\n"
 		"  --verbose            log setup details and the memory "
@@ -665,8 +682,10 @@ static int cli_check_zones(struct cli_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
-/* Checks that need the whole command line: one place, after getopt. */
-static int cli_check(struct cli_opts *o, char *err, size_t errlen)
+/* Checks that need the whole command line: one place, after getopt.
+ * conflict: the first option given that a snapshot fixes, or NULL. */
+static int cli_check(struct cli_opts *o, const char *conflict, char *err,
+		     size_t errlen)
 {
 	const struct {
 		const char *opt, *val;
@@ -681,7 +700,29 @@ static int cli_check(struct cli_opts *o, char *err, size_t errlen)
 	struct sockaddr_un sa;
 	char a[32], b[32];
 
-	if (!o->kernel) {
+	if (o->restore) {
+		if (!*o->restore) {
+			snprintf(err, errlen,
+				 "--restore needs a snapshot directory, not "
+				 "''");
+			return -EINVAL;
+		}
+		if (conflict) {
+			snprintf(err, errlen,
+				 "%s cannot be combined with --restore: the "
+				 "snapshot fixes it (only --pages, "
+				 "--restore-mode, --control-socket, "
+				 "--verbose, --stats-json and --no-seccomp "
+				 "apply)",
+				 conflict);
+			return -EINVAL;
+		}
+		o->kernel = NULL;
+	} else if (conflict && !strcmp(conflict, "--restore-mode")) {
+		snprintf(err, errlen, "--restore-mode needs --restore DIR");
+		return -EINVAL;
+	}
+	if (!o->kernel && !o->restore) {
 		snprintf(err, errlen,
 			 "no kernel given: use --kernel vmlinux (or bzImage)");
 		return -EINVAL;
@@ -727,7 +768,7 @@ static int cli_check(struct cli_opts *o, char *err, size_t errlen)
 	}
 	/* Guest RAM is made of whole pages of the policy (memmap_build
 	 * checks again). */
-	if (o->mem_size % ps) {
+	if (o->mem_size % ps && !o->restore) {
 		snprintf(err, errlen,
 			 "--mem %s is not a multiple of the %s page size of "
 			 "--pages %s: use a multiple of %s",
@@ -757,9 +798,42 @@ static int cli_check(struct cli_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* The options a snapshot fixes (contradicting it: exit 2 with
+ * --restore). */
+static const char *cli_restore_conflict(int c)
+{
+	static const struct {
+		int opt;
+		const char *name;
+	} fixed[] = {
+		{OPT_MEM, "--mem"},
+		{OPT_MEM_ZONE, "--mem-zone"},
+		{OPT_PREFAULT, "--prefault"},
+		{OPT_PREFAULT_THREADS, "--prefault-threads"},
+		{OPT_KERNEL, "--kernel"},
+		{OPT_INITRD, "--initrd"},
+		{OPT_CMDLINE, "--cmdline"},
+		{OPT_CMDLINE_APPEND, "--cmdline-append"},
+		{OPT_CPUS, "--cpus"},
+		{OPT_MEM_FILE, "--mem-file"},
+		{OPT_SHARED_MEM, "--shared-mem"},
+		{OPT_BOOT_TIMER, "--boot-timer"},
+		{OPT_DISK, "--disk"},
+		{OPT_NET, "--net"},
+		{OPT_RNG, "--rng"},
+		{OPT_BALLOON, "--balloon"},
+	};
+
+	for (unsigned i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		if (fixed[i].opt == c)
+			return fixed[i].name;
+	return NULL;
+}
+
 int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 	      size_t errlen)
 {
+	const char *conflict = NULL, *mode_given = NULL;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -775,6 +849,10 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 	opterr = 0;
 	/* The leading ':' makes a missing value ':' rather than '?'. */
 	while ((c = getopt_long(argc, argv, ":", cli_long, NULL)) != -1) {
+		const char *name = cli_restore_conflict(c);
+
+		if (name && !conflict)
+			conflict = name;
 		switch (c) {
 		case OPT_MEM:
 			if (size_parse(optarg, &o->mem_size) || !o->mem_size) {
@@ -892,6 +970,21 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 			o->has_balloon = 1;
 			break;
 		case OPT_CONTROL_SOCKET: o->control_socket = optarg; break;
+		case OPT_RESTORE: o->restore = optarg; break;
+		case OPT_RESTORE_MODE:
+			if (!strcmp(optarg, "copy"))
+				o->restore_copy = 1;
+			else if (!strcmp(optarg, "lazy"))
+				o->restore_copy = 0;
+			else {
+				snprintf(err, errlen,
+					 "--restore-mode '%s': use lazy or "
+					 "copy",
+					 optarg);
+				return -EINVAL;
+			}
+			mode_given = "--restore-mode";
+			break;
 		case OPT_NO_IOEVENTFD: o->no_ioeventfd = 1; break;
 		case OPT_NO_IRQFD: o->no_irqfd = 1; break;
 		case OPT_HELP: o->help = 1; return 0;
@@ -921,5 +1014,7 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 			 argv[optind]);
 		return -EINVAL;
 	}
-	return cli_check(o, err, errlen);
+	if (mode_given && !o->restore)
+		conflict = mode_given;
+	return cli_check(o, conflict, err, errlen);
 }

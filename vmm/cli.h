@@ -69,6 +69,12 @@ struct cli_opts {
 	int has_balloon; /* --balloon given: balloon is valid */
 	struct virtio_balloon_cfg balloon;
 	const char *control_socket; /* --control-socket PATH, or NULL */
+	/* --restore DIR: start from a snapshot instead of a kernel; the
+	 * memory, vCPUs and devices come from it (only --pages may change
+	 * the page policy). restore_copy: --restore-mode copy (default
+	 * lazy). pages_set above says whether --pages was given. */
+	const char *restore;
+	int restore_copy;
 	/* Test knobs (hidden --no-ioeventfd/--no-irqfd, or the environment
 	 * variables MICROVM_NO_IOEVENTFD/MICROVM_NO_IRQFD, read here once):
 	 * MMIO exits for notifications, KVM_IRQ_LINE for interrupts. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,8 +24,10 @@
 
 #define CONTROL_MAX_WORDS      8
 #define CONTROL_CLIENT_WAIT_MS 5000
-#define TAG_LISTEN	       UINT64_MAX
-#define TAG_TIMER	       (UINT64_MAX - 1)
+/* A snapshot writes all guest memory: give it time. */
+#define CONTROL_SNAPSHOT_WAIT_MS 300000
+#define TAG_LISTEN		 UINT64_MAX
+#define TAG_TIMER		 (UINT64_MAX - 1)
 
 /* Append to reply; on overflow the reply stays truncated (callers size
  * the buffer for the longest reply). */
@@ -200,6 +203,61 @@ static int control_balloon(struct control *c, char **w, unsigned n, char *reply,
 			     "<MiB>' or 'balloon stats'");
 }
 
+static int control_vm(struct control *c, char **w, unsigned n, char *reply,
+		      size_t len)
+{
+	char err[400];
+	int ret;
+
+	if (!c->vm_ops)
+		return control_error(reply, len,
+				     "this VM cannot be paused or "
+				     "snapshotted");
+	if (!strcmp(w[0], "pause") || !strcmp(w[0], "resume")) {
+		int pause = !strcmp(w[0], "pause");
+
+		if (n != 1)
+			return control_error(reply, len,
+					     "usage: %s (no arguments)", w[0]);
+		ret = pause ? c->vm_ops->pause(c->vm_opaque, err, sizeof(err))
+			    : c->vm_ops->resume(c->vm_opaque, err, sizeof(err));
+		if (ret)
+			return control_error(reply, len, "%s: %s", w[0], err);
+		snprintf(reply, len, "{\"ok\":true,\"paused\":%s}\n",
+			 pause ? "true" : "false");
+		return 1;
+	}
+	{
+		struct control_snapshot_result r = {0};
+		size_t at = 0;
+
+		if (n != 2 || w[1][0] != '/')
+			return control_error(reply, len,
+					     "usage: snapshot <DIR> (an "
+					     "absolute path to a new or empty "
+					     "directory)");
+		for (const char *p = w[1]; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
+				return control_error(
+					reply, len,
+					"snapshot: the directory name has "
+					"a control character, quote or "
+					"backslash: choose a plain path");
+		ret = c->vm_ops->snapshot(c->vm_opaque, w[1], &r, err,
+					  sizeof(err));
+		if (ret)
+			return control_error(reply, len, "snapshot: %s", err);
+		control_put(
+			reply, len, &at,
+			"{\"ok\":true,\"dir\":\"%s\",\"state_bytes\":%" PRIu64
+			",\"memory_bytes\":%" PRIu64
+			",\"paused_ms\":%.3f,\"total_ms\":%.3f}\n",
+			w[1], r.state_bytes, r.memory_bytes,
+			(double)r.paused_ns / 1e6, (double)r.total_ns / 1e6);
+		return 1;
+	}
+}
+
 int control_handle(struct control *c, const char *line, char *reply, size_t len)
 {
 	char buf[CONTROL_LINE_MAX], *w[CONTROL_MAX_WORDS], *save = NULL, *t;
@@ -226,6 +284,9 @@ int control_handle(struct control *c, const char *line, char *reply, size_t len)
 		return control_ok(reply, len);
 	if (!strcmp(w[0], "balloon"))
 		return control_balloon(c, w, n, reply, len);
+	if (!strcmp(w[0], "pause") || !strcmp(w[0], "resume") ||
+	    !strcmp(w[0], "snapshot"))
+		return control_vm(c, w, n, reply, len);
 	return control_error(
 		reply, len,
 		"unknown request '%.40s': send 'balloon set <MiB>', "
@@ -345,6 +406,13 @@ int control_open(struct control *c, const char *path,
 fail:
 	control_close(c);
 	return ret;
+}
+
+void control_set_vm(struct control *c, const struct control_vm_ops *ops,
+		    void *opaque)
+{
+	c->vm_ops = ops;
+	c->vm_opaque = opaque;
 }
 
 int control_fd(const struct control *c)
@@ -569,15 +637,27 @@ void control_close(struct control *c)
 
 int control_request_check(int argc, char *const *argv, char *err, size_t errlen)
 {
-	const char *usage =
-		"use 'ping', 'balloon stats' or 'balloon set <MiB>'";
+	const char *usage = "use 'ping', 'pause', 'resume', 'snapshot DIR', "
+			    "'balloon stats' or 'balloon set <MiB>'";
 
 	if (argc < 1) {
 		snprintf(err, errlen, "microvm ctl needs a request: %s", usage);
 		return -EINVAL;
 	}
-	if (!strcmp(argv[0], "ping") && argc == 1)
+	if ((!strcmp(argv[0], "ping") || !strcmp(argv[0], "pause") ||
+	     !strcmp(argv[0], "resume")) &&
+	    argc == 1)
 		return 0;
+	if (!strcmp(argv[0], "snapshot")) {
+		if (argc != 2 || !argv[1][0]) {
+			snprintf(
+				err, errlen,
+				"usage: microvm ctl SOCKET snapshot DIR (a new "
+				"or empty directory)");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (!strcmp(argv[0], "balloon") && argc == 2 &&
 	    !strcmp(argv[1], "stats"))
 		return 0;
@@ -605,7 +685,7 @@ int control_client(const char *path, int argc, char **argv)
 	char req[CONTROL_LINE_MAX], reply[CONTROL_REPLY_MAX], err[256];
 	struct sockaddr_un sa;
 	size_t at = 0, got = 0;
-	int fd;
+	int fd, wait_ms;
 
 	/* Usage errors: exit 2 before any connection, like the VM's own
 	 * command line. */
@@ -623,9 +703,27 @@ int control_client(const char *path, int argc, char **argv)
 		fprintf(stderr, "microvm: error: %s\n", err);
 		return 2;
 	}
-	for (int i = 0; i < argc; i++)
+	for (int i = 0; i < argc; i++) {
+		/* snapshot DIR: the VM resolves paths from its own working
+		 * directory, so send an absolute one. */
+		if (i == 1 && !strcmp(argv[0], "snapshot") &&
+		    argv[1][0] != '/') {
+			char cwd[PATH_MAX];
+
+			if (!getcwd(cwd, sizeof(cwd))) {
+				fprintf(stderr, "microvm: error: getcwd: %s\n",
+					strerror(errno));
+				return 1;
+			}
+			control_put(req, sizeof(req), &at, " %s/%s", cwd,
+				    argv[1]);
+			continue;
+		}
 		control_put(req, sizeof(req), &at, "%s%s", i ? " " : "",
 			    argv[i]);
+	}
+	wait_ms = !strcmp(argv[0], "snapshot") ? CONTROL_SNAPSHOT_WAIT_MS
+					       : CONTROL_CLIENT_WAIT_MS;
 	control_put(req, sizeof(req), &at, "\n");
 	if (at >= sizeof(req) - 1 && req[at - 1] != '\n') {
 		fprintf(stderr,
@@ -654,11 +752,11 @@ int control_client(const char *path, int argc, char **argv)
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (poll(&p, 1, CONTROL_CLIENT_WAIT_MS) <= 0) {
+		if (poll(&p, 1, wait_ms) <= 0) {
 			fprintf(stderr,
 				"microvm: error: no reply from %s within "
 				"%d s: is the VM stuck?\n",
-				path, CONTROL_CLIENT_WAIT_MS / 1000);
+				path, wait_ms / 1000);
 			close(fd);
 			return 1;
 		}

@@ -37,6 +37,17 @@
  *     (swap-in, swap-out, major-faults, minor-faults, free-memory,
  *     total-memory, available-memory, disk-caches, hugetlb-allocations,
  *     hugetlb-failures).
+ *   pause
+ *     Stop every vCPU outside the guest and keep it there (already
+ *     paused: nothing changes). {"ok":true,"paused":true}
+ *   resume
+ *     Let paused vCPUs run again. {"ok":true,"paused":false}
+ *   snapshot <DIR>
+ *     Pause if running, write the snapshot to DIR (an absolute path;
+ *     created, an existing non-empty DIR is an error), and leave the VM
+ *     running or paused as it was. Restore it with microvm --restore DIR.
+ *     {"ok":true,"dir":"...","state_bytes":N,"memory_bytes":N,
+ *      "paused_ms":F,"total_ms":F}
  *   anything else
  *     {"ok":false,"error":"<one line saying what was wrong and what to send>"}
  *
@@ -68,6 +79,23 @@ struct control_client {
 	char buf[CONTROL_LINE_MAX];
 };
 
+/* What a snapshot wrote and how long it took. */
+struct control_snapshot_result {
+	uint64_t state_bytes, memory_bytes;
+	uint64_t paused_ns; /* the vCPUs were held (0 if already paused) */
+	uint64_t total_ns;
+};
+
+/* The VM's side of pause, resume and snapshot (vmm/machine.c); each
+ * returns 0 or a negative errno with a one-line reason in err. */
+struct control_vm_ops {
+	int (*pause)(void *opaque, char *err, size_t errlen);
+	int (*resume)(void *opaque, char *err, size_t errlen);
+	int (*snapshot)(void *opaque, const char *dir,
+			struct control_snapshot_result *r, char *err,
+			size_t errlen);
+};
+
 struct control {
 	int listen_fd;
 	int epfd; /* listen_fd, timer_fd and the clients; the VMM polls it */
@@ -76,8 +104,10 @@ struct control {
 	char path[108];
 	struct stat sock_st; /* the socket file we bound: removed only if the
 			      * path still names it */
-	const struct guest_mem *gm;	/* for rss_*; may be NULL */
-	struct virtio_balloon *balloon; /* NULL: no --balloon */
+	const struct guest_mem *gm;	     /* for rss_*; may be NULL */
+	struct virtio_balloon *balloon;	     /* NULL: no --balloon */
+	const struct control_vm_ops *vm_ops; /* NULL: no pause/snapshot */
+	void *vm_opaque;
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 };
 
@@ -93,6 +123,11 @@ int control_open(struct control *c, const char *path,
 /* Set up a channel with no socket (for control_handle alone). */
 void control_init(struct control *c, const struct guest_mem *gm,
 		  struct virtio_balloon *balloon);
+
+/* Serve pause, resume and snapshot through ops (called on the loop's
+ * thread with opaque). */
+void control_set_vm(struct control *c, const struct control_vm_ops *ops,
+		    void *opaque);
 
 /* The fd the event loop polls for EPOLLIN. */
 int control_fd(const struct control *c);
@@ -118,7 +153,8 @@ int control_handle(struct control *c, const char *line, char *reply,
 
 /*
  * Check the words of a `microvm ctl` request against the protocol's
- * grammar ("ping", "balloon stats", "balloon set <MiB>"): 0, or -EINVAL
+ * grammar ("ping", "pause", "resume", "snapshot DIR", "balloon stats",
+ * "balloon set <MiB>"): 0, or -EINVAL
  * with a one-line usage error in err.
  */
 int control_request_check(int argc, char *const *argv, char *err, size_t errlen)

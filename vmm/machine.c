@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "boot/layout.h"
@@ -19,6 +20,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "mem/memmap.h"
+#include "mem/snapshot.h"
 #include "vmm/board.h"
 #include "vmm/console.h"
 #include "vmm/image.h"
@@ -27,6 +29,7 @@
 #include "vmm/memory.h"
 #include "vmm/seccomp.h"
 #include "vmm/signals.h"
+#include "vmm/snapshot.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -52,6 +55,12 @@ struct machine {
 	struct kvm_stats_src stats;
 	int setup_stopped; /* a stop signal came before the guest ran */
 	struct machine_timing first_run; /* vCPU 0 entered the guest */
+	/* --restore: the snapshot's state (freed once the vCPUs are set),
+	 * the configuration rebuilt from it (o points here), and the lazy
+	 * memory handler. */
+	struct snapshot_state *snap;
+	struct cli_opts ro;
+	struct memsnap_lazy lazy;
 };
 
 void machine_timing_now(struct machine_timing *t)
@@ -75,11 +84,72 @@ static int machine_setup_check(struct machine *m, char *err, size_t errlen)
  * setup reaches the cleanup (vmm/signals.h); then the files the command
  * line names, the loop's epoll set, and /dev/kvm (its API version and
  * every capability we use). */
+/* --restore: the options the snapshot fixes, from its configuration;
+ * --pages may change the page policy. */
+static void machine_restore_opts(struct machine *m)
+{
+	const struct snapshot_config *c = &m->snap->cfg;
+	struct cli_opts *r = &m->ro;
+
+	*r = *m->o;
+	r->mem_size = c->mem_size;
+	if (!m->o->pages_set) {
+		r->policy.pages = (enum region_pages)c->pages;
+		r->policy.has_fallback = 0;
+	}
+	/* One zone of the saved size and the (possibly overridden) policy,
+	 * populated lazily: memsnap_restore fills it. Snapshots keep no zone
+	 * list yet, so a VM made of several --mem-zone zones restores only
+	 * if its layout matches one zone (memsnap_restore checks it). */
+	r->nr_zones = 1;
+	r->zones[0] = (struct memmap_zone){.id = "mem",
+					   .size = c->mem_size,
+					   .policy = r->policy,
+					   .host_node = -1};
+	r->cpus = c->cpus;
+	r->boot_timer = (int)c->boot_timer;
+	r->nr_disks = c->nr_disks;
+	memcpy(r->disks, c->disks, sizeof(r->disks));
+	r->has_net = (int)c->has_net;
+	memset(&r->net, 0, sizeof(r->net));
+	memcpy(r->net.tap, c->tap,
+	       sizeof(r->net.tap) < sizeof(c->tap) ? sizeof(r->net.tap)
+						   : sizeof(c->tap));
+	r->net.tap[sizeof(r->net.tap) - 1] = '\0';
+	memcpy(r->net.mac, c->mac, sizeof(r->net.mac));
+	r->net.has_mac = (int)c->has_mac;
+	r->rng = (int)c->rng;
+	r->has_balloon = (int)c->has_balloon;
+	r->balloon.reporting = (int)c->balloon_reporting;
+	r->balloon.deflate_on_oom = (int)c->balloon_deflate_on_oom;
+	r->balloon.stats_interval = c->balloon_stats;
+	m->o = r;
+}
+
+/* --restore: read and check the state file before anything else. */
+static int machine_open_snapshot(struct machine *m, char *err, size_t errlen)
+{
+	int ret;
+
+	m->snap = calloc(1, sizeof(*m->snap));
+	if (!m->snap) {
+		snprintf(err, errlen, "out of memory for the snapshot state");
+		return -ENOMEM;
+	}
+	ret = snapshot_state_read(m->o->restore, m->snap, err, errlen);
+
+	if (!ret)
+		machine_restore_opts(m);
+	return ret;
+}
+
 static int machine_open(struct machine *m, char *err, size_t errlen)
 {
 	int ret = signals_open(&m->sig, err, errlen);
 
-	if (!ret)
+	if (!ret && m->o->restore)
+		ret = machine_open_snapshot(m, err, errlen);
+	else if (!ret)
 		ret = image_open(&m->kernel, "kernel", m->o->kernel, err,
 				 errlen);
 	if (!ret && m->o->initrd)
@@ -115,6 +185,20 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 		memory_log_build(&m->mem);
 	if (!ret)
 		ret = machine_setup_check(m, err, errlen);
+	if (!ret && o->restore) {
+		struct memsnap_stats st = {0};
+
+		ret = memsnap_restore(&m->mem.gm, o->restore,
+				      o->restore_copy ? MEMSNAP_COPY
+						      : MEMSNAP_LAZY,
+				      &m->lazy, &st, err, errlen);
+		if (!ret)
+			log_info("guest memory restored (%s) from %s in %.1f "
+				 "ms",
+				 o->restore_copy ? "copy" : "lazy", o->restore,
+				 (double)st.ns / 1e6);
+		return ret ? ret : machine_setup_check(m, err, errlen);
+	}
 	if (!ret)
 		ret = memory_prefault(&m->mem, o->zones, o->nr_zones,
 				      o->prefault_threads, &m->sig, err,
@@ -166,6 +250,10 @@ static int machine_board(struct machine *m, char *err, size_t errlen)
  * and the boot structures; the image files are closed after. */
 static int machine_load(struct machine *m, char *err, size_t errlen)
 {
+	/* --restore: no kernel; the devices take their saved state. */
+	if (m->snap)
+		return snapshot_devs_restore(&m->vm.pio, &m->vm.mmio, m->snap,
+					     err, errlen);
 	return image_load(&m->kernel, &m->initrd, &m->mem.gm, m->board.cmdline,
 			  m->o->cpus, &m->bi, err, errlen);
 }
@@ -184,14 +272,208 @@ static void machine_first_run(struct vcpu *v)
 		 (double)(now.cpu_ns - m->t0.cpu_ns) / 1e6);
 }
 
+/* --restore: every vCPU's saved state, then the PIT, PIC, IOAPIC and the
+ * clock; the state file is not needed after. */
+static int machine_vcpus_restore(struct machine *m, char *err, size_t errlen)
+{
+	char why[256];
+	int ret = 0;
+
+	for (unsigned i = 0; !ret && i < m->nr_vcpus; i++) {
+		ret = snapshot_vcpu_restore(m->vcpus[i].fd, &m->snap->vcpus[i],
+					    why, sizeof(why));
+		if (ret)
+			snprintf(err, errlen, "restoring vCPU %u: %s", i, why);
+	}
+	if (!ret) {
+		ret = snapshot_vm_restore(m->vm.vm_fd, m->snap, why,
+					  sizeof(why));
+		if (ret)
+			snprintf(err, errlen, "restoring the VM: %s", why);
+	}
+	snapshot_state_free(m->snap);
+	free(m->snap);
+	m->snap = NULL;
+	return ret;
+}
+
 /* The vCPUs (not running yet): CPUID, MSRs, LAPIC; entry registers on the
  * boot vCPU only, the others wait for the guest's INIT/SIPI. */
 static int machine_vcpus(struct machine *m, char *err, size_t errlen)
 {
 	int ret = vcpu_create_all(m->vcpus, m->o->cpus, &m->nr_vcpus, &m->vm,
-				  &m->bi, machine_first_run, m, err, errlen);
+				  m->snap ? NULL : &m->bi, machine_first_run, m,
+				  err, errlen);
 
+	if (!ret && m->snap)
+		ret = machine_vcpus_restore(m, err, errlen);
 	return ret ? ret : machine_setup_check(m, err, errlen);
+}
+
+/* The control socket's pause and resume (vmm/control.h). */
+static int machine_pause(void *opaque, char *err, size_t errlen)
+{
+	struct machine *m = opaque;
+	int ret = vcpu_pause_all(m->vcpus, m->nr_vcpus);
+
+	if (ret)
+		snprintf(err, errlen, "%s",
+			 ret == -ETIMEDOUT ? "a vCPU did not stop within 5 s"
+					   : "the VM is stopping");
+	return ret;
+}
+
+static int machine_resume(void *opaque, char *err, size_t errlen)
+{
+	struct machine *m = opaque;
+
+	(void)err;
+	(void)errlen;
+	vcpu_resume_all(m->vcpus, m->nr_vcpus);
+	return 0;
+}
+
+/* The configuration a restore rebuilds the board and memory from. */
+static void machine_snapshot_config(const struct machine *m,
+				    struct snapshot_config *c)
+{
+	const struct cli_opts *o = m->o;
+	const struct guest_mem *gm = &m->mem.gm;
+
+	c->mem_size = o->mem_size;
+	/* The policy in use (a fallback may have downgraded it). */
+	c->pages = (uint32_t)(gm->nr ? gm->regions[0].pages : o->policy.pages);
+	c->cpus = m->nr_vcpus;
+	c->boot_timer = o->boot_timer ? 1 : 0;
+	c->nr_regions = gm->nr;
+	for (unsigned i = 0; i < gm->nr; i++) {
+		c->region_gpa[i] = gm->regions[i].gpa;
+		c->region_size[i] = gm->regions[i].size;
+	}
+	c->nr_disks = o->nr_disks;
+	memcpy(c->disks, o->disks, sizeof(c->disks));
+	c->has_net = o->has_net ? 1 : 0;
+	if (o->has_net) {
+		snprintf(c->tap, sizeof(c->tap), "%s", o->net.tap);
+		memcpy(c->mac, o->net.mac, sizeof(c->mac));
+		c->has_mac = o->net.has_mac ? 1 : 0;
+	}
+	c->rng = o->rng ? 1 : 0;
+	c->has_balloon = o->has_balloon ? 1 : 0;
+	c->balloon_reporting = o->balloon.reporting ? 1 : 0;
+	c->balloon_deflate_on_oom = o->balloon.deflate_on_oom ? 1 : 0;
+	c->balloon_stats = o->balloon.stats_interval;
+}
+
+/* Everything but memory into s, with the vCPUs paused. */
+static int machine_snapshot_capture(struct machine *m, struct snapshot_state *s,
+				    char *err, size_t errlen)
+{
+	char why[256];
+	int ret;
+
+	machine_snapshot_config(m, &s->cfg);
+	ret = snapshot_devs_save(&m->vm.pio, &m->vm.mmio, s, err, errlen);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		s->nr_vcpus = i + 1;
+		ret = snapshot_vcpu_save(m->vm.kvm_fd, m->vcpus[i].fd,
+					 &s->vcpus[i], why, sizeof(why));
+		if (ret) {
+			snprintf(err, errlen, "saving vCPU %u: %s", i, why);
+			return ret;
+		}
+	}
+	ret = snapshot_vm_save(m->vm.vm_fd, s, why, sizeof(why));
+	if (ret)
+		snprintf(err, errlen, "saving the VM: %s", why);
+	return ret;
+}
+
+/* Write DIR: the state file, then guest memory (mem/snapshot.h). */
+static int machine_snapshot_write(struct machine *m, const char *dir,
+				  struct control_snapshot_result *r, char *err,
+				  size_t errlen)
+{
+	struct snapshot_state *s = calloc(1, sizeof(*s));
+	struct memsnap_stats st = {0};
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int dirfd = -1, ret;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory for the snapshot state");
+		return -ENOMEM;
+	}
+	ret = machine_snapshot_capture(m, s, err, errlen);
+	if (!ret && (ret = snapshot_state_encode(s, &buf, &len)))
+		snprintf(err, errlen, "out of memory encoding the state");
+	if (!ret)
+		ret = snapshot_dir_create(dir, &dirfd, err, errlen);
+	if (!ret)
+		ret = snapshot_state_write(dirfd, buf, len, err, errlen);
+	if (!ret)
+		ret = memsnap_save(&m->mem.gm, m->lazy.active ? &m->lazy : NULL,
+				   dir, &st, err, errlen);
+	if (!ret) {
+		r->state_bytes = len;
+		r->memory_bytes = st.bytes_written;
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(buf);
+	snapshot_state_free(s);
+	free(s);
+	return ret;
+}
+
+/* snapshot DIR: pause if running, write, and leave the vCPUs as they
+ * were. */
+static int machine_snapshot(void *opaque, const char *dir,
+			    struct control_snapshot_result *r, char *err,
+			    size_t errlen)
+{
+	struct machine *m = opaque;
+	uint64_t t0 = clock_wall_ns();
+	int was_paused = vcpu_paused(m->vcpus, m->nr_vcpus), ret = 0;
+
+	if (!was_paused)
+		ret = machine_pause(m, err, errlen);
+	if (!ret)
+		ret = machine_snapshot_write(m, dir, r, err, errlen);
+	if (!was_paused) {
+		vcpu_resume_all(m->vcpus, m->nr_vcpus);
+		r->paused_ns = clock_wall_ns() - t0;
+	}
+	r->total_ns = clock_wall_ns() - t0;
+	if (!ret)
+		log_info("snapshot to %s: %llu bytes of state, %llu of memory "
+			 "in %.1f ms",
+			 dir, (unsigned long long)r->state_bytes,
+			 (unsigned long long)r->memory_bytes,
+			 (double)r->total_ns / 1e6);
+	return ret;
+}
+
+static const struct control_vm_ops machine_control_ops = {
+	.pause = machine_pause,
+	.resume = machine_resume,
+	.snapshot = machine_snapshot,
+};
+
+/* A lazy restore's page handler failed: a vCPU may wait for a page
+ * forever, so the VM stops. */
+static void machine_lazy_failed(void *opaque, uint32_t revents)
+{
+	struct machine *m = opaque;
+	char why[256];
+
+	(void)revents;
+	snprintf(why, sizeof(why), "lazy memory restore failed: %s",
+		 m->lazy.error_msg[0] ? m->lazy.error_msg : "handler error");
+	vm_request_stop(&m->vm, 1, why);
+	vcpu_kick_all(m->vcpus, m->nr_vcpus);
 }
 
 /* Ctrl-A x (the console logged it): a clean stop. */
@@ -224,6 +506,16 @@ static int machine_start(struct machine *m, char *err, size_t errlen)
 
 	if (!ret)
 		ret = loop_add(&m->loop, &sig);
+	if (!ret && m->lazy.active && m->lazy.error_fd >= 0) {
+		struct event_source lz = {.fd = m->lazy.error_fd,
+					  .events = EPOLLIN,
+					  .handle = machine_lazy_failed,
+					  .opaque = m};
+
+		ret = loop_add(&m->loop, &lz);
+	}
+	if (m->board.ctl)
+		control_set_vm(m->board.ctl, &machine_control_ops, m);
 	if (ret) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(-ret));
 		return ret;
@@ -319,6 +611,7 @@ static void machine_free(struct machine *m)
 	if (m->vm_open)
 		vm_request_stop(&m->vm, 1, "teardown");
 	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+	memsnap_lazy_stop(&m->lazy); /* the guest is done with its pages */
 	if (memory_prefault_join(&m->mem, 0, err, sizeof(err)))
 		log_err("%s", err);
 	if (m->con_ready)
@@ -334,6 +627,10 @@ static void machine_free(struct machine *m)
 	console_close(&m->console);
 	image_close(&m->kernel);
 	image_close(&m->initrd);
+	if (m->snap) {
+		snapshot_state_free(m->snap);
+		free(m->snap);
+	}
 }
 
 /* Finish: on success stop, flush, report and give the exit status; after

@@ -63,6 +63,13 @@ struct seccomp_rule {
 			0, 0, 0, 0              \
 		}                               \
 	}
+#define ALLOW_FILES_IF(name, a, cmp, val, mask)   \
+	{                                         \
+		SCMP_SYS(name), 0, SC_FILES, 1,   \
+		{                                 \
+			(a), (cmp), (val), (mask) \
+		}                                 \
+	}
 #define REFUSE(name, e)                              \
 	{                                            \
 		SCMP_SYS(name), (e), SC_NO_FILES, 0, \
@@ -178,6 +185,35 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW_FILES(renameat2),
 	ALLOW_FILES(unlink),
 	ALLOW_FILES(unlinkat),
+	/*
+	 * vmm/control.c "snapshot DIR" (--control-socket): the directory is
+	 * made and listed (mkdir, openat, getdents64), the state file and
+	 * the memory files written (openat, write, pwrite64, ftruncate,
+	 * fsync) from guest memory and /proc/self/pagemap (pread64); the
+	 * vCPUs' and the VM's state read with these ioctls, the MSR list and
+	 * the XSAVE size from /dev/kvm.
+	 */
+	ALLOW_FILES(mkdir),
+	ALLOW_FILES(mkdirat),
+	ALLOW_FILES(getdents64),
+	ALLOW_FILES(pwrite64),
+	ALLOW_FILES(ftruncate),
+	ALLOW_FILES(dup),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_MP_STATE, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_REGS, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_SREGS, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_XSAVE, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_XSAVE2, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_XCRS, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_DEBUGREGS, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_LAPIC, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_MSRS, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_MSR_INDEX_LIST, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_CHECK_EXTENSION, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_VCPU_EVENTS, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_PIT2, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_IRQCHIP, 0),
+	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_CLOCK, 0),
 	/* Without it the same calls fail with EACCES instead of killing:
 	 * the exit report says it cannot read smaps, a created --mem-file
 	 * stays after a failed teardown. Nothing is opened either way. */

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/cpuid.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/thread.h"
 #include "vmm/exit.h"
@@ -195,6 +197,20 @@ int vcpu_set_regs(struct vcpu *v, const struct kvm_sregs *sregs,
 	return 0;
 }
 
+/* Wait outside KVM_RUN until the pause ends or the VM stops. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (vm->pause_req && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
 void vcpu_loop(struct vcpu *v)
 {
 	struct exit_ctx ctx = {
@@ -229,8 +245,14 @@ void vcpu_loop(struct vcpu *v)
 		first = 0;
 		if (ioctl(v->fd, KVM_RUN, 0)) {
 			if (errno == EINTR || errno == EAGAIN) {
-				/* A kick: clear it and look at the flag. */
+				/* A kick: clear it and look at the flags. KVM
+				 * completed any pending port or MMIO read
+				 * before returning, so the registers are
+				 * whole here: the one place to park. */
 				v->run->immediate_exit = 0;
+				if (__atomic_load_n(&v->vm->pause_req,
+						    __ATOMIC_ACQUIRE))
+					vcpu_park(v);
 				continue;
 			}
 			snprintf(why, sizeof(why), "vCPU %u: KVM_RUN: %s",
@@ -327,6 +349,8 @@ int vcpu_create_all(struct vcpu *v, unsigned n, unsigned *nr, struct vm *vm,
 		if (ret)
 			return ret;
 	}
+	if (!bi)
+		return 0; /* a restore sets the saved registers */
 	ret = vcpu_get_sregs(&v[0], &sregs);
 	if (!ret) {
 		boot_setup_regs(bi, &sregs, &regs);
@@ -367,8 +391,63 @@ void vcpu_kick_all(struct vcpu *v, unsigned n)
 		vcpu_kick(&v[i]);
 }
 
+int vcpu_pause_all(struct vcpu *v, unsigned n)
+{
+	struct vm *vm = n ? v[0].vm : NULL;
+	unsigned started = 0;
+	struct timespec dl;
+	uint64_t ns;
+	int ret = 0;
+
+	if (!vm)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		started += v[i].thread_started ? 1 : 0;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_req = 1;
+	pthread_mutex_unlock(&vm->pause_lock);
+	vcpu_kick_all(v, n);
+	/* The condition runs on CLOCK_MONOTONIC, lib/clock's wall clock. */
+	ns = clock_wall_ns() + VCPU_PAUSE_WAIT_S * 1000000000ULL;
+	dl.tv_sec = (time_t)(ns / 1000000000ULL);
+	dl.tv_nsec = (long)(ns % 1000000000ULL);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < started && !ret) {
+		if (vm_stopping(vm))
+			ret = -ESHUTDOWN;
+		else if (pthread_cond_timedwait(&vm->pause_cond,
+						&vm->pause_lock,
+						&dl) == ETIMEDOUT)
+			ret = -ETIMEDOUT;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (ret)
+		vcpu_resume_all(v, n);
+	return ret;
+}
+
+void vcpu_resume_all(struct vcpu *v, unsigned n)
+{
+	struct vm *vm = n ? v[0].vm : NULL;
+
+	if (!vm)
+		return;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_req = 0;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vcpu_paused(const struct vcpu *v, unsigned n)
+{
+	return n && __atomic_load_n(&v[0].vm->pause_req, __ATOMIC_ACQUIRE);
+}
+
 void vcpu_stop_all(struct vcpu *v, unsigned n)
 {
+	/* Parked vCPUs wait on a condition, not in KVM_RUN: wake them to
+	 * see the stop. */
+	vcpu_resume_all(v, n);
 	vcpu_kick_all(v, n);
 	for (unsigned i = 0; i < n; i++)
 		vcpu_destroy(&v[i]);

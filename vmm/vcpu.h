@@ -80,7 +80,8 @@ void vcpu_destroy(struct vcpu *v);
  * The VM's vCPUs: install the kick signal, create vCPUs 0..n-1 of vm in
  * v[0..n) with their x86 state for n vCPUs, each with `opaque` and the
  * on_first_run hook; then the entry registers for bi on v[0], the boot
- * vCPU (the others wait for the guest's INIT/SIPI in the in-kernel LAPIC).
+ * vCPU (the others wait for the guest's INIT/SIPI in the in-kernel LAPIC);
+ * bi NULL: no entry registers (a snapshot restore sets them).
  * *nr counts the vCPUs created (to destroy, also after a failure). 0, or
  * a negative errno with the reason in err.
  */
@@ -102,6 +103,23 @@ void vcpu_fds(const struct vcpu *v, unsigned n, int *fds);
 
 /* vcpu_kick each of v[0..n). */
 void vcpu_kick_all(struct vcpu *v, unsigned n);
+
+/*
+ * Pause: every started vCPU of v[0..n) leaves KVM_RUN (after completing a
+ * pending I/O exit) and parks until vcpu_resume_all. Waits up to
+ * VCPU_PAUSE_WAIT_S for all to park. 0 (also when already paused), or
+ * -ESHUTDOWN (the VM is stopping) / -ETIMEDOUT, the vCPUs then resumed.
+ * Main thread only.
+ */
+#define VCPU_PAUSE_WAIT_S 5
+int vcpu_pause_all(struct vcpu *v, unsigned n)
+	__attribute__((warn_unused_result));
+
+/* End a pause: the parked vCPUs go back into the guest. */
+void vcpu_resume_all(struct vcpu *v, unsigned n);
+
+/* 1 while a pause is in force. */
+int vcpu_paused(const struct vcpu *v, unsigned n);
 
 /* Kick every vCPU out of the guest, then join and destroy each. Call after
  * vm_request_stop. */

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/layout.h"
@@ -35,11 +36,17 @@ static const struct vm_cap vm_caps[] = {
 
 int vm_open(struct vm *vm, char *err, size_t errlen)
 {
+	pthread_condattr_t ca;
 	int ret, version;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->vm_fd = -1;
 	vm->stop_fd = -1;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->pause_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

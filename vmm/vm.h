@@ -7,6 +7,7 @@
 #define VMM_VM_H
 
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "devices/bus.h"
@@ -34,6 +35,14 @@ struct vm {
 	int stopping;	 /* atomic */
 	int exit_status; /* 0 guest reset/poweroff, else failure */
 	char stop_reason[256];
+
+	/* Pause protocol (vmm/vcpu.h: vcpu_pause_all): while pause_req is
+	 * set, each vCPU parks outside KVM_RUN after its pending I/O has
+	 * completed, counted in `parked`. Under pause_lock. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond; /* CLOCK_MONOTONIC */
+	int pause_req;
+	unsigned parked;
 };
 
 /*

@@ -6,7 +6,13 @@
  *   1  halts with interrupts off (waits for a signal to the VMM);
  *   2  echoes what arrives on the serial port, control bytes as ^X, and
  *      resets on 'q';
- *   3  prints 1000 lines of 64 bytes, then resets (a chatty console).
+ *   3  prints 1000 lines of 64 bytes, then resets (a chatty console);
+ *   4  counts: writes a pattern into the first dword of each 4 KiB page
+ *      of [4 MiB, 20 MiB), then forever: a busy delay, a check of the
+ *      whole pattern ("PATTERN-BAD" and a reset if any page differs), the
+ *      counter at 2 MiB incremented and printed as "TICK xxxxxxxx" (hex).
+ *      For snapshot tests: a restored guest goes on from its count, with
+ *      its memory intact (needs --mem 32M or more).
  * Built by tests/tiny/build.sh.
  */
 	.section .note.Xen, "a", @note
@@ -63,9 +69,63 @@ _start:
 5:	out %al, (%dx)
 	jmp 4b
 .endif
+.if MODE == 4			/* count in memory, check a pattern */
+	mov $0x400000, %edi
+	xor %ebx, %ebx
+10:	mov %ebx, %eax
+	xor $0x5a5a5a5a, %eax
+	mov %eax, (%edi)
+	add $0x1000, %edi
+	inc %ebx
+	cmp $0x1000, %ebx
+	jb 10b
+	movl $0, 0x200000
+11:	mov $400000, %ecx	/* delay */
+12:	dec %ecx
+	jnz 12b
+	mov $0x400000, %edi	/* check every page's pattern */
+	xor %ebx, %ebx
+13:	mov %ebx, %eax
+	xor $0x5a5a5a5a, %eax
+	cmp %eax, (%edi)
+	jne 16f
+	add $0x1000, %edi
+	inc %ebx
+	cmp $0x1000, %ebx
+	jb 13b
+	incl 0x200000
+	mov $0x3f8, %dx
+	mov $tick, %esi
+14:	lodsb
+	test %al, %al
+	jz 15f
+	out %al, (%dx)
+	jmp 14b
+15:	mov 0x200000, %ebp
+	mov $8, %ecx
+17:	rol $4, %ebp
+	mov %ebp, %ebx
+	and $0xf, %ebx
+	movb hexdig(%ebx), %al
+	out %al, (%dx)
+	loop 17b
+	mov $'\n', %al
+	out %al, (%dx)
+	jmp 11b
+16:	mov $0x3f8, %dx
+	mov $bad, %esi
+18:	lodsb
+	test %al, %al
+	jz 6f
+	out %al, (%dx)
+	jmp 18b
+.endif
 6:	mov $0xfe, %al		/* i8042 reset */
 	out %al, $0x64
 	hlt
 	jmp 6b
 msg:	.asciz "PVH-TINY hello\n"
+tick:	.asciz "TICK "
+bad:	.asciz "PATTERN-BAD\n"
+hexdig:	.ascii "0123456789abcdef"
 line:	.asciz "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n"

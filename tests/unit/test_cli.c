@@ -315,6 +315,42 @@ START_TEST(cli_knobs)
 }
 END_TEST
 
+/* --restore DIR: no --kernel needed; --pages and the run options apply;
+ * what the snapshot fixes is a usage error naming the option. */
+START_TEST(cli_restore)
+{
+	struct cli_opts o;
+
+	ck_assert_int_eq(cli_try(&o, "--restore", "/s", NULL), 0);
+	ck_assert_str_eq(o.restore, "/s");
+	ck_assert_int_eq(o.restore_copy, 0);
+	ck_assert_ptr_null(o.kernel);
+	ck_assert_int_eq(cli_try(&o, "--restore", "/s", "--restore-mode",
+				 "copy", "--pages", "huge", "--control-socket",
+				 "/tmp/x.sock", "--verbose", NULL),
+			 0);
+	ck_assert_int_eq(o.restore_copy, 1);
+	ck_assert_int_eq(o.pages_set, 1);
+	ck_assert_int_eq(o.policy.pages, REGION_PAGES_HUGE);
+	ck_assert_int_eq(cli_try(&o, "--restore", "/s", "--mem", "1G", NULL),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(cli_err, "--mem cannot be combined"));
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--restore", "/s", NULL),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(cli_err, "--kernel cannot be combined"));
+	ck_assert_int_eq(cli_try(&o, "--restore", "/s", "--disk", "d", NULL),
+			 -EINVAL);
+	ck_assert_int_eq(
+		cli_try(&o, "--restore", "/s", "--restore-mode", "fast", NULL),
+		-EINVAL);
+	ck_assert_int_eq(cli_try(&o, "--restore", "", NULL), -EINVAL);
+	ck_assert_int_eq(
+		cli_try(&o, "--kernel", "k", "--restore-mode", "lazy", NULL),
+		-EINVAL);
+	ck_assert_ptr_nonnull(strstr(cli_err, "needs --restore"));
+}
+END_TEST
+
 /* `microvm ctl`: requests outside the grammar are usage errors (2), told
  * before any connection. */
 START_TEST(cli_ctl_usage)
@@ -585,6 +621,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, cli_net_values);
 	tcase_add_test(tc, cli_balloon_values);
 	tcase_add_test(tc, cli_knobs);
+	tcase_add_test(tc, cli_restore);
 	tcase_add_test(tc, cli_ctl_usage);
 	tcase_add_test(tc, cli_zones_typed);
 	tcase_add_test(tc, cli_zones_bad);

@@ -357,6 +357,95 @@ START_TEST(ctl_client)
 }
 END_TEST
 
+/* A fake VM for pause, resume and snapshot. */
+static int fake_paused, fake_fail;
+static char fake_dir[256];
+
+static int fake_pause(void *opaque, char *err, size_t errlen)
+{
+	(void)opaque;
+	if (fake_fail) {
+		snprintf(err, errlen, "a vCPU did not stop");
+		return -ETIMEDOUT;
+	}
+	fake_paused = 1;
+	return 0;
+}
+
+static int fake_resume(void *opaque, char *err, size_t errlen)
+{
+	(void)opaque;
+	(void)err;
+	(void)errlen;
+	fake_paused = 0;
+	return 0;
+}
+
+static int fake_snapshot(void *opaque, const char *dir,
+			 struct control_snapshot_result *r, char *err,
+			 size_t errlen)
+{
+	(void)opaque;
+	if (fake_fail) {
+		snprintf(err, errlen,
+			 "snapshot directory %s exists and is "
+			 "not empty",
+			 dir);
+		return -EEXIST;
+	}
+	snprintf(fake_dir, sizeof(fake_dir), "%s", dir);
+	r->state_bytes = 8728;
+	r->memory_bytes = 1 << 20;
+	r->paused_ns = 2500000;
+	r->total_ns = 3000000;
+	return 0;
+}
+
+static const struct control_vm_ops fake_ops = {
+	.pause = fake_pause,
+	.resume = fake_resume,
+	.snapshot = fake_snapshot,
+};
+
+START_TEST(ctl_pause_resume_snapshot)
+{
+	char r[CONTROL_REPLY_MAX], err[256];
+	static char w0[] = "snapshot", w1[] = "a/b", w2[] = "c";
+	char *snap[] = {w0, w1, w2};
+
+	/* Without a VM behind it: an error, not a crash. */
+	ck_assert_int_eq(handle("pause", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "cannot be paused"));
+	control_set_vm(&ctl, &fake_ops, NULL);
+	fake_paused = fake_fail = 0;
+	ck_assert_int_eq(handle("pause", r), 1);
+	ck_assert_str_eq(r, "{\"ok\":true,\"paused\":true}\n");
+	ck_assert_int_eq(fake_paused, 1);
+	ck_assert_int_eq(handle("resume", r), 1);
+	ck_assert_str_eq(r, "{\"ok\":true,\"paused\":false}\n");
+	ck_assert_int_eq(fake_paused, 0);
+	ck_assert_int_eq(handle("pause now", r), 0);
+	ck_assert_int_eq(handle("snapshot", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "usage: snapshot <DIR>"));
+	ck_assert_int_eq(handle("snapshot relative/dir", r), 0);
+	ck_assert_int_eq(handle("snapshot /tmp/x\"y", r), 0);
+	ck_assert_int_eq(handle("snapshot /tmp/snap", r), 1);
+	ck_assert_str_eq(fake_dir, "/tmp/snap");
+	ck_assert_str_eq(r, "{\"ok\":true,\"dir\":\"/tmp/snap\","
+			    "\"state_bytes\":8728,\"memory_bytes\":1048576,"
+			    "\"paused_ms\":2.500,\"total_ms\":3.000}\n");
+	fake_fail = 1;
+	ck_assert_int_eq(handle("snapshot /tmp/snap", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "snapshot: snapshot directory"));
+	ck_assert_int_eq(handle("pause", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "pause: a vCPU did not stop"));
+	/* The client's grammar: snapshot takes exactly one DIR. */
+	ck_assert_int_eq(control_request_check(2, snap, err, sizeof(err)), 0);
+	ck_assert_int_ne(control_request_check(1, snap, err, sizeof(err)), 0);
+	ck_assert_int_ne(control_request_check(3, snap, err, sizeof(err)), 0);
+}
+END_TEST
+
 Suite *control_suite(void);
 Suite *control_suite(void)
 {
@@ -368,6 +457,7 @@ Suite *control_suite(void)
 	tcase_add_test(tc, ctl_target_reaches_device);
 	tcase_add_test(tc, ctl_socket);
 	tcase_add_test(tc, ctl_client);
+	tcase_add_test(tc, ctl_pause_resume_snapshot);
 	tcase_add_test(tc, ctl_close_leaves_a_newer_socket);
 	tcase_add_test(tc, ctl_idle_clients_do_not_lock_out);
 	tcase_add_test(tc, ctl_idle_timeout);

@@ -33,4 +33,5 @@ cmd readme-bench '^512M +1cpu +lazy +huge +1/1' make -s bench BENCH_ARGS="--quic
 cmd readme-bench-io '^write +[0-9]' make -s bench-io BENCH_ARGS="--runs 1 --mib 8"
 cmd readme-bench-balloon '^huge +256 +[0-9]+ +[0-9]+%' make -s bench-balloon BENCH_ARGS="--runs 1 --policies huge"
 cmd readme-bench-cmdline '^microvm-plain +[0-9]+ +[0-9]+' make -s bench-cmdline BENCH_ARGS="--runs 1"
+cmd readme-bench-restore '^base +lazy +[0-9]+ +[0-9]+ +[0-9.]+' make -s bench-restore BENCH_ARGS="--runs 1 --policies base"
 exit 0
