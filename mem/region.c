@@ -504,7 +504,7 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	if (pol->pages == REGION_PAGES_THP &&
 	    (ret = region_thp_check(fd >= 0, err, errlen)))
 		return ret;
-	if (hugetlb) {
+	if (hugetlb && !pol->noreserve) {
 		long avail = region_pool_available(pol->pages);
 
 		/* The kernel would refuse the mmap below anyway; checking
@@ -536,7 +536,8 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	hva += (gpa - (uintptr_t)hva) & (align - 1);
 
 	if (fd >= 0) {
-		flags = MAP_SHARED | MAP_FIXED;
+		flags = MAP_SHARED | MAP_FIXED |
+			(pol->noreserve ? MAP_NORESERVE : 0);
 		m = mmap(hva, size, PROT_READ | PROT_WRITE, flags, fd,
 			 (off_t)fd_offset);
 	} else {
@@ -643,5 +644,32 @@ int region_discard(struct region *r, uint64_t off, uint64_t len,
 		return -errno;
 	}
 	*returned = end - start;
+	return 0;
+}
+
+int region_populate(struct region *r, uint64_t off, uint64_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(off, len, &end) || end > r->size || !r->hva)
+		return -EFAULT;
+	if (!len)
+		return 0;
+	if (off % r->page_size || len % r->page_size)
+		return -EINVAL;
+	/* A file's pages are allocated in the file: fallocate reports a
+	 * short hugetlb pool or a full tmpfs as -ENOSPC, where a first
+	 * touch would be SIGBUS. */
+	if (r->fd >= 0) {
+		if (fallocate(r->fd, 0, (off_t)(r->fd_offset + off),
+			      (off_t)len))
+			return -errno;
+		return 0;
+	}
+	/* Anonymous: the kernel reports failure (-ENOMEM, -EFAULT) instead
+	 * of delivering a signal. Kernels without it (-EINVAL) leave the
+	 * pages to the first touch, which anonymous memory survives. */
+	if (madvise(r->hva + off, len, MADV_POPULATE_WRITE))
+		return errno == EINVAL ? 0 : -errno;
 	return 0;
 }

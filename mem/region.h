@@ -33,6 +33,10 @@ struct region_policy {
 	/* The option that chose this policy, for messages: NULL means
 	 * --pages (and --mem), else e.g. "--mem-zone id=fast". */
 	const char *origin;
+	/* 1: reserve nothing at map time (MAP_NORESERVE, no pool check):
+	 * for a hotplug region whose blocks are populated one by one with
+	 * region_populate(), which fails cleanly when the pool is short. */
+	int noreserve;
 };
 
 /* What a region became. */
@@ -134,5 +138,16 @@ int region_sync(struct region *r) __attribute__((warn_unused_result));
  */
 int region_discard(struct region *r, uint64_t off, uint64_t len,
 		   uint64_t *returned) __attribute__((warn_unused_result));
+
+/*
+ * Allocate [off, off+len) of the region now, the way that fails with an
+ * error instead of a later SIGBUS or OOM kill: fallocate for memfd, hugetlb
+ * and file backings (hugetlbfs gives -ENOSPC when the pool is short),
+ * MADV_POPULATE_WRITE for anonymous memory. off and len must be multiples
+ * of the page size. 0 or a negative errno (-EFAULT outside the region);
+ * after an error some of the range may be allocated: discard it.
+ */
+int region_populate(struct region *r, uint64_t off, uint64_t len)
+	__attribute__((warn_unused_result));
 
 #endif
