@@ -197,6 +197,7 @@ LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/lib.sh scripts/summary.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh tests/boot/zones.sh \
+	tests/boot/hotplug.sh \
 	scripts/hugepool.sh \
 	tests/tiny/build.sh \
 	tests/scripts/run tests/user/run tests/user/*.sh)

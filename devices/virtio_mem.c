@@ -91,6 +91,20 @@ static struct region *virtio_mem_region(const struct virtio_mem *m)
 	return guest_mem_find(m->mmio.gm, m->lay.addr, m->lay.region_size);
 }
 
+/* Tell guest memory that blocks [first, first+n) are (un)plugged, so
+ * other devices' translations accept or refuse them: before the discard
+ * when unplugging, after the allocation when plugging. */
+static void virtio_mem_mark(struct virtio_mem *m, uint64_t first, uint64_t n,
+			    int on)
+{
+	struct region *r = virtio_mem_region(m);
+
+	if (r)
+		region_set_plugged(
+			r, m->lay.addr + first * m->lay.block_size - r->gpa,
+			n * m->lay.block_size, on);
+}
+
 /* Give blocks [first, first+n) back to the host. */
 static void virtio_mem_discard(struct virtio_mem *m, uint64_t first, uint64_t n)
 {
@@ -208,6 +222,7 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 		if (rt != VIRTIO_MEM_RESP_ACK)
 			break;
 		virtio_mem_set(m, first, n, 1);
+		virtio_mem_mark(m, first, n, 1);
 		m->plugged_size += len;
 		m->c.plugs++;
 		m->c.plugged_bytes += len;
@@ -218,6 +233,7 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 			break;
 		len = n * m->lay.block_size;
 		virtio_mem_set(m, first, n, 0);
+		virtio_mem_mark(m, first, n, 0);
 		virtio_mem_discard(m, first, n);
 		m->plugged_size -= len;
 		m->c.unplugs++;
@@ -233,6 +249,7 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 				e++;
 			if (e > b) {
 				virtio_mem_set(m, b, e - b, 0);
+				virtio_mem_mark(m, b, e - b, 0);
 				virtio_mem_discard(m, b, e - b);
 				m->c.unplugged_bytes +=
 					(e - b) * m->lay.block_size;

@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <linux/memfd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -616,6 +617,7 @@ int region_unmap(struct region *r)
 	}
 	if (r->fd >= 0 && r->map_base)
 		close(r->fd);
+	free(r->plug_map);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	r->host_node = -1;
@@ -672,4 +674,56 @@ int region_populate(struct region *r, uint64_t off, uint64_t len)
 	if (madvise(r->hva + off, len, MADV_POPULATE_WRITE))
 		return errno == EINVAL ? 0 : -errno;
 	return 0;
+}
+
+int region_track_plugs(struct region *r, uint64_t block)
+{
+	uint64_t n;
+
+	if (!block || (block & (block - 1)) || r->size % block)
+		return -EINVAL;
+	n = r->size / block;
+	free(r->plug_map);
+	r->plug_map = calloc((n + 63) / 64, sizeof(uint64_t));
+	if (!r->plug_map)
+		return -ENOMEM;
+	r->plug_block = block;
+	return 0;
+}
+
+void region_set_plugged(struct region *r, uint64_t off, uint64_t len, int on)
+{
+	if (!r->plug_map || !len || off >= r->size)
+		return;
+	if (len > r->size - off)
+		len = r->size - off;
+	for (uint64_t b = off / r->plug_block;
+	     b <= (off + len - 1) / r->plug_block; b++) {
+		uint64_t bit = 1ULL << (b % 64);
+
+		if (on)
+			__atomic_fetch_or(&r->plug_map[b / 64], bit,
+					  __ATOMIC_RELEASE);
+		else
+			__atomic_fetch_and(&r->plug_map[b / 64], ~bit,
+					   __ATOMIC_RELEASE);
+	}
+}
+
+int region_plugged(const struct region *r, uint64_t off, uint64_t len)
+{
+	if (!r->plug_map)
+		return 1;
+	if (!len)
+		len = 1;
+	if (off >= r->size || len > r->size - off)
+		return 0;
+	for (uint64_t b = off / r->plug_block;
+	     b <= (off + len - 1) / r->plug_block; b++)
+		if (!((__atomic_load_n(&r->plug_map[b / 64],
+				       __ATOMIC_ACQUIRE) >>
+		       (b % 64)) &
+		      1))
+			return 0;
+	return 1;
 }

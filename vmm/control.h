@@ -37,6 +37,21 @@
  *     (swap-in, swap-out, major-faults, minor-faults, free-memory,
  *     total-memory, available-memory, disk-caches, hugetlb-allocations,
  *     hugetlb-failures).
+ *   mem set <MiB>
+ *     Set the virtio-mem requested size: the guest plugs or unplugs
+ *     blocks to reach it (whole MiB, a multiple of the block size, at
+ *     most the usable region).
+ *     {"ok":true}
+ *   mem stats
+ *     {"ok":true,"requested_mib":N,"plugged_mib":N,"driver_ok":B,
+ *      "region_addr":N,"region_mib":N,"usable_mib":N,"block_bytes":N,
+ *      "page_bytes":N,"plugs":N,"unplugs":N,"unplug_alls":N,
+ *      "plugged_bytes":N,"unplugged_bytes":N,"busy":N,"busy_pool":N,
+ *      "busy_alloc":N,"nacks":N,"errors":N,"returned_bytes":N,
+ *      "returned_4k":N,"returned_2m":N,"returned_1g":N,
+ *      "discard_errors":N}
+ *     busy_pool: PLUG answered BUSY because the hugetlb pool was short;
+ *     busy_alloc: because the host could not allocate otherwise.
  *   anything else
  *     {"ok":false,"error":"<one line saying what was wrong and what to send>"}
  *
@@ -52,6 +67,7 @@
 
 #include "devices/event_source.h"
 #include "devices/virtio_balloon.h"
+#include "devices/virtio_mem.h"
 #include "mem/guest_mem.h"
 
 #include <sys/stat.h>
@@ -78,6 +94,7 @@ struct control {
 			      * path still names it */
 	const struct guest_mem *gm;	/* for rss_*; may be NULL */
 	struct virtio_balloon *balloon; /* NULL: no --balloon */
+	struct virtio_mem *mem;		/* NULL: no --mem-hotplug */
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 };
 
@@ -93,6 +110,10 @@ int control_open(struct control *c, const char *path,
 /* Set up a channel with no socket (for control_handle alone). */
 void control_init(struct control *c, const struct guest_mem *gm,
 		  struct virtio_balloon *balloon);
+
+/* Serve `mem set` and `mem stats` for this virtio-mem device (NULL:
+ * none, the default). */
+void control_set_mem(struct control *c, struct virtio_mem *mem);
 
 /* The fd the event loop polls for EPOLLIN. */
 int control_fd(const struct control *c);

@@ -44,6 +44,7 @@ static void hp_region(enum region_pages pages, enum region_backing backing)
 		      "%s", err);
 	if (fd >= 0)
 		close(fd);
+	ck_assert_int_eq(region_track_plugs(&r, lay.block_size), 0);
 	ck_assert_int_eq(guest_mem_add(gm, &r), 0);
 	hp_mapped = 1;
 }
@@ -301,9 +302,15 @@ START_TEST(vm_plug_unplug_anon)
 {
 	struct virtio_mem_info in;
 
+	uint8_t byte = 0;
+
 	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
 	start(8 * MiB);
 	ck_assert_uint_eq(hp_resident(0, 8 * MiB), 0);
+	/* Unplugged: no device may reach it through guest memory. */
+	ck_assert_ptr_null(guest_mem_ptr(gm, 128 * MiB + BLK, 1));
+	ck_assert_int_eq(guest_mem_read(gm, 128 * MiB + BLK, &byte, 1),
+			 -EFAULT);
 	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, 128 * MiB + BLK, 2),
 			  VIRTIO_MEM_RESP_ACK);
 	/* Populated before the answer: resident, nothing else. */
@@ -311,6 +318,15 @@ START_TEST(vm_plug_unplug_anon)
 	ck_assert_uint_eq(hp_resident(0, BLK), 0);
 	ck_assert_uint_eq(hp_resident(3 * BLK, BLK), 0);
 	memset(hp_hva(BLK), 0xab, 2 * BLK);
+	/* Plugged: translations work, but not across into an unplugged
+	 * block. */
+	ck_assert_ptr_eq(guest_mem_ptr(gm, 128 * MiB + BLK, 2 * BLK),
+			 hp_hva(BLK));
+	ck_assert_int_eq(guest_mem_read(gm, 128 * MiB + 3 * BLK - 1, &byte, 1),
+			 0);
+	ck_assert_uint_eq(byte, 0xab);
+	ck_assert_ptr_null(guest_mem_ptr(gm, 128 * MiB + 3 * BLK - 1, 2));
+	ck_assert_ptr_null(guest_mem_ptr(gm, 128 * MiB + BLK - 1, 2));
 	ck_assert_uint_eq(state_of(128 * MiB + BLK, 2),
 			  VIRTIO_MEM_STATE_PLUGGED);
 	ck_assert_uint_eq(state_of(128 * MiB, 2), VIRTIO_MEM_STATE_MIXED);
@@ -323,6 +339,8 @@ START_TEST(vm_plug_unplug_anon)
 	ck_assert_uint_eq(hp_resident(BLK, BLK), BLK);
 	ck_assert_uint_eq(hp_hva(BLK)[0], 0xab);
 	ck_assert_uint_eq(hp_hva(2 * BLK)[0], 0);
+	ck_assert_ptr_null(guest_mem_ptr(gm, 128 * MiB + 2 * BLK, 1));
+	ck_assert_ptr_nonnull(guest_mem_ptr(gm, 128 * MiB + BLK, BLK));
 	virtio_mem_get(&vm, &in);
 	ck_assert_uint_eq(in.plugged_size, BLK);
 	ck_assert_uint_eq(in.c.plugs, 1);
@@ -441,6 +459,8 @@ START_TEST(vm_unplug_all_and_reset)
 	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0),
 			  VIRTIO_MEM_RESP_ACK);
 	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 0);
+	ck_assert_ptr_null(guest_mem_ptr(gm, a + 10 * BLK, 1));
+	ck_assert_ptr_null(guest_mem_ptr(gm, a, 1));
 	/* memfd: the hole was punched (reads zero, not resident). */
 	ck_assert_uint_eq(hp_hva(0)[0], 0);
 	ck_assert_uint_eq(hp_hva(10 * BLK + 4 * BLK - 1)[0], 0);
