@@ -9,7 +9,7 @@
 #   MEMHOG ...                  (from /bin/memhog)
 #   HP-USED ok|fail
 #   HP-SHRUNK total_kb=N        back within 16 MiB of the start (or timeout)
-#   HP-END
+#   HP-END                      10 s later
 kb() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
 t0=$(kb MemTotal)
 echo "HP-MEM start total_kb=$t0"
@@ -31,4 +31,6 @@ while [ $i -lt 180 ] && [ $(($(kb MemTotal) - t0)) -gt 16384 ]; do
 	i=$((i + 1))
 done
 echo "HP-SHRUNK total_kb=$(kb MemTotal)"
+# The host reads mem stats and its RSS now: stay up a moment.
+sleep 10
 echo "HP-END"
