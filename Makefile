@@ -206,6 +206,7 @@ LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh tests/boot/zones.sh \
 	tests/boot/snapshot.sh \
+	tests/boot/hotplug.sh \
 	scripts/hugepool.sh \
 	tests/tiny/build.sh \
 	tests/scripts/run tests/user/run tests/user/*.sh)

@@ -39,11 +39,15 @@ int params_e820_build(const struct guest_mem *gm, struct boot_e820_entry *tab,
 {
 	int n = 0;
 
-	/* Regions are sorted, so three sweeps give a sorted map. */
+	/* Regions are sorted, so three sweeps give a sorted map. A hotplug
+	 * region is not RAM at boot: the guest's virtio-mem driver adds
+	 * what it plugs. */
 	for (unsigned i = 0; i < gm->nr && n >= 0; i++) {
 		uint64_t a = gm->regions[i].gpa;
 		uint64_t b = a + gm->regions[i].size;
 
+		if (gm->regions[i].hotplug)
+			continue;
 		if (a < LAYOUT_EBDA_START)
 			n = params_e820_add(
 				tab, max, n, a,
@@ -57,6 +61,8 @@ int params_e820_build(const struct guest_mem *gm, struct boot_e820_entry *tab,
 		uint64_t a = gm->regions[i].gpa;
 		uint64_t b = a + gm->regions[i].size;
 
+		if (gm->regions[i].hotplug)
+			continue;
 		if (b > LAYOUT_HIMEM_START)
 			n = params_e820_add(
 				tab, max, n,

@@ -311,6 +311,15 @@ static int virtio_mmio_features_ok(struct virtio_mmio_dev *d)
 			d->name);
 		return 0;
 	}
+	if (d->ops->features_ok &&
+	    !d->ops->features_ok(d->opaque, d->driver_features)) {
+		log_ratelimited(&d->info_rl, LOG_INFO,
+				"%s: driver features 0x%" PRIx64
+				" lack one the device requires; FEATURES_OK "
+				"refused",
+				d->name, d->driver_features);
+		return 0;
+	}
 	return 1;
 }
 

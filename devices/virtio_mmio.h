@@ -117,6 +117,10 @@ struct virtio_mmio_ops {
 	/* Optional: the driver set DRIVER_OK. Nonzero fails the device
 	 * (DEVICE_NEEDS_RESET). */
 	int (*activate)(void *opaque);
+	/* Optional: may the driver run with these features (already a
+	 * subset of the offered ones)? 0 refuses FEATURES_OK, for a
+	 * device that requires a feature. */
+	int (*features_ok)(void *opaque, uint64_t features);
 	/*
 	 * Snapshot hooks for the device type's own state (config space,
 	 * counters, a frame or buffer it holds), optional: NULL when the

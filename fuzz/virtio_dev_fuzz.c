@@ -2,19 +2,22 @@
  * libFuzzer target: a hostile guest against every virtio device through
  * the virtio-mmio transport. The input is a program of guest actions on a
  * 1 MiB guest RAM (the real allocator: anonymous memory between guard
- * pages) shared by four devices: virtio-blk over a memfd image, virtio-net
+ * pages) shared by five devices: virtio-blk over a memfd image, virtio-net
  * over a socketpair standing in for the TAP (the test end reads what the
- * guest sends and injects frames), virtio-rng and virtio-balloon (whose
- * discards really MADV_DONTNEED the guest RAM).
+ * guest sends and injects frames), virtio-rng, virtio-balloon (whose
+ * discards really MADV_DONTNEED the guest RAM) and virtio-mem over a 16 MiB
+ * hotplug region at FUZZ_HP_GPA (plugs really populate it, unplugs
+ * discard it).
  *
  * Must hold for every input: no crash, no sanitizer report, no leak, no
  * hang (every op is bounded and devices process with budgets).
  *
  * Input (little endian):
  *   0     setup: bit 0 balloon reporting, 1 deflate-on-oom, 2 stats
- *         queue, 3 read-only disk
+ *         queue, 3 read-only disk, 4 virtio-mem requests 8 MiB at start
  *   then up to FUZZ_MAX_OPS ops, each an op byte (device d = op & 3:
- *   0 blk, 1 net, 2 rng, 3 balloon; kind = op >> 2) and its operands:
+ *   0 blk, 1 net, 2 rng, 3 balloon, kind = op >> 2; with bit 7 set the
+ *   device is virtio-mem and kind = (op >> 2) & 0x1f) and its operands:
  *   kind 0  MMIO write: off le16 (& 0xfff), width byte (1 << b % 4),
  *           value le32
  *   kind 1  MMIO read: off le16, width byte
@@ -30,7 +33,8 @@
  *           descriptors, avail entry and idx
  *           are written at FUZZ_RING(d, q), then QueueNotify
  *   kind 6  net: a frame from the TAP: len le16 (% 2048), len bytes
- *   kind 7  balloon: set the target, le16 4K pages
+ *   kind 7  balloon: set the target, le16 4K pages; mem: set the
+ *           requested size, le16 2 MiB blocks
  *   kind 8  balloon: discard gpa le32, len le32 directly
  *   kind 9  reset: status 0
  *   others  nothing
@@ -52,6 +56,7 @@
 
 #include "devices/virtio_balloon.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_mem.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
@@ -67,11 +72,13 @@
 #define FUZZ_MAX_FRAME	 2048
 #define FUZZ_MMIO_BASE	 0xd0000000ULL
 #define FUZZ_DRAIN_LIMIT 64
+#define FUZZ_HP_GPA	 0x8000000ULL
+#define FUZZ_HP_SIZE	 0x1000000ULL
 /* Rings: device d, queue q: descriptors, then avail, then used, 4 KiB
  * each (room for 256 entries). Buffers go anywhere. */
 #define FUZZ_RING(d, q) (0x20000ULL + (d)*0x10000ULL + (q)*0x3000ULL)
 
-enum { FZ_BLK, FZ_NET, FZ_RNG, FZ_BALLOON, FZ_NDEV };
+enum { FZ_BLK, FZ_NET, FZ_RNG, FZ_BALLOON, FZ_MEM, FZ_NDEV };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -82,6 +89,7 @@ static struct virtio_blk fz_blk;
 static struct virtio_net fz_net;
 static struct virtio_rng fz_rng;
 static struct virtio_balloon fz_bl;
+static struct virtio_mem fz_mem;
 static int fz_peer = -1;
 static uint16_t fz_qsize[FZ_NDEV][FUZZ_MAX_QUEUES];
 static uint16_t fz_next_desc[FZ_NDEV][FUZZ_MAX_QUEUES];
@@ -142,6 +150,9 @@ static void fz_init_once(void)
 	if (memmap_build(&fz_gm, FUZZ_RAM_SIZE, FUZZ_HOLE, FUZZ_HOLE + 0x1000,
 			 &pol, &info, err, sizeof(err)))
 		fz_die(err);
+	if (memmap_add_hotplug(&fz_gm, FUZZ_HP_GPA, FUZZ_HP_SIZE,
+			       REGION_PAGES_BASE, -1, "hp", err, sizeof(err)))
+		fz_die(err);
 	fz_disk = memfd_create("fuzz-disk", MFD_CLOEXEC);
 	if (fz_disk < 0)
 		fz_die("memfd_create");
@@ -160,6 +171,7 @@ static struct virtio_mmio_dev *fz_dev(unsigned d)
 	case FZ_BLK: return &fz_blk.mmio;
 	case FZ_NET: return &fz_net.mmio;
 	case FZ_RNG: return &fz_rng.mmio;
+	case FZ_MEM: return &fz_mem.mmio;
 	default: return &fz_bl.mmio;
 	}
 }
@@ -181,6 +193,13 @@ static void fz_devices_up(uint8_t setup)
 		.deflate_on_oom = !!(setup & 2),
 		.stats_interval = (setup & 4) ? 1 : 0,
 	};
+	struct virtio_mem_cfg mcfg = {
+		.lay = {.addr = FUZZ_HP_GPA,
+			.region_size = FUZZ_HP_SIZE,
+			.usable_size = FUZZ_HP_SIZE,
+			.block_size = 2ULL << 20},
+		.requested = (setup & 0x10) ? FUZZ_HP_SIZE / 2 : 0,
+	};
 	char err[256];
 	int sv[2];
 
@@ -198,6 +217,8 @@ static void fz_devices_up(uint8_t setup)
 	virtio_rng_init(&fz_rng);
 	if (virtio_balloon_init(&fz_bl, &bcfg))
 		fz_die("virtio_balloon_init");
+	if (virtio_mem_init(&fz_mem, &mcfg))
+		fz_die("virtio_mem_init");
 	for (unsigned i = 0; i < FZ_NDEV; i++)
 		fz_attach(fz_dev(i), i);
 	memset(fz_qsize, 0, sizeof(fz_qsize));
@@ -208,7 +229,8 @@ static void fz_devices_up(uint8_t setup)
  * many buffers each queue used. */
 static void fz_report(void)
 {
-	static const char *const names[] = {"blk", "net", "rng", "balloon"};
+	static const char *const names[] = {"blk", "net", "rng", "balloon",
+					    "mem"};
 
 	for (unsigned di = 0; di < FZ_NDEV; di++) {
 		fprintf(stderr, "%s: status %#x irqs %u used", names[di],
@@ -226,6 +248,21 @@ static void fz_report(void)
 	}
 }
 
+/* The next input starts with every hotplug block unplugged and
+ * unbacked, as a fresh VM would. */
+static void fz_mem_down(void)
+{
+	struct region *r = guest_mem_find(&fz_gm, FUZZ_HP_GPA, FUZZ_HP_SIZE);
+	uint64_t got;
+
+	virtio_mem_close(&fz_mem);
+	if (!r)
+		fz_die("hotplug region");
+	region_set_plugged(r, 0, FUZZ_HP_SIZE, 0);
+	if (region_discard(r, 0, FUZZ_HP_SIZE, &got))
+		fz_die("hotplug discard");
+}
+
 static void fz_devices_down(void)
 {
 	if (fz_verbose)
@@ -236,6 +273,7 @@ static void fz_devices_down(void)
 	fz_peer = -1;
 	virtio_rng_close(&fz_rng);
 	virtio_balloon_close(&fz_bl);
+	fz_mem_down();
 }
 
 static void fz_wr(struct virtio_mmio_dev *d, uint64_t off, uint32_t v)
@@ -383,7 +421,8 @@ static void fz_process(unsigned di)
 
 static void fz_op(uint8_t op, struct fz_in *in)
 {
-	unsigned di = op & 3, kind = op >> 2;
+	unsigned di = (op & 0x80) ? FZ_MEM : op & 3U;
+	unsigned kind = (op & 0x80) ? (op >> 2) & 0x1fU : op >> 2U;
 	struct virtio_mmio_dev *d = fz_dev(di);
 	uint8_t buf[VIRTIO_NET_HDR_SIZE + FUZZ_MAX_FRAME];
 	uint64_t v64;
@@ -440,6 +479,13 @@ static void fz_op(uint8_t op, struct fz_in *in)
 		break;
 	}
 	case 7:
+		if (di == FZ_MEM) {
+			if (virtio_mem_set_requested(
+				    &fz_mem, (uint64_t)fz_u16(in) << 21)) {
+				/* Beyond the region: refused. */
+			}
+			break;
+		}
 		if (virtio_balloon_set_target(&fz_bl, (uint64_t)fz_u16(in)
 							      << 12)) {
 			/* More than RAM: refused, as the control socket

@@ -4,7 +4,9 @@ for each device a valid driver init and one or more valid requests, so the
 fuzzer starts deep in every device. Run from the repository root."""
 import struct
 
-BLK, NET, RNG, BALLOON = range(4)
+BLK, NET, RNG, BALLOON, MEM = range(5)
+HP = 0x8000000  # the fuzz target's hotplug region (16 MiB, 2 MiB blocks)
+MIB2 = 2 << 20
 ALL = 0xFFFFFFFFFFFFFFFF
 
 
@@ -13,6 +15,8 @@ def ring(d, q):
 
 
 def op(kind, dev):
+    if dev == MEM:
+        return bytes([0x80 | kind << 2])
     return bytes([(kind << 2) | dev])
 
 
@@ -90,6 +94,19 @@ def seeds():
     s['balloon-plain'] = (bytes([0]) + init(BALLOON) + ram(0x78000, pfns) +
                           post(BALLOON, 0, [(0x78000, len(pfns), False)]) +
                           process(BALLOON))
+    # virtio-mem: plug two blocks, query, unplug one, unplug all, and a
+    # misaligned plug; the requested size is set by the setup bit.
+    def mem_req(typ, addr, nb, at):
+        return (ram(at, struct.pack('<H6xQH6x', typ, addr, nb)) +
+                post(MEM, 0, [(at, 24, False), (at + 0x100, 10, True)]) +
+                process(MEM))
+    s['mem'] = (bytes([0x10]) + init(MEM) +
+                mem_req(0, HP, 2, 0x7a000) +
+                mem_req(3, HP, 4, 0x7a200) +
+                mem_req(1, HP + MIB2, 1, 0x7a400) +
+                mem_req(0, HP + 4096, 1, 0x7a600) +
+                op(7, MEM) + struct.pack('<H', 2) +
+                mem_req(2, 0, 0, 0x7a800))
     # Every device up at once, then the guest turns hostile: a queue at
     # the end of RAM, a register write of every width, a reset mid-request.
     s['all'] = (bytes([1]) + init(BLK) + init(NET) + init(RNG) +

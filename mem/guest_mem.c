@@ -81,7 +81,11 @@ void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 	if (!len)
 		return NULL;
 	r = guest_mem_find(gm, gpa, len);
-	return r ? r->hva + (gpa - r->gpa) : NULL;
+	/* An unplugged hotplug block is not the guest's memory: refusing it
+	 * keeps devices off pages the host may not be able to back. */
+	if (!r || !region_plugged(r, gpa - r->gpa, len))
+		return NULL;
+	return r->hva + (gpa - r->gpa);
 }
 
 /*
@@ -106,6 +110,8 @@ static int guest_mem_walk(const struct guest_mem *gm, uint64_t gpa,
 		n = r->gpa + r->size - gpa;
 		if (n > end - gpa)
 			n = end - gpa;
+		if (!region_plugged(r, gpa - r->gpa, n))
+			return -EFAULT;
 		if (!check) {
 			if (to_guest)
 				memcpy(r->hva + (gpa - r->gpa), buf, n);
@@ -142,7 +148,8 @@ uint64_t guest_mem_size(const struct guest_mem *gm)
 	uint64_t total = 0;
 
 	for (unsigned i = 0; i < gm->nr; i++)
-		total += gm->regions[i].size;
+		if (!gm->regions[i].hotplug)
+			total += gm->regions[i].size;
 	return total;
 }
 

@@ -39,19 +39,20 @@ struct region *guest_mem_find(const struct guest_mem *gm, uint64_t gpa,
 
 /*
  * Host pointer for [gpa, gpa+len) when the whole range is inside one region;
- * NULL when any byte is outside RAM, the range spans regions, or gpa+len
+ * NULL when any byte is outside RAM or in an unplugged hotplug block, the range spans regions, or gpa+len
  * overflows. len 0 returns NULL.
  */
 void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
 /* Copy to/from guest memory, possibly spanning adjacent regions.
- * 0, or -EFAULT if any byte is outside RAM (then nothing is copied). */
+ * 0, or -EFAULT if any byte is outside RAM or in an unplugged hotplug
+ * block (then nothing is copied). */
 int guest_mem_read(const struct guest_mem *gm, uint64_t gpa, void *buf,
 		   uint64_t len) __attribute__((warn_unused_result));
 int guest_mem_write(const struct guest_mem *gm, uint64_t gpa, const void *buf,
 		    uint64_t len) __attribute__((warn_unused_result));
 
-/* Total bytes of RAM. */
+/* Total bytes of RAM present at boot (hotplug regions left out). */
 uint64_t guest_mem_size(const struct guest_mem *gm);
 
 /*

@@ -134,6 +134,50 @@ static int memmap_bind(struct region *r, int node, char *err, size_t errlen)
 	return 0;
 }
 
+int memmap_add_hotplug(struct guest_mem *gm, uint64_t gpa, uint64_t size,
+		       enum region_pages pages, int host_node, const char *id,
+		       char *err, size_t errlen)
+{
+	struct region_policy pol = {.pages = pages,
+				    .backing = REGION_BACKING_ANON,
+				    .origin = "--mem-hotplug",
+				    .noreserve = 1};
+	struct region r;
+	int fd = -1, created = 0, ret;
+
+	ret = region_open_backing(&pol, size, &fd, &created, err, errlen);
+	if (ret)
+		return ret;
+	ret = region_map(&r, gpa, size, &pol, fd, 0, err, errlen);
+	if (fd >= 0)
+		close(fd);
+	if (ret)
+		return ret;
+	r.hotplug = 1;
+	r.zone = MEMMAP_MAX_ZONES;
+	r.zone_id = id;
+	/* virtio-mem's block: the page size, at least 2 MiB. */
+	ret = region_track_plugs(&r, r.page_size > (2ULL << 20) ? r.page_size
+								: 2ULL << 20);
+	if (ret) {
+		snprintf(err, errlen, "hotplug region block map: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	if (host_node >= 0 && (ret = memmap_bind(&r, host_node, err, errlen)))
+		goto fail;
+	ret = guest_mem_add(gm, &r);
+	if (ret) {
+		snprintf(err, errlen,
+			 "internal: the hotplug region overlaps guest RAM");
+		goto fail;
+	}
+	return 0;
+fail:
+	(void)region_unmap(&r);
+	return ret;
+}
+
 /* Map one piece with the policy, adding it to gm with its zone's
  * binding and on-fault lock. */
 static int memmap_add(struct guest_mem *gm, uint64_t gpa, uint64_t size,

@@ -112,6 +112,21 @@ int memmap_lock(struct guest_mem *gm, const struct memmap_zone *zones,
 		unsigned nr, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * Map the hotplug region [gpa, gpa+size) with `pages` and add it to gm,
+ * reserving and populating nothing (region_policy.noreserve: hugetlb
+ * pages come from the pool block by block as the guest plugs them). Its
+ * backing: anonymous for base and thp, a hugetlb memfd for huge and
+ * huge1g (so unplugging punches holes the pool gets back). host_node >= 0
+ * binds it like a zone's. The region is marked hotplug, its zone index is
+ * MEMMAP_MAX_ZONES and its zone id `id` (which must outlive gm). 0 or a
+ * negative errno with err set; on failure gm is unchanged.
+ */
+int memmap_add_hotplug(struct guest_mem *gm, uint64_t gpa, uint64_t size,
+		       enum region_pages pages, int host_node, const char *id,
+		       char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* The host NUMA nodes with memory, e.g. "0-1", from sysfs ("" if none
  * can be read). A test hook reads another root. */
 extern const char *memmap_sysfs_node_root;

@@ -23,7 +23,7 @@ static uint64_t prefault_region_chunks(const struct region *r)
 
 static int prefault_wants(uint32_t mask, const struct region *r)
 {
-	return r->zone < 32 && (mask >> r->zone) & 1;
+	return !r->hotplug && r->zone < 32 && (mask >> r->zone) & 1;
 }
 
 static int prefault_chunk(const struct prefault *pf, uint64_t k,

@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <linux/memfd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -504,7 +505,7 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	if (pol->pages == REGION_PAGES_THP &&
 	    (ret = region_thp_check(fd >= 0, err, errlen)))
 		return ret;
-	if (hugetlb) {
+	if (hugetlb && !pol->noreserve) {
 		long avail = region_pool_available(pol->pages);
 
 		/* The kernel would refuse the mmap below anyway; checking
@@ -536,7 +537,8 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 	hva += (gpa - (uintptr_t)hva) & (align - 1);
 
 	if (fd >= 0) {
-		flags = MAP_SHARED | MAP_FIXED;
+		flags = MAP_SHARED | MAP_FIXED |
+			(pol->noreserve ? MAP_NORESERVE : 0);
 		m = mmap(hva, size, PROT_READ | PROT_WRITE, flags, fd,
 			 (off_t)fd_offset);
 	} else {
@@ -615,6 +617,7 @@ int region_unmap(struct region *r)
 	}
 	if (r->fd >= 0 && r->map_base)
 		close(r->fd);
+	free(r->plug_map);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	r->host_node = -1;
@@ -644,4 +647,83 @@ int region_discard(struct region *r, uint64_t off, uint64_t len,
 	}
 	*returned = end - start;
 	return 0;
+}
+
+int region_populate(struct region *r, uint64_t off, uint64_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(off, len, &end) || end > r->size || !r->hva)
+		return -EFAULT;
+	if (!len)
+		return 0;
+	if (off % r->page_size || len % r->page_size)
+		return -EINVAL;
+	/* A file's pages are allocated in the file: fallocate reports a
+	 * short hugetlb pool or a full tmpfs as -ENOSPC, where a first
+	 * touch would be SIGBUS. */
+	if (r->fd >= 0) {
+		if (fallocate(r->fd, 0, (off_t)(r->fd_offset + off),
+			      (off_t)len))
+			return -errno;
+		return 0;
+	}
+	/* Anonymous: the kernel reports failure (-ENOMEM, -EFAULT) instead
+	 * of delivering a signal. Kernels without it (-EINVAL) leave the
+	 * pages to the first touch, which anonymous memory survives. */
+	if (madvise(r->hva + off, len, MADV_POPULATE_WRITE))
+		return errno == EINVAL ? 0 : -errno;
+	return 0;
+}
+
+int region_track_plugs(struct region *r, uint64_t block)
+{
+	uint64_t n;
+
+	if (!block || (block & (block - 1)) || r->size % block)
+		return -EINVAL;
+	n = r->size / block;
+	free(r->plug_map);
+	r->plug_map = calloc((n + 63) / 64, sizeof(uint64_t));
+	if (!r->plug_map)
+		return -ENOMEM;
+	r->plug_block = block;
+	return 0;
+}
+
+void region_set_plugged(struct region *r, uint64_t off, uint64_t len, int on)
+{
+	if (!r->plug_map || !len || off >= r->size)
+		return;
+	if (len > r->size - off)
+		len = r->size - off;
+	for (uint64_t b = off / r->plug_block;
+	     b <= (off + len - 1) / r->plug_block; b++) {
+		uint64_t bit = 1ULL << (b % 64);
+
+		if (on)
+			__atomic_fetch_or(&r->plug_map[b / 64], bit,
+					  __ATOMIC_RELEASE);
+		else
+			__atomic_fetch_and(&r->plug_map[b / 64], ~bit,
+					   __ATOMIC_RELEASE);
+	}
+}
+
+int region_plugged(const struct region *r, uint64_t off, uint64_t len)
+{
+	if (!r->plug_map)
+		return 1;
+	if (!len)
+		len = 1;
+	if (off >= r->size || len > r->size - off)
+		return 0;
+	for (uint64_t b = off / r->plug_block;
+	     b <= (off + len - 1) / r->plug_block; b++)
+		if (!((__atomic_load_n(&r->plug_map[b / 64],
+				       __ATOMIC_ACQUIRE) >>
+		       (b % 64)) &
+		      1))
+			return 0;
+	return 1;
 }

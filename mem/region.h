@@ -33,6 +33,10 @@ struct region_policy {
 	/* The option that chose this policy, for messages: NULL means
 	 * --pages (and --mem), else e.g. "--mem-zone id=fast". */
 	const char *origin;
+	/* 1: reserve nothing at map time (MAP_NORESERVE, no pool check):
+	 * for a hotplug region whose blocks are populated one by one with
+	 * region_populate(), which fails cleanly when the pool is short. */
+	int noreserve;
 };
 
 /* What a region became. */
@@ -55,6 +59,15 @@ struct region {
 	int bound;		/* 1: mbind'd to host_node */
 	int host_node;		/* the host NUMA node, when bound */
 	int locked;		/* mlock'd (lock=on) or MLOCK_ONFAULT */
+	/* 1: a hotplug region (virtio-mem): not RAM at boot (no e820
+	 * entry, no prefault, no lock), its blocks backed only while
+	 * plugged. */
+	int hotplug;
+	/* Hotplug regions: one bit per block of plug_block bytes, set while
+	 * the block is plugged (region_track_plugs); guest_mem's
+	 * translations refuse unplugged blocks. NULL: every byte usable. */
+	uint64_t *plug_map;
+	uint64_t plug_block;
 };
 
 /* Page size in bytes for a policy (4K, 2M, 2M, 1G). */
@@ -134,5 +147,33 @@ int region_sync(struct region *r) __attribute__((warn_unused_result));
  */
 int region_discard(struct region *r, uint64_t off, uint64_t len,
 		   uint64_t *returned) __attribute__((warn_unused_result));
+
+/*
+ * Track which blocks of `block` bytes (a power of two dividing the size)
+ * are plugged: all start unplugged, and guest_mem's translations refuse
+ * them until region_set_plugged. 0, -EINVAL or -ENOMEM. Freed by
+ * region_unmap.
+ */
+int region_track_plugs(struct region *r, uint64_t block)
+	__attribute__((warn_unused_result));
+
+/* Mark the blocks covering [off, off+len) plugged (on) or not. No-op
+ * without tracking. Any thread (atomic bit updates). */
+void region_set_plugged(struct region *r, uint64_t off, uint64_t len, int on);
+
+/* 1 if every block touching [off, off+len) is plugged (always 1 without
+ * tracking), else 0. len 0 counts as 1 byte. Any thread. */
+int region_plugged(const struct region *r, uint64_t off, uint64_t len);
+
+/*
+ * Allocate [off, off+len) of the region now, the way that fails with an
+ * error instead of a later SIGBUS or OOM kill: fallocate for memfd, hugetlb
+ * and file backings (hugetlbfs gives -ENOSPC when the pool is short),
+ * MADV_POPULATE_WRITE for anonymous memory. off and len must be multiples
+ * of the page size. 0 or a negative errno (-EFAULT outside the region);
+ * after an error some of the range may be allocated: discard it.
+ */
+int region_populate(struct region *r, uint64_t off, uint64_t len)
+	__attribute__((warn_unused_result));
 
 #endif

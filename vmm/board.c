@@ -210,6 +210,43 @@ static int board_balloon(struct board *b, char *err, size_t errlen)
 	return ret;
 }
 
+/* --mem-hotplug: virtio-mem over the hotplug region the memory step
+ * mapped (the region marked hotplug in gm). */
+static int board_hotplug(struct board *b, char *err, size_t errlen)
+{
+	struct virtio_mem_cfg cfg = {.requested = b->o->hotplug.plugged};
+	const struct region *r = NULL;
+	int ret;
+
+	for (unsigned i = 0; i < b->gm->nr; i++)
+		if (b->gm->regions[i].hotplug)
+			r = &b->gm->regions[i];
+	if (!r) {
+		snprintf(err, errlen, "internal: no hotplug region mapped");
+		return -EINVAL;
+	}
+	cfg.lay.addr = r->gpa;
+	cfg.lay.region_size = r->size;
+	cfg.lay.usable_size = r->size;
+	cfg.lay.block_size =
+		r->page_size > (2ULL << 20) ? r->page_size : 2ULL << 20;
+	b->vmem = calloc(1, sizeof(*b->vmem));
+	if (!b->vmem)
+		return board_oom("the virtio-mem device", err, errlen);
+	ret = virtio_mem_init(b->vmem, &cfg);
+	if (ret) {
+		snprintf(err, errlen,
+			 "virtio-mem: region %#llx+%llu MiB, plugged=%llu "
+			 "MiB: %s",
+			 (unsigned long long)r->gpa,
+			 (unsigned long long)(r->size >> 20),
+			 (unsigned long long)(cfg.requested >> 20),
+			 strerror(-ret));
+		return ret;
+	}
+	return board_add_virtio(b, &b->vmem->mmio, "virtio-mem", err, errlen);
+}
+
 /* --control-socket: serves the balloon (set target, read counters). */
 static int board_control(struct board *b, char *err, size_t errlen)
 {
@@ -226,6 +263,7 @@ static int board_control(struct board *b, char *err, size_t errlen)
 		b->ctl = NULL;
 		return ret;
 	}
+	control_set_mem(b->ctl, b->vmem);
 	src = control_source(b->ctl);
 	ret = b->h->watch(b->h->opaque, &src);
 	if (ret)
@@ -315,6 +353,8 @@ int board_build(struct board *b, const struct cli_opts *o,
 		ret = board_rng(b, err, errlen);
 	if (!ret && o->has_balloon)
 		ret = board_balloon(b, err, errlen);
+	if (!ret && o->has_hotplug)
+		ret = board_hotplug(b, err, errlen);
 	if (!ret && o->control_socket)
 		ret = board_control(b, err, errlen);
 	if (!ret && o->nr_disks && !o->initrd)
@@ -351,6 +391,11 @@ void board_free(struct board *b)
 		virtio_balloon_close(b->balloon);
 		free(b->balloon);
 		b->balloon = NULL;
+	}
+	if (b->vmem) {
+		virtio_mem_close(b->vmem);
+		free(b->vmem);
+		b->vmem = NULL;
 	}
 	/* Every slot's, including one whose attach failed. */
 	for (unsigned i = 0; i < BOARD_MAX_VIRTIO; i++) {

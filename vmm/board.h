@@ -3,7 +3,7 @@
  * typed configuration (struct cli_opts). The legacy devices (8250 UART on
  * COM1, i8042 for the reset line, the boot timer), the virtio-mmio slots
  * (slot i at LAYOUT_VIRTIO_MMIO_BASE + i * 4 KiB, IRQ
- * LAYOUT_VIRTIO_FIRST_IRQ + i, in the order disks, net, rng, balloon), the
+ * LAYOUT_VIRTIO_FIRST_IRQ + i, in the order disks, net, rng, balloon, mem), the
  * control socket that serves the balloon, and the kernel command line
  * fragments that announce them (virtio_mmio.device=..., root=/dev/vda).
  *
@@ -26,6 +26,7 @@
 #include "devices/serial8250.h"
 #include "devices/virtio_balloon.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_mem.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
@@ -79,7 +80,8 @@ struct board {
 	struct virtio_net *net;
 	struct virtio_rng *rng;
 	struct virtio_balloon *balloon;
-	struct control *ctl; /* --control-socket */
+	struct virtio_mem *vmem; /* --mem-hotplug */
+	struct control *ctl;	 /* --control-socket */
 	/* The slots in order: slot i is vdevs[i] (not owned: the device
 	 * structs above own them), its irqfd irqfds[i] (owned, or -1). */
 	struct virtio_mmio_dev *vdevs[BOARD_MAX_VIRTIO];

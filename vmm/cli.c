@@ -37,6 +37,7 @@ enum {
 	OPT_HELP,
 	OPT_VERSION,
 	OPT_MEM_ZONE,
+	OPT_MEM_HOTPLUG,
 };
 
 static const struct option cli_long[] = {
@@ -51,6 +52,7 @@ static const struct option cli_long[] = {
 	{"cpus", required_argument, NULL, OPT_CPUS},
 	{"mem-file", required_argument, NULL, OPT_MEM_FILE},
 	{"mem-zone", required_argument, NULL, OPT_MEM_ZONE},
+	{"mem-hotplug", required_argument, NULL, OPT_MEM_HOTPLUG},
 	{"shared-mem", no_argument, NULL, OPT_SHARED_MEM},
 	{"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
 	{"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -113,6 +115,10 @@ void cli_usage(FILE *f)
 		"                       (repeatable: zones fill RAM in order; "
 		"replaces --mem, --pages,\n"
 		"                       --prefault, --mem-file, --shared-mem)\n"
+		"  --mem-hotplug size=MAX[,pages=base|thp|huge|huge1g]"
+		"[,plugged=SIZE]\n"
+		"         [,host-node=N][,id=NAME]  virtio-mem hotplug zone "
+		"above RAM (mem set <MiB>)\n"
 		"  --cpus N             vCPUs (default 1, at most %d)\n"
 		"  --disk FILE[,ro]     virtio-blk disk (repeatable; the first "
 		"is root=/dev/vda)\n"
@@ -122,7 +128,9 @@ void cli_usage(FILE *f)
 		"deflate-on-oom, stats=SECONDS\n"
 		"  --control-socket PATH  serve runtime requests on a Unix "
 		"socket (balloon set <MiB>,\n"
-		"                       balloon stats; client: microvm ctl "
+		"                       balloon stats, mem set <MiB>, mem "
+		"stats, pause, resume,\n"
+		"                       snapshot DIR; client: microvm ctl "
 		"PATH REQUEST...)\n"
 		"  --restore DIR        start from a snapshot taken with "
 		"microvm ctl PATH snapshot DIR\n"
@@ -362,6 +370,185 @@ int cli_parse_disk(const char *s, struct cli_disk *d, char *err, size_t errlen)
 	}
 	memcpy(d->path, s, n);
 	d->path[n] = '\0';
+	return 0;
+}
+
+/* The keys of --mem-hotplug, in the order of the usage line. */
+static const char *const cli_hp_keys[] = {
+	"size", "pages", "plugged", "host-node", "id",
+};
+#define CLI_HP_NKEYS (sizeof(cli_hp_keys) / sizeof(cli_hp_keys[0]))
+
+uint64_t cli_hotplug_align(enum region_pages pages)
+{
+	uint64_t ps = region_page_size(pages);
+
+	return ps > (128ULL << 20) ? ps : 128ULL << 20;
+}
+
+/* A size value of `opt`=: 0 or -1. */
+static int cli_size_val(const char *v, int vlen, uint64_t *out)
+{
+	char buf[32];
+
+	if (vlen <= 0 || (size_t)vlen >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, (size_t)vlen);
+	buf[vlen] = '\0';
+	return size_parse(buf, out) ? -1 : 0;
+}
+
+int cli_parse_hotplug(const char *s, struct cli_hotplug *h, char *err,
+		      size_t errlen)
+{
+	int seen[CLI_HP_NKEYS] = {0};
+	const char *p = s;
+	uint64_t align, block;
+	char a[32], b[32], c[32];
+
+	memset(h, 0, sizeof(*h));
+	h->pages = REGION_PAGES_BASE;
+	h->host_node = -1;
+	snprintf(h->id, sizeof(h->id), "hotplug");
+	if (!s || !*s) {
+		snprintf(err, errlen,
+			 "--mem-hotplug needs at least size=MAX (e.g. "
+			 "--mem-hotplug size=4G,pages=huge)");
+		return -EINVAL;
+	}
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		const char *v = eq ? eq + 1 : p + len;
+		int vlen = eq ? (int)(len - klen - 1) : 0;
+		unsigned k;
+
+		for (k = 0; k < CLI_HP_NKEYS; k++)
+			if (strlen(cli_hp_keys[k]) == klen &&
+			    !strncmp(p, cli_hp_keys[k], klen))
+				break;
+		if (k == CLI_HP_NKEYS || !eq) {
+			snprintf(err, errlen,
+				 "--mem-hotplug: unknown option '%.*s': use "
+				 "size=, pages=, plugged=, host-node=, id=",
+				 (int)len, p);
+			return -EINVAL;
+		}
+		if (seen[k]++) {
+			snprintf(err, errlen,
+				 "--mem-hotplug: %s= given twice in '%s': give "
+				 "each option once",
+				 cli_hp_keys[k], s);
+			return -EINVAL;
+		}
+		if (!vlen) {
+			snprintf(err, errlen,
+				 "--mem-hotplug: %s= needs a value",
+				 cli_hp_keys[k]);
+			return -EINVAL;
+		}
+		if (k == 0 || k == 2) {
+			uint64_t *dst = k == 0 ? &h->size : &h->plugged;
+
+			if (cli_size_val(v, vlen, dst) || (k == 0 && !*dst)) {
+				snprintf(err, errlen,
+					 "--mem-hotplug: %s='%.*s' is not a "
+					 "size: use e.g. 512M or 4G",
+					 cli_hp_keys[k], vlen, v);
+				return -EINVAL;
+			}
+		} else if (k == 1) {
+			static const enum region_pages all[] = {
+				REGION_PAGES_BASE, REGION_PAGES_THP,
+				REGION_PAGES_HUGE, REGION_PAGES_HUGE1G};
+			unsigned i;
+
+			for (i = 0; i < 4; i++)
+				if ((int)strlen(region_pages_name(all[i])) ==
+					    vlen &&
+				    !strncmp(v, region_pages_name(all[i]),
+					     (size_t)vlen))
+					break;
+			if (i == 4) {
+				snprintf(err, errlen,
+					 "--mem-hotplug: pages=%.*s: use "
+					 "base, thp, huge or huge1g",
+					 vlen, v);
+				return -EINVAL;
+			}
+			h->pages = all[i];
+		} else if (k == 3) {
+			char buf[8];
+			unsigned n;
+
+			if ((size_t)vlen >= sizeof(buf) ||
+			    (memcpy(buf, v, (size_t)vlen), buf[vlen] = '\0',
+			     cli_uint(buf, 1023, &n))) {
+				snprintf(err, errlen,
+					 "--mem-hotplug: host-node=%.*s is not "
+					 "a NUMA node number (0 to 1023)",
+					 vlen, v);
+				return -EINVAL;
+			}
+			h->host_node = (int)n;
+		} else { /* id */
+			int ok = vlen < MEMMAP_ZONE_ID_MAX;
+
+			for (int i = 0; ok && i < vlen; i++)
+				ok = isalnum((unsigned char)v[i]) ||
+				     v[i] == '-' || v[i] == '_';
+			if (!ok) {
+				snprintf(err, errlen,
+					 "--mem-hotplug: id=%.*s: use 1 to %d "
+					 "letters, digits, '-' or '_'",
+					 vlen, v, MEMMAP_ZONE_ID_MAX - 1);
+				return -EINVAL;
+			}
+			memcpy(h->id, v, (size_t)vlen);
+			h->id[vlen] = '\0';
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!seen[0]) {
+		snprintf(err, errlen,
+			 "--mem-hotplug '%s' has no size: add size=MAX (e.g. "
+			 "size=4G)",
+			 s);
+		return -EINVAL;
+	}
+	/* Linux adds hotplugged memory in whole 128 MiB blocks; the
+	 * virtio-mem block is the page size (at least 2 MiB). */
+	align = cli_hotplug_align(h->pages);
+	block = region_page_size(h->pages);
+	if (block < (2ULL << 20))
+		block = 2ULL << 20;
+	if (h->size % align) {
+		snprintf(err, errlen,
+			 "--mem-hotplug: size=%s is not a multiple of %s "
+			 "(Linux adds memory in 128M blocks%s): use a "
+			 "multiple of %s",
+			 size_format(h->size, a, sizeof(a)),
+			 size_format(align, b, sizeof(b)),
+			 h->pages == REGION_PAGES_HUGE1G
+				 ? ", and pages=huge1g in 1G blocks"
+				 : "",
+			 b);
+		return -EINVAL;
+	}
+	if (h->plugged % block || h->plugged > h->size) {
+		snprintf(err, errlen,
+			 "--mem-hotplug: plugged=%s must be a multiple of the "
+			 "%s block of pages=%s and at most size=%s",
+			 size_format(h->plugged, a, sizeof(a)),
+			 size_format(block, b, sizeof(b)),
+			 region_pages_name(h->pages),
+			 size_format(h->size, c, sizeof(c)));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -808,6 +995,7 @@ static const char *cli_restore_conflict(int c)
 	} fixed[] = {
 		{OPT_MEM, "--mem"},
 		{OPT_MEM_ZONE, "--mem-zone"},
+		{OPT_MEM_HOTPLUG, "--mem-hotplug"},
 		{OPT_PREFAULT, "--prefault"},
 		{OPT_PREFAULT_THREADS, "--prefault-threads"},
 		{OPT_KERNEL, "--kernel"},
@@ -958,6 +1146,17 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err,
 			o->has_net = 1;
 			break;
 		case OPT_RNG: o->rng = 1; break;
+		case OPT_MEM_HOTPLUG:
+			if (o->has_hotplug) {
+				snprintf(err, errlen,
+					 "--mem-hotplug given twice: microvm "
+					 "has one hotplug zone");
+				return -EINVAL;
+			}
+			if (cli_parse_hotplug(optarg, &o->hotplug, err, errlen))
+				return -EINVAL;
+			o->has_hotplug = 1;
+			break;
 		case OPT_BALLOON:
 			if (o->has_balloon) {
 				snprintf(err, errlen,

@@ -25,6 +25,15 @@ enum cli_prefault {
 	CLI_PREFAULT_BACKGROUND,
 };
 
+/* --mem-hotplug: a virtio-mem hotplug zone above guest RAM. */
+struct cli_hotplug {
+	uint64_t size;		 /* MAX: a multiple of cli_hotplug_align() */
+	enum region_pages pages; /* block size = max(page size, 2 MiB) */
+	uint64_t plugged; /* requested at boot: a multiple of the block */
+	int host_node;	  /* -1: none */
+	char id[MEMMAP_ZONE_ID_MAX];
+};
+
 /* One --disk FILE[,ro]. */
 struct cli_disk {
 	char path[PATH_MAX]; /* nonempty */
@@ -68,6 +77,8 @@ struct cli_opts {
 	int rng;
 	int has_balloon; /* --balloon given: balloon is valid */
 	struct virtio_balloon_cfg balloon;
+	int has_hotplug; /* --mem-hotplug given: hotplug is valid */
+	struct cli_hotplug hotplug;
 	const char *control_socket; /* --control-socket PATH, or NULL */
 	/* --restore DIR: start from a snapshot instead of a kernel; the
 	 * memory, vCPUs and devices come from it (only --pages may change
@@ -122,6 +133,21 @@ int cli_parse_balloon(const char *s, struct virtio_balloon_cfg *cfg, char *err,
 int cli_parse_zone(const char *s, unsigned index, struct memmap_zone *z,
 		   char *path, size_t pathlen, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+/*
+ * One --mem-hotplug value: "size=MAX[,pages=base|thp|huge|huge1g]
+ * [,plugged=SIZE][,host-node=N][,id=NAME]", keys in any order, each at
+ * most once. MAX is a multiple of cli_hotplug_align(pages) (128 MiB, or
+ * 1 GiB for huge1g: Linux adds memory in 128 MiB blocks); plugged is a
+ * multiple of the block size (2 MiB, 1 GiB for huge1g) up to MAX; N is
+ * 0..1023; NAME as for --mem-zone (default "hotplug").
+ */
+int cli_parse_hotplug(const char *s, struct cli_hotplug *h, char *err,
+		      size_t errlen) __attribute__((warn_unused_result));
+
+/* The alignment of a hotplug zone's size for `pages`: the larger of
+ * Linux's 128 MiB memory block and the block size. */
+uint64_t cli_hotplug_align(enum region_pages pages);
 
 /* "FILE[,ro]": a nonempty path shorter than PATH_MAX (a trailing ",ro" is
  * the flag, so a file name may hold other commas). */

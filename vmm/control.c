@@ -258,6 +258,96 @@ static int control_vm(struct control *c, char **w, unsigned n, char *reply,
 	}
 }
 
+static int control_mem_stats(struct control *c, char *reply, size_t len)
+{
+	struct virtio_mem_info in;
+	const struct virtio_mem_counters *k = &in.c;
+	size_t at = 0;
+
+	virtio_mem_get(c->mem, &in);
+	control_put(reply, len, &at,
+		    "{\"ok\":true,\"requested_mib\":%" PRIu64
+		    ",\"plugged_mib\":%" PRIu64 ",\"driver_ok\":%s"
+		    ",\"region_addr\":%" PRIu64 ",\"region_mib\":%" PRIu64
+		    ",\"usable_mib\":%" PRIu64 ",\"block_bytes\":%" PRIu64
+		    ",\"page_bytes\":%zu",
+		    in.requested_size >> 20, in.plugged_size >> 20,
+		    in.driver_ok ? "true" : "false", in.lay.addr,
+		    in.lay.region_size >> 20, in.lay.usable_size >> 20,
+		    in.lay.block_size, in.page_size);
+	control_put(reply, len, &at,
+		    ",\"plugs\":%" PRIu64 ",\"unplugs\":%" PRIu64
+		    ",\"unplug_alls\":%" PRIu64 ",\"plugged_bytes\":%" PRIu64
+		    ",\"unplugged_bytes\":%" PRIu64 ",\"busy\":%" PRIu64
+		    ",\"busy_pool\":%" PRIu64 ",\"busy_alloc\":%" PRIu64
+		    ",\"nacks\":%" PRIu64 ",\"errors\":%" PRIu64,
+		    k->plugs, k->unplugs, k->unplug_alls, k->plugged_bytes,
+		    k->unplugged_bytes, k->busy_pool + k->busy_alloc,
+		    k->busy_pool, k->busy_alloc, k->nacks, k->errors);
+	control_put(reply, len, &at,
+		    ",\"returned_bytes\":%" PRIu64 ",\"returned_4k\":%" PRIu64
+		    ",\"returned_2m\":%" PRIu64 ",\"returned_1g\":%" PRIu64
+		    ",\"discard_errors\":%" PRIu64 "}\n",
+		    k->returned_bytes, k->returned[VIRTIO_MEM_PS_4K],
+		    k->returned[VIRTIO_MEM_PS_2M],
+		    k->returned[VIRTIO_MEM_PS_1G], k->discard_errors);
+	return 1;
+}
+
+static int control_mem(struct control *c, char **w, unsigned n, char *reply,
+		       size_t len)
+{
+	if (!c->mem)
+		return control_error(reply, len,
+				     "no virtio-mem device: start the VM with "
+				     "--mem-hotplug size=MAX");
+	if (n == 2 && !strcmp(w[1], "stats"))
+		return control_mem_stats(c, reply, len);
+	if (n >= 2 && !strcmp(w[1], "set")) {
+		struct virtio_mem_info in;
+		unsigned long long mib;
+		char *end;
+		int ret;
+
+		if (n != 3 || w[2][0] < '0' || w[2][0] > '9')
+			return control_error(reply, len,
+					     "usage: mem set <MiB> (a whole "
+					     "number, e.g. mem set 512)");
+		errno = 0;
+		mib = strtoull(w[2], &end, 10);
+		if (*end || errno || mib > (UINT64_MAX >> 20))
+			return control_error(reply, len,
+					     "mem set: '%s' is not a whole "
+					     "number of MiB (e.g. mem set 512)",
+					     w[2]);
+		ret = virtio_mem_set_requested(c->mem, mib << 20);
+		virtio_mem_get(c->mem, &in);
+		if (ret == -EINVAL)
+			return control_error(
+				reply, len,
+				"mem set: %llu MiB is not a multiple "
+				"of the "
+				"%llu MiB block: round it",
+				mib,
+				(unsigned long long)(in.lay.block_size >> 20));
+		if (ret == -ERANGE)
+			return control_error(
+				reply, len,
+				"mem set: %llu MiB is more than the "
+				"hotplug "
+				"region (%llu MiB): ask for less",
+				mib,
+				(unsigned long long)(in.lay.usable_size >> 20));
+		if (ret)
+			return control_error(reply, len, "mem set: %s",
+					     strerror(-ret));
+		return control_ok(reply, len);
+	}
+	return control_error(reply, len,
+			     "unknown mem request: use 'mem set <MiB>' or "
+			     "'mem stats'");
+}
+
 int control_handle(struct control *c, const char *line, char *reply, size_t len)
 {
 	char buf[CONTROL_LINE_MAX], *w[CONTROL_MAX_WORDS], *save = NULL, *t;
@@ -287,11 +377,14 @@ int control_handle(struct control *c, const char *line, char *reply, size_t len)
 	if (!strcmp(w[0], "pause") || !strcmp(w[0], "resume") ||
 	    !strcmp(w[0], "snapshot"))
 		return control_vm(c, w, n, reply, len);
-	return control_error(
-		reply, len,
-		"unknown request '%.40s': send 'balloon set <MiB>', "
-		"'balloon stats' or 'ping'",
-		w[0]);
+	if (!strcmp(w[0], "mem"))
+		return control_mem(c, w, n, reply, len);
+	return control_error(reply, len,
+			     "unknown request '%.40s': send 'balloon set "
+			     "<MiB>', 'balloon stats', 'mem set <MiB>', 'mem "
+			     "stats', 'pause', 'resume', 'snapshot DIR' or "
+			     "'ping'",
+			     w[0]);
 }
 
 void control_init(struct control *c, const struct guest_mem *gm,
@@ -306,6 +399,11 @@ void control_init(struct control *c, const struct guest_mem *gm,
 		c->clients[i].fd = -1;
 }
 
+void control_set_mem(struct control *c, struct virtio_mem *mem)
+{
+	c->mem = mem;
+}
+
 static int control_addr(const char *path, struct sockaddr_un *sa, char *err,
 			size_t errlen)
 {
@@ -313,7 +411,8 @@ static int control_addr(const char *path, struct sockaddr_un *sa, char *err,
 	sa->sun_family = AF_UNIX;
 	if (!*path || strlen(path) >= sizeof(sa->sun_path)) {
 		snprintf(err, errlen,
-			 "control socket path '%s' is empty or longer than "
+			 "control socket path '%s' is empty or longer "
+			 "than "
 			 "%zu bytes: use a shorter path",
 			 path, sizeof(sa->sun_path) - 1);
 		return -ENAMETOOLONG;
@@ -355,7 +454,8 @@ int control_open(struct control *c, const char *path,
 			if (probe >= 0)
 				close(probe);
 			snprintf(err, errlen,
-				 "control socket %s already exists%s: remove "
+				 "control socket %s already exists%s: "
+				 "remove "
 				 "it or choose another path",
 				 path,
 				 S_ISSOCK(st.st_mode)
@@ -375,7 +475,8 @@ int control_open(struct control *c, const char *path,
 	if (bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
 		snprintf(err, errlen,
-			 "cannot create control socket %s: %s: check the "
+			 "cannot create control socket %s: %s: check "
+			 "the "
 			 "directory exists and is writable",
 			 path, strerror(-ret));
 		goto fail;
@@ -638,7 +739,8 @@ void control_close(struct control *c)
 int control_request_check(int argc, char *const *argv, char *err, size_t errlen)
 {
 	const char *usage = "use 'ping', 'pause', 'resume', 'snapshot DIR', "
-			    "'balloon stats' or 'balloon set <MiB>'";
+			    "'balloon stats', 'balloon set <MiB>', 'mem stats' "
+			    "or 'mem set <MiB>'";
 
 	if (argc < 1) {
 		snprintf(err, errlen, "microvm ctl needs a request: %s", usage);
@@ -650,10 +752,10 @@ int control_request_check(int argc, char *const *argv, char *err, size_t errlen)
 		return 0;
 	if (!strcmp(argv[0], "snapshot")) {
 		if (argc != 2 || !argv[1][0]) {
-			snprintf(
-				err, errlen,
-				"usage: microvm ctl SOCKET snapshot DIR (a new "
-				"or empty directory)");
+			snprintf(err, errlen,
+				 "usage: microvm ctl SOCKET snapshot "
+				 "DIR (a new "
+				 "or empty directory)");
 			return -EINVAL;
 		}
 		return 0;
@@ -661,16 +763,22 @@ int control_request_check(int argc, char *const *argv, char *err, size_t errlen)
 	if (!strcmp(argv[0], "balloon") && argc == 2 &&
 	    !strcmp(argv[1], "stats"))
 		return 0;
-	if (!strcmp(argv[0], "balloon") && argc >= 2 &&
-	    !strcmp(argv[1], "set")) {
+	if (!strcmp(argv[0], "mem") && argc == 2 && !strcmp(argv[1], "stats"))
+		return 0;
+	if ((!strcmp(argv[0], "balloon") || !strcmp(argv[0], "mem")) &&
+	    argc >= 2 && !strcmp(argv[1], "set")) {
 		size_t n = argc == 3 ? strlen(argv[2]) : 0;
 
 		/* Digits only, and few enough that MiB << 20 fits 64 bits
-		 * (the VM still checks the value against its RAM). */
+		 * (the VM still checks the value against its RAM or
+		 * hotplug region). */
 		if (!n || n > 13 || strspn(argv[2], "0123456789") != n) {
 			snprintf(err, errlen,
-				 "usage: microvm ctl SOCKET balloon set <MiB> "
-				 "(a whole number, e.g. balloon set 64)");
+				 "usage: microvm ctl SOCKET %s set "
+				 "<MiB> "
+				 "(a whole number, e.g. %s set %s)",
+				 argv[0], argv[0],
+				 argv[0][0] == 'm' ? "512" : "64");
 			return -EINVAL;
 		}
 		return 0;
@@ -735,8 +843,10 @@ int control_client(const char *path, int argc, char **argv)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		fprintf(stderr,
-			"microvm: error: cannot connect to control socket "
-			"%s: %s: is a VM running with --control-socket %s?\n",
+			"microvm: error: cannot connect to control "
+			"socket "
+			"%s: %s: is a VM running with --control-socket "
+			"%s?\n",
 			path, strerror(errno), path);
 		if (fd >= 0)
 			close(fd);
@@ -754,7 +864,8 @@ int control_client(const char *path, int argc, char **argv)
 
 		if (poll(&p, 1, wait_ms) <= 0) {
 			fprintf(stderr,
-				"microvm: error: no reply from %s within "
+				"microvm: error: no reply from %s "
+				"within "
 				"%d s: is the VM stuck?\n",
 				path, wait_ms / 1000);
 			close(fd);
@@ -769,7 +880,8 @@ int control_client(const char *path, int argc, char **argv)
 	reply[got] = '\0';
 	if (!got || !strchr(reply, '\n')) {
 		fprintf(stderr,
-			"microvm: error: %s closed the connection without a "
+			"microvm: error: %s closed the connection "
+			"without a "
 			"full reply\n",
 			path);
 		return 1;

@@ -48,6 +48,21 @@
  *     running or paused as it was. Restore it with microvm --restore DIR.
  *     {"ok":true,"dir":"...","state_bytes":N,"memory_bytes":N,
  *      "paused_ms":F,"total_ms":F}
+ *   mem set <MiB>
+ *     Set the virtio-mem requested size: the guest plugs or unplugs
+ *     blocks to reach it (whole MiB, a multiple of the block size, at
+ *     most the usable region).
+ *     {"ok":true}
+ *   mem stats
+ *     {"ok":true,"requested_mib":N,"plugged_mib":N,"driver_ok":B,
+ *      "region_addr":N,"region_mib":N,"usable_mib":N,"block_bytes":N,
+ *      "page_bytes":N,"plugs":N,"unplugs":N,"unplug_alls":N,
+ *      "plugged_bytes":N,"unplugged_bytes":N,"busy":N,"busy_pool":N,
+ *      "busy_alloc":N,"nacks":N,"errors":N,"returned_bytes":N,
+ *      "returned_4k":N,"returned_2m":N,"returned_1g":N,
+ *      "discard_errors":N}
+ *     busy_pool: PLUG answered BUSY because the hugetlb pool was short;
+ *     busy_alloc: because the host could not allocate otherwise.
  *   anything else
  *     {"ok":false,"error":"<one line saying what was wrong and what to send>"}
  *
@@ -63,6 +78,7 @@
 
 #include "devices/event_source.h"
 #include "devices/virtio_balloon.h"
+#include "devices/virtio_mem.h"
 #include "mem/guest_mem.h"
 
 #include <sys/stat.h>
@@ -106,6 +122,7 @@ struct control {
 			      * path still names it */
 	const struct guest_mem *gm;	     /* for rss_*; may be NULL */
 	struct virtio_balloon *balloon;	     /* NULL: no --balloon */
+	struct virtio_mem *mem;		     /* NULL: no --mem-hotplug */
 	const struct control_vm_ops *vm_ops; /* NULL: no pause/snapshot */
 	void *vm_opaque;
 	struct control_client clients[CONTROL_MAX_CLIENTS];
@@ -128,6 +145,9 @@ void control_init(struct control *c, const struct guest_mem *gm,
  * thread with opaque). */
 void control_set_vm(struct control *c, const struct control_vm_ops *ops,
 		    void *opaque);
+/* Serve `mem set` and `mem stats` for this virtio-mem device (NULL:
+ * none, the default). */
+void control_set_mem(struct control *c, struct virtio_mem *mem);
 
 /* The fd the event loop polls for EPOLLIN. */
 int control_fd(const struct control *c);

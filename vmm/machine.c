@@ -181,6 +181,8 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 					 LAYOUT_MMIO_GAP_START,
 					 LAYOUT_MMIO_GAP_END, &m->mem.info, err,
 					 errlen);
+	if (!ret && o->has_hotplug)
+		ret = memory_hotplug(&m->mem, &o->hotplug, err, errlen);
 	if (!ret)
 		memory_log_build(&m->mem);
 	if (!ret)
@@ -586,6 +588,8 @@ static int machine_stop(struct machine *m, int *status, char *err,
 	memory_report(&m->mem, "at exit");
 	if (m->board.balloon && m->o->verbose)
 		virtio_balloon_print(m->board.balloon, log_stream());
+	if (m->board.vmem && m->o->verbose)
+		virtio_mem_print(m->board.vmem, log_stream());
 	if ((m->o->stats_json || m->o->verbose) &&
 	    (ret = machine_stats(m, err, errlen)))
 		return ret;

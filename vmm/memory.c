@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/virtio_mem.h"
 #include "mem/report.h"
 #include "lib/log.h"
 
@@ -97,6 +98,31 @@ int memory_prefault(struct memory *mem, const struct memmap_zone *zones,
 	if (ret || !bg)
 		return ret;
 	return memory_prefault_start(mem, threads, bg, err, errlen);
+}
+
+int memory_hotplug(struct memory *mem, const struct cli_hotplug *h, char *err,
+		   size_t errlen)
+{
+	struct virtio_mem_layout lay;
+	uint64_t ram_end = 0;
+	int ret;
+
+	for (unsigned i = 0; i < mem->gm.nr; i++) {
+		const struct region *r = &mem->gm.regions[i];
+
+		if (r->gpa + r->size > ram_end)
+			ram_end = r->gpa + r->size;
+	}
+	ret = virtio_mem_layout(ram_end, h->size, h->pages, &lay);
+	if (ret) {
+		snprintf(err, errlen,
+			 "--mem-hotplug size=%llu MiB does not fit above guest "
+			 "RAM: ask for less",
+			 (unsigned long long)(h->size >> 20));
+		return ret;
+	}
+	return memmap_add_hotplug(&mem->gm, lay.addr, lay.region_size, h->pages,
+				  h->host_node, h->id, err, errlen);
 }
 
 void memory_prefault_stop(struct memory *mem)

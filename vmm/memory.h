@@ -46,6 +46,15 @@ int memory_prefault(struct memory *mem, const struct memmap_zone *zones,
 		    char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * --mem-hotplug: map the hotplug region above the highest guest RAM
+ * (virtio_mem_layout: aligned to 128 MiB and to the block), reserving and
+ * populating nothing, and add it to mem->gm marked hotplug. Call after the
+ * zones are built. 0 or a negative errno with err set.
+ */
+int memory_hotplug(struct memory *mem, const struct cli_hotplug *h, char *err,
+		   size_t errlen) __attribute__((warn_unused_result));
+
 /* Ask a background prefault to stop (at the VM stop: the rest of guest
  * memory is not worth populating now). */
 void memory_prefault_stop(struct memory *mem);

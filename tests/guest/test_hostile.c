@@ -19,7 +19,10 @@
  * Asserted: the VMM (this process) stays up and the payload finishes; each
  * device ends in DEVICE_NEEDS_RESET; each class of misuse is logged once
  * per device (stderr is captured) and the log stays bounded; and a clean
- * payload then drives both devices correctly on a fresh VM.
+ * payload then drives both devices correctly on a fresh VM. A third VM
+ * runs virtio-mem over a hotplug memory slot: a driver without the feature
+ * it requires is refused, a plugged block is memory the guest writes, and
+ * garbage requests are answered ERROR or NACK or stop the device.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,7 @@
 #include "boot/layout.h"
 #include "boot/regs.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_mem.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_rng.h"
 #include "lib/log.h"
@@ -968,6 +972,208 @@ START_TEST(hostile_clean_payload_baseline)
 }
 END_TEST
 
+/*
+ * virtio-mem against a payload guest on real KVM: the hotplug region is a
+ * memory slot, a plugged block is memory the guest really writes (the
+ * host sees it at the region), and garbage requests (misaligned, zero
+ * blocks, outside the region, unknown types, short, already in that
+ * state, over the requested size, no room for the answer) are answered
+ * ERROR or NACK or stop the device; the VMM stays up.
+ */
+#define HM_HP_GPA   0x8000000U /* 128 MiB: above the 16 MiB of RAM */
+#define HM_HP_SIZE  (128U << 20)
+#define HM_BLOCK    (2U << 20)
+#define HM_REQS	    0x60000U /* request i at +i*0x40, response +0x20 */
+#define HM_NR_REQS  13
+#define HM_PATTERN  0xc0ffee11U
+#define HM_MEM_SLOT 0
+
+struct hm_req {
+	uint16_t type;
+	uint32_t addr;
+	uint16_t nb;
+	uint32_t out_len, in_len;
+	uint16_t want; /* response type; 0xffff: none (device stops) */
+};
+
+static const struct hm_req hm_reqs[HM_NR_REQS] = {
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA, 2, 24, 10, VIRTIO_MEM_RESP_ACK},
+	{VIRTIO_MEM_REQ_STATE, HM_HP_GPA, 4, 24, 10, VIRTIO_MEM_RESP_ACK},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA + 8 * HM_BLOCK + 4096, 1, 24, 10,
+	 VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA + 8 * HM_BLOCK, 0, 24, 10,
+	 VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA + HM_HP_SIZE, 1, 24, 10,
+	 VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_UNPLUG, HM_HP_GPA - HM_BLOCK, 2, 24, 10,
+	 VIRTIO_MEM_RESP_ERROR},
+	{9, HM_HP_GPA, 1, 24, 10, VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA, 1, 24, 10, VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_UNPLUG, HM_HP_GPA + 2 * HM_BLOCK, 1, 24, 10,
+	 VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA + 8 * HM_BLOCK, 1, 8, 10,
+	 VIRTIO_MEM_RESP_ERROR},
+	{VIRTIO_MEM_REQ_UNPLUG, HM_HP_GPA + HM_BLOCK, 1, 24, 10,
+	 VIRTIO_MEM_RESP_ACK},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA + 8 * HM_BLOCK, 8, 24, 10,
+	 VIRTIO_MEM_RESP_NACK},
+	{VIRTIO_MEM_REQ_PLUG, HM_HP_GPA + 8 * HM_BLOCK, 1, 24, 4, 0xffff},
+};
+
+/* Request i as the guest writes it, its two descriptors, the avail entry,
+ * the notify, and a wait for its used entry (or for the device to stop). */
+static void hm_request(struct hp_script *s, unsigned i)
+{
+	const struct hm_req *r = &hm_reqs[i];
+	uint32_t q = HP_QUEUE_GPA(HM_MEM_SLOT), req = HM_REQS + i * 0x40;
+
+	hp_op(s, HP_W32, req, r->type);
+	hp_op(s, HP_W32, req + 4, 0xa5a5a5a5); /* padding: ignored */
+	hp_op(s, HP_W32, req + 8, r->addr);
+	hp_op(s, HP_W32, req + 12, 0);
+	hp_op(s, HP_W32, req + 16, r->nb | 0xa5a50000U);
+	hp_op(s, HP_W32, req + 20, 0xa5a5a5a5);
+	hp_op(s, HP_W32, req + 0x20, 0xeeeeeeee);
+	hp_op(s, HP_W32, req + 0x28, 0xeeeeeeee);
+	hp_desc(s, q, 2 * i, req, r->out_len, VIRTQ_DESC_F_NEXT,
+		(uint16_t)(2 * i + 1));
+	hp_desc(s, q, 2 * i + 1, req + 0x20, r->in_len, VIRTQ_DESC_F_WRITE, 0);
+	hp_op(s, HP_W16, q + HP_AVAIL + 4 + 2 * i, 2 * i);
+	hp_op(s, HP_W16, q + HP_AVAIL + 2, i + 1);
+	hp_reg(s, HM_MEM_SLOT, VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0);
+	if (r->want == 0xffff)
+		hp_wait_reset_needed(s, HM_MEM_SLOT);
+	else /* the used element's len */
+		hp_op(s, HP_WAIT, q + HP_USED + 8 + 8 * i, 0xff);
+}
+
+START_TEST(hostile_virtio_mem)
+{
+	struct hp_vm *h = &hp_vm;
+	struct hp_capture cap;
+	struct virtio_mem vm;
+	struct virtio_mem_info in;
+	struct virtio_mem_cfg cfg = {
+		.lay = {.addr = HM_HP_GPA,
+			.region_size = HM_HP_SIZE,
+			.usable_size = HM_HP_SIZE,
+			.block_size = HM_BLOCK},
+		.requested = 8 * HM_BLOCK,
+	};
+	struct irq_line irq = {.set = vm_irq_line,
+			       .gsi = LAYOUT_VIRTIO_FIRST_IRQ,
+			       .irqfd = -1};
+	uint32_t q = HP_QUEUE_GPA(HM_MEM_SLOT), budget = HP_WAIT_BUDGET;
+	const struct region *r;
+	char err[512], *log;
+
+	if (!harness_have_kvm())
+		HARNESS_SKIP("/dev/kvm is not available");
+	hp_s.n = 0;
+	hp_mark(&hp_s, 1);
+	/* A driver without UNPLUGGED_INACCESSIBLE is refused. */
+	hp_init(&hp_s, HM_MEM_SLOT, 0);
+	hp_op(&hp_s, HP_R32, hp_base(HM_MEM_SLOT) + VIRTIO_MMIO_REG_STATUS,
+	      HP_MISC_GPA);
+	hp_init(&hp_s, HM_MEM_SLOT, 1U << VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE);
+	hp_queue(&hp_s, HM_MEM_SLOT, 32, q, q + HP_AVAIL, q + HP_USED);
+	hp_reg(&hp_s, HM_MEM_SLOT, VIRTIO_MMIO_REG_STATUS, 0xf);
+	hp_mark(&hp_s, 2);
+	hm_request(&hp_s, 0);
+	/* The plugged blocks are the guest's memory now. */
+	hp_op(&hp_s, HP_W32, HM_HP_GPA, HM_PATTERN);
+	hp_op(&hp_s, HP_W32, HM_HP_GPA + 2 * HM_BLOCK - 4, HM_PATTERN + 1);
+	hp_op(&hp_s, HP_R32, HM_HP_GPA, HP_MISC_GPA + 4);
+	for (unsigned i = 1; i < HM_NR_REQS; i++)
+		hm_request(&hp_s, i);
+	hp_op(&hp_s, HP_R32, hp_base(HM_MEM_SLOT) + VIRTIO_MMIO_REG_STATUS,
+	      HP_MISC_GPA + 8);
+	hp_mark(&hp_s, HP_MARK_DONE);
+	hp_op(&hp_s, HP_END, 0, 0);
+
+	memset(h, 0, sizeof(*h));
+	h->irqfds[0] = h->irqfds[1] = -1;
+	hp_capture_start(&cap);
+	ck_assert_msg(testvm_open_hotplug(&h->t, HP_CODE_GPA, hp_code,
+					  sizeof(hp_code), HM_HP_GPA,
+					  HM_HP_SIZE, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(guest_mem_write(&h->t.gm, HP_BUDGET_GPA, &budget,
+					 sizeof(budget)),
+			 0);
+	ck_assert_int_eq(guest_mem_write(&h->t.gm, HP_SCRIPT_GPA, hp_s.ops,
+					 (hp_s.n + 1) * sizeof(hp_s.ops[0])),
+			 0);
+	ck_assert_int_eq(bus_add(&h->t.vm.pio, HP_PORT, 3, &hp_pio_ops, h,
+				 "hostile-probe"),
+			 0);
+	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), 0);
+	irq.opaque = &h->t.vm;
+	ck_assert_int_eq(virtio_mmio_attach(&vm.mmio, &h->t.gm,
+					    hp_base(HM_MEM_SLOT), &irq),
+			 0);
+	ck_assert_int_eq(bus_add(&h->t.vm.mmio, hp_base(HM_MEM_SLOT),
+				 VIRTIO_MMIO_SLOT_SIZE, &virtio_mmio_bus_ops,
+				 &vm.mmio, "virtio-mem"),
+			 0);
+	h->devs[0] = h->devs[1] = &vm.mmio;
+	ck_assert_int_eq(pthread_create(&h->poller, NULL, hp_poller, h), 0);
+	h->poller_started = 1;
+	ck_assert_msg(testvm_vcpu(&h->t, HP_CODE_GPA, HP_SCRIPT_GPA, err,
+				  sizeof(err)) == 0,
+		      "%s", err);
+	hp_run(h);
+	log = hp_capture_end(&cap);
+	hp_save_log(log);
+
+	ck_assert_msg(h->t.vm.exit_status == 0, "stopped: %s",
+		      h->t.vm.stop_reason);
+	ck_assert_str_eq(h->t.vm.stop_reason, "payload done");
+	ck_assert_uint_eq(h->timeouts, 0);
+	ck_assert_uint_eq(h->nmarks, 3);
+	/* Refused without the feature: FEATURES_OK reads back clear. */
+	ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA) & VIRTIO_STATUS_FEATURES_OK,
+			  0);
+	for (unsigned i = 0; i < HM_NR_REQS; i++) {
+		uint32_t resp = hp_rd32(h, HM_REQS + i * 0x40 + 0x20);
+
+		if (hm_reqs[i].want == 0xffff)
+			ck_assert_uint_eq(resp, 0xeeeeeeee);
+		else
+			ck_assert_msg((resp & 0xffff) == hm_reqs[i].want,
+				      "request %u answered %#x, want %u", i,
+				      resp, hm_reqs[i].want);
+	}
+	/* STATE of 4 blocks, 2 plugged: MIXED. */
+	ck_assert_uint_eq(hp_rd32(h, HM_REQS + 1 * 0x40 + 0x28) & 0xffff,
+			  VIRTIO_MEM_STATE_MIXED);
+	/* What the guest wrote is in the region on the host. */
+	r = guest_mem_find(&h->t.gm, HM_HP_GPA, HM_HP_SIZE);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->hotplug, 1);
+	ck_assert_uint_eq(*(uint32_t *)r->hva, HM_PATTERN);
+	ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + 4), HM_PATTERN);
+	/* The device stopped at the chain with no room for the answer. */
+	ck_assert_uint_eq(hp_rd32(h, HP_MISC_GPA + 8) &
+				  VIRTIO_STATUS_DEVICE_NEEDS_RESET,
+			  VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.plugged_size, HM_BLOCK);
+	ck_assert_uint_eq(in.c.plugs, 1);
+	ck_assert_uint_eq(in.c.unplugs, 1);
+	ck_assert_uint_eq(in.c.errors, 8);
+	ck_assert_uint_eq(in.c.nacks, 1);
+	ck_assert_uint_eq(in.c.states, 1);
+	/* The second block went back: it reads zero on the host. */
+	ck_assert_uint_eq(*(uint32_t *)(r->hva + 2 * HM_BLOCK - 4), 0);
+	free(log);
+	__atomic_store_n(&h->poll_stop, 1, __ATOMIC_RELEASE);
+	vcpu_destroy(&h->t.vcpu);
+	virtio_mem_close(&vm);
+	testvm_close(&h->t);
+}
+END_TEST
+
 Suite *hostile_suite(void);
 Suite *hostile_suite(void)
 {
@@ -978,6 +1184,7 @@ Suite *hostile_suite(void)
 	tcase_add_test(tc, hostile_guest_cannot_break_the_vmm);
 	tcase_add_test(tc, hostile_guest_ioeventfd_irqfd);
 	tcase_add_test(tc, hostile_clean_payload_baseline);
+	tcase_add_test(tc, hostile_virtio_mem);
 	suite_add_tcase(s, tc);
 	return s;
 }

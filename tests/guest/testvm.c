@@ -21,6 +21,13 @@ static int testvm_fail(int ret, const char *step, char *err, size_t errlen)
 int testvm_open(struct testvm *t, uint64_t code_gpa, const void *code,
 		size_t len, char *err, size_t errlen)
 {
+	return testvm_open_hotplug(t, code_gpa, code, len, 0, 0, err, errlen);
+}
+
+int testvm_open_hotplug(struct testvm *t, uint64_t code_gpa, const void *code,
+			size_t len, uint64_t hp_gpa, uint64_t hp_size,
+			char *err, size_t errlen)
+{
 	struct region_policy pol = {.pages = REGION_PAGES_BASE};
 	struct memmap_info info;
 	int ret;
@@ -43,6 +50,15 @@ int testvm_open(struct testvm *t, uint64_t code_gpa, const void *code,
 	if (ret) {
 		testvm_fail(ret, "memmap_build", err, errlen);
 		goto fail_vm;
+	}
+	if (hp_size) {
+		ret = memmap_add_hotplug(&t->gm, hp_gpa, hp_size,
+					 REGION_PAGES_BASE, -1, "hotplug", err,
+					 errlen);
+		if (ret) {
+			testvm_fail(ret, "memmap_add_hotplug", err, errlen);
+			goto fail_mem;
+		}
 	}
 	ret = vm_set_memory(&t->vm, &t->gm, err, errlen);
 	if (ret) {

@@ -35,6 +35,14 @@ int testvm_open(struct testvm *t, uint64_t code_gpa, const void *code,
 		size_t len, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* The same, with a base-page hotplug region of hp_size bytes at hp_gpa
+ * (memmap_add_hotplug, as --mem-hotplug maps it) registered as a memory
+ * slot too; hp_size 0: none. */
+int testvm_open_hotplug(struct testvm *t, uint64_t code_gpa, const void *code,
+			size_t len, uint64_t hp_gpa, uint64_t hp_size,
+			char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /*
  * Create vCPU 0 in the PVH entry state at entry_gpa with rsi set to `rsi`
  * (the boot-parameters pointer; payloads may use it as an argument).

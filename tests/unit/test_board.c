@@ -298,6 +298,61 @@ START_TEST(board_full)
 }
 END_TEST
 
+/* --mem-hotplug: virtio-mem in the slot after the balloon, over the
+ * region marked hotplug, with its fragment; plugged= is the requested
+ * size at boot; no hotplug region is an error, not a crash. */
+START_TEST(board_hotplug)
+{
+	struct cli_opts o;
+	char want[BOARD_CMDLINE_MAX];
+	struct virtio_mem_info in;
+
+	bt_parse(&o, "--kernel", "k", "--balloon", "--mem-hotplug",
+		 "size=1G,pages=huge,plugged=256M", NULL);
+	memset(&fake, 0, sizeof(fake));
+	fake.irqfd_ok = fake.ioevent_ok = 1;
+	guest_mem_init(&bt_gm);
+	bt_gm.nr = 2;
+	bt_gm.regions[0] = (struct region){
+		.gpa = 0, .size = 512ULL << 20, .page_size = 4096};
+	bt_gm.regions[1] = (struct region){.gpa = 4ULL << 30,
+					   .size = 1ULL << 30,
+					   .page_size = 2ULL << 20,
+					   .pages = REGION_PAGES_HUGE,
+					   .hotplug = 1};
+	bus_init(&bt_pio, "pio");
+	bus_init(&bt_mmio, "mmio");
+	board_init(&bt_board);
+	ck_assert_msg(board_build(&bt_board, &o, &bt_gm, &bt_pio, &bt_mmio,
+				  &bt_hooks, 1000, 2000, bt_err,
+				  sizeof(bt_err)) == 0,
+		      "%s", bt_err);
+	ck_assert_uint_eq(bt_board.nr_vdevs, 2);
+	ck_assert_ptr_eq(bt_board.vdevs[1], &bt_board.vmem->mmio);
+	ck_assert_str_eq(bt_name(&bt_mmio, 0xc0002000ULL), "virtio-mem");
+	ck_assert_uint_eq(bt_board.vdevs[1]->irq.gsi, 6);
+	virtio_mem_get(bt_board.vmem, &in);
+	ck_assert_uint_eq(in.lay.addr, 4ULL << 30);
+	ck_assert_uint_eq(in.lay.region_size, 1ULL << 30);
+	ck_assert_uint_eq(in.lay.usable_size, 1ULL << 30);
+	ck_assert_uint_eq(in.lay.block_size, 2ULL << 20);
+	ck_assert_uint_eq(in.requested_size, 256ULL << 20);
+	ck_assert_uint_eq(in.plugged_size, 0);
+	snprintf(want, sizeof(want),
+		 "%s virtio_mmio.device=4K@0xc0001000:5"
+		 " virtio_mmio.device=4K@0xc0002000:6",
+		 CLI_DEFAULT_CMDLINE);
+	ck_assert_str_eq(bt_board.cmdline, want);
+	board_free(&bt_board);
+	ck_assert_ptr_null(bt_board.vmem);
+
+	/* The memory step did not map the region: an error. */
+	ck_assert_int_eq(bt_build(&o), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(bt_err, "no hotplug region"));
+	board_free(&bt_board);
+}
+END_TEST
+
 /* --cmdline-append is added after a space; with an initrd the disk is not
  * the root; a read-only root disk is mounted ro; --no-irqfd and
  * --no-ioeventfd (or a VM without them) leave the MMIO exit and
@@ -500,6 +555,7 @@ Suite *board_suite(void)
 	tcase_add_test(tc, board_too_many_devices);
 	tcase_add_test(tc, board_cmdline_too_long);
 	tcase_add_test(tc, board_device_errors);
+	tcase_add_test(tc, board_hotplug);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -50,6 +50,29 @@ START_TEST(params_e820_two_regions)
 }
 END_TEST
 
+/* A hotplug region (virtio-mem) is not RAM at boot: no e820 entry. */
+START_TEST(params_e820_hotplug_left_out)
+{
+	struct boot_e820_entry tab[PARAMS_E820_MAX];
+	struct guest_mem gm;
+
+	memset(&gm, 0, sizeof(gm));
+	gm.nr = 3;
+	gm.regions[0] = (struct region){.gpa = 0, .size = 3 * GiB};
+	gm.regions[1] = (struct region){.gpa = 4 * GiB, .size = 2 * GiB};
+	gm.regions[2] =
+		(struct region){.gpa = 6 * GiB, .size = 4 * GiB, .hotplug = 1};
+	ck_assert_int_eq(params_e820_build(&gm, tab, PARAMS_E820_MAX), 4);
+	check_e820(&tab[2], 0x100000, 3 * GiB - 0x100000, PARAMS_E820_RAM);
+	check_e820(&tab[3], 4 * GiB, 2 * GiB, PARAMS_E820_RAM);
+	ck_assert_uint_eq(guest_mem_size(&gm), 5 * GiB);
+	gm.regions[2].hotplug = 0;
+	ck_assert_int_eq(params_e820_build(&gm, tab, PARAMS_E820_MAX), 4);
+	check_e820(&tab[3], 4 * GiB, 6 * GiB, PARAMS_E820_RAM);
+	ck_assert_uint_eq(guest_mem_size(&gm), 9 * GiB);
+}
+END_TEST
+
 /* Adjacent regions (e.g. split by page policy) merge into one entry. */
 START_TEST(params_e820_adjacent_merge)
 {
@@ -335,6 +358,7 @@ Suite *boot_params_suite(void)
 
 	tcase_add_test(tc, params_e820_512m);
 	tcase_add_test(tc, params_e820_two_regions);
+	tcase_add_test(tc, params_e820_hotplug_left_out);
 	tcase_add_test(tc, params_e820_adjacent_merge);
 	tcase_add_test(tc, params_e820_zones);
 	tcase_add_test(tc, params_cmdline);

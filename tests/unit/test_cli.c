@@ -356,10 +356,9 @@ END_TEST
 START_TEST(cli_ctl_usage)
 {
 	static const char *const good[][3] = {
-		{"ping", NULL, NULL},
-		{"balloon", "stats", NULL},
-		{"balloon", "set", "64"},
-		{"balloon", "set", "0"},
+		{"ping", NULL, NULL},	  {"balloon", "stats", NULL},
+		{"balloon", "set", "64"}, {"balloon", "set", "0"},
+		{"mem", "stats", NULL},	  {"mem", "set", "512"},
 	};
 	static const struct {
 		const char *w[4];
@@ -377,6 +376,13 @@ START_TEST(cli_ctl_usage)
 		{{"balloon", "set", "1M"}, "balloon set <MiB>"},
 		{{"balloon", "set", "99999999999999"}, "balloon set <MiB>"},
 		{{"balloon", "set", "1", "2"}, "balloon set <MiB>"},
+		{{"mem"}, "unknown request 'mem'"},
+		{{"mem", "stat"}, "unknown request 'mem stat'"},
+		{{"mem", "stats", "x"}, "unknown request"},
+		{{"mem", "set"}, "mem set <MiB>"},
+		{{"mem", "set", "1G"}, "mem set <MiB>"},
+		{{"mem", "set", "-2"}, "mem set <MiB>"},
+		{{"mem", "set", "1", "2"}, "mem set <MiB>"},
 	};
 	char err[256], *w[4];
 	char *ping[] = {(char *)(uintptr_t) "ping"};
@@ -416,6 +422,79 @@ START_TEST(cli_ctl_usage)
 	ck_assert_int_eq(control_client("/nonexistent/microvm.sock", 1, w), 2);
 	ck_assert_int_eq(control_client("/nonexistent/microvm.sock", 1, ping),
 			 1);
+}
+END_TEST
+
+/* --mem-hotplug: typed values, defaults, and every bad value. */
+START_TEST(cli_hotplug_values)
+{
+	struct cli_opts o;
+	static const struct {
+		const char *v, *needle;
+	} bad[] = {
+		{"", "needs at least size=MAX"},
+		{"pages=huge", "has no size"},
+		{"size=", "size= needs a value"},
+		{"size=0", "size='0' is not a size"},
+		{"size=12X", "size='12X' is not a size"},
+		{"size=1G,size=2G", "size= given twice"},
+		{"size=1G,colour=red", "unknown option 'colour=red'"},
+		{"size=1G,prefault=on", "unknown option 'prefault=on'"},
+		{"size=1G,pages=giant", "pages=giant: use base, thp, huge or "
+					"huge1g"},
+		{"size=100M", "size=100M is not a multiple of 128M"},
+		{"size=1536M,pages=huge1g", "not a multiple of 1G"},
+		{"size=1G,plugged=3M", "plugged=3M must be a multiple of the "
+				       "2M block"},
+		{"size=2G,pages=huge1g,plugged=512M", "multiple of the 1G "
+						      "block"},
+		{"size=1G,plugged=2G", "at most size=1G"},
+		{"size=1G,plugged=x", "plugged='x' is not a size"},
+		{"size=1G,host-node=1024", "host-node=1024 is not a NUMA"},
+		{"size=1G,host-node=-1", "host-node=-1 is not a NUMA"},
+		{"size=1G,id=a/b", "id=a/b: use 1 to"},
+		{"size=1G,id=", "id= needs a value"},
+	};
+
+	ck_assert_int_eq(
+		cli_try(&o, "--kernel", "k", "--mem-hotplug", "size=4G", NULL),
+		0);
+	ck_assert_int_eq(o.has_hotplug, 1);
+	ck_assert_uint_eq(o.hotplug.size, 4ULL << 30);
+	ck_assert_int_eq(o.hotplug.pages, REGION_PAGES_BASE);
+	ck_assert_uint_eq(o.hotplug.plugged, 0);
+	ck_assert_int_eq(o.hotplug.host_node, -1);
+	ck_assert_str_eq(o.hotplug.id, "hotplug");
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--mem-hotplug",
+				 "id=hp-1,plugged=256M,host-node=3,pages=huge,"
+				 "size=384M",
+				 NULL),
+			 0);
+	ck_assert_uint_eq(o.hotplug.size, 384ULL << 20);
+	ck_assert_int_eq(o.hotplug.pages, REGION_PAGES_HUGE);
+	ck_assert_uint_eq(o.hotplug.plugged, 256ULL << 20);
+	ck_assert_int_eq(o.hotplug.host_node, 3);
+	ck_assert_str_eq(o.hotplug.id, "hp-1");
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--mem-hotplug",
+				 "size=2G,pages=huge1g,plugged=1G", NULL),
+			 0);
+	ck_assert_uint_eq(o.hotplug.plugged, 1ULL << 30);
+	ck_assert_uint_eq(cli_hotplug_align(REGION_PAGES_THP), 128ULL << 20);
+	ck_assert_uint_eq(cli_hotplug_align(REGION_PAGES_HUGE1G), 1ULL << 30);
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", NULL), 0);
+	ck_assert_int_eq(o.has_hotplug, 0);
+	ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--mem-hotplug",
+				 "size=1G", "--mem-hotplug", "size=1G", NULL),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(cli_err, "--mem-hotplug given twice"));
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(cli_try(&o, "--kernel", "k", "--mem-hotplug",
+					 bad[i].v, NULL),
+				 -EINVAL);
+		ck_assert_msg(strstr(cli_err, bad[i].needle), "%u '%s': '%s'",
+			      i, bad[i].v, cli_err);
+		ck_assert_ptr_null(strchr(cli_err, '\n'));
+	}
 }
 END_TEST
 
@@ -625,6 +704,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, cli_ctl_usage);
 	tcase_add_test(tc, cli_zones_typed);
 	tcase_add_test(tc, cli_zones_bad);
+	tcase_add_test(tc, cli_hotplug_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -123,6 +123,62 @@ START_TEST(ctl_target_reaches_device)
 }
 END_TEST
 
+/* mem set / mem stats reach the virtio-mem device; errors name the fix;
+ * without --mem-hotplug they say how to get one. */
+START_TEST(ctl_mem)
+{
+	struct virtio_mem vm;
+	struct virtio_mem_cfg cfg;
+	struct irq_line irq;
+	char r[CONTROL_REPLY_MAX];
+	uint32_t gen;
+
+	ck_assert_int_eq(handle("mem stats", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "start the VM with --mem-hotplug"));
+	ck_assert_int_eq(virtio_mem_layout(4ULL << 30, 1ULL << 30,
+					   REGION_PAGES_HUGE, &cfg.lay),
+			 0);
+	cfg.requested = 128ULL << 20;
+	cfg.node_id = 0;
+	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), 0);
+	vtest_irq(&irq);
+	ck_assert_int_eq(virtio_mmio_attach(&vm.mmio, gm, 0xc0004000, &irq), 0);
+	control_set_mem(&ctl, &vm);
+
+	ck_assert_int_eq(handle("mem stats", r), 1);
+	ck_assert_msg(strstr(r, "{\"ok\":true,\"requested_mib\":128,"
+				"\"plugged_mib\":0,\"driver_ok\":false,"
+				"\"region_addr\":4294967296,\"region_mib\":"
+				"1024,\"usable_mib\":1024,\"block_bytes\":"
+				"2097152,"),
+		      "%s", r);
+	ck_assert_ptr_nonnull(strstr(r, "\"busy\":0,\"busy_pool\":0,"));
+	ck_assert_ptr_nonnull(strstr(r, "\"returned_2m\":0,"));
+	gen = vtest_rd(&vm.mmio, VIRTIO_MMIO_REG_CONFIG_GENERATION);
+	ck_assert_int_eq(handle("mem set 512", r), 1);
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	ck_assert_uint_ne(vtest_rd(&vm.mmio, VIRTIO_MMIO_REG_CONFIG_GENERATION),
+			  gen);
+	ck_assert_int_eq(handle("mem stats", r), 1);
+	ck_assert_ptr_nonnull(strstr(r, "\"requested_mib\":512,"));
+	ck_assert_int_eq(handle("mem set 0", r), 1);
+	ck_assert_int_eq(handle("mem set 3", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "not a multiple of the 2 MiB block"));
+	ck_assert_int_eq(handle("mem set 1026", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "more than the hotplug region (1024"));
+	ck_assert_int_eq(handle("mem set", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "usage: mem set <MiB>"));
+	ck_assert_int_eq(handle("mem set 12x", r), 0);
+	ck_assert_int_eq(handle("mem set 99999999999999999999999", r), 0);
+	ck_assert_int_eq(handle("mem plug", r), 0);
+	ck_assert_ptr_nonnull(strstr(r, "unknown mem request"));
+	ck_assert_int_eq(handle("mem stats", r), 1);
+	ck_assert_ptr_nonnull(strstr(r, "\"requested_mib\":0,"));
+	control_set_mem(&ctl, NULL);
+	virtio_mem_close(&vm);
+}
+END_TEST
+
 static int connect_to(const char *p)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -455,6 +511,7 @@ Suite *control_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, ctl_requests);
 	tcase_add_test(tc, ctl_target_reaches_device);
+	tcase_add_test(tc, ctl_mem);
 	tcase_add_test(tc, ctl_socket);
 	tcase_add_test(tc, ctl_client);
 	tcase_add_test(tc, ctl_pause_resume_snapshot);

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mem/guest_mem.h"
 #include "mem/memmap.h"
+#include "mem/prefault.h"
 #include "mem/region.h"
 #include "mem/report.h"
 #include "tests/harness/harness.h"
@@ -478,6 +480,65 @@ START_TEST(discard_two_zones)
 }
 END_TEST
 
+/* The hotplug region: mapped after RAM, marked hotplug, not RAM for
+ * guest_mem_size, never prefaulted (a prefault of every zone leaves it
+ * untouched), hugetlb without taking pages from the pool. */
+START_TEST(hotplug_region)
+{
+	struct guest_mem gm;
+	struct memmap_zone z = {.id = "mem",
+				.size = 64 * MiB,
+				.policy = {.pages = REGION_PAGES_BASE},
+				.host_node = -1};
+	struct memmap_info info;
+	struct prefault pf;
+	unsigned char vec[64];
+	long free0;
+
+	guest_mem_init(&gm);
+	ck_assert_msg(memmap_build_zones(&gm, &z, 1, 3ULL << 30, 4ULL << 30,
+					 &info, err, sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_msg(memmap_add_hotplug(&gm, 128 * MiB, 128 * MiB,
+					 REGION_PAGES_BASE, -1, "hp", err,
+					 sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_uint_eq(gm.nr, 2);
+	ck_assert_int_eq(gm.regions[1].hotplug, 1);
+	ck_assert_str_eq(gm.regions[1].zone_id, "hp");
+	ck_assert_uint_eq(gm.regions[1].zone, MEMMAP_MAX_ZONES);
+	ck_assert_uint_eq(guest_mem_size(&gm), 64 * MiB);
+	/* Overlapping RAM: refused, gm unchanged. */
+	ck_assert_int_ne(memmap_add_hotplug(&gm, 0, 128 * MiB,
+					    REGION_PAGES_BASE, -1, "hp", err,
+					    sizeof(err)),
+			 0);
+	ck_assert_uint_eq(gm.nr, 2);
+	ck_assert_int_eq(prefault_start_zones(&pf, &gm, 1, ~0U), 0);
+	ck_assert_int_eq(prefault_wait(&pf, err, sizeof(err)), 0);
+	ck_assert_int_eq(mincore(gm.regions[0].hva, 256 * 1024, vec), 0);
+	ck_assert_uint_eq(vec[0] & 1, 1);
+	ck_assert_int_eq(mincore(gm.regions[1].hva, 256 * 1024, vec), 0);
+	for (unsigned i = 0; i < 64; i++)
+		ck_assert_uint_eq(vec[i] & 1, 0);
+	guest_mem_destroy(&gm);
+
+	if (harness_hugepages(2048, 1))
+		HARNESS_SKIP("needs a free 2M hugepage");
+	free0 = harness_hugepages_free(2048);
+	guest_mem_init(&gm);
+	/* Far more than the pool: nothing is reserved at map time. */
+	ck_assert_msg(memmap_add_hotplug(&gm, 4ULL << 30, 64ULL << 30,
+					 REGION_PAGES_HUGE, -1, "hp", err,
+					 sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_int_eq(gm.regions[0].pages, REGION_PAGES_HUGE);
+	ck_assert_int_ge(gm.regions[0].fd, 0);
+	ck_assert_int_eq(harness_hugepages_free(2048), free0);
+	guest_mem_destroy(&gm);
+}
+END_TEST
+
 Suite *memmap_suite(void);
 Suite *memmap_suite(void)
 {
@@ -495,6 +556,7 @@ Suite *memmap_suite(void)
 	tcase_add_test(tc, report_per_zone);
 	tcase_add_test(tc, report_zone_across_gap);
 	tcase_add_test(tc, discard_two_zones);
+	tcase_add_test(tc, hotplug_region);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,464 @@
+#include "devices/virtio_mem.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+
+/* Requests per virtio_mmio_process() before yielding the event loop: a
+ * PLUG allocates memory, so keep the batch short. */
+#define VIRTIO_MEM_BUDGET 16
+
+#define MiB2 (2ULL << 20)
+#define GiB1 (1ULL << 30)
+
+static uint64_t virtio_mem_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+int virtio_mem_layout(uint64_t ram_end, uint64_t max, enum region_pages pages,
+		      struct virtio_mem_layout *out)
+{
+	uint64_t block = virtio_mem_max(region_page_size(pages), MiB2);
+	uint64_t align = virtio_mem_max(VIRTIO_MEM_LINUX_MEMBLOCK, block);
+	uint64_t addr, size, end;
+
+	memset(out, 0, sizeof(*out));
+	if (!max)
+		return -EINVAL;
+	/* Both are powers of two: round up with masks, checking overflow. */
+	if (__builtin_add_overflow(ram_end, align - 1, &addr) ||
+	    __builtin_add_overflow(max, align - 1, &size))
+		return -ERANGE;
+	addr &= ~(align - 1);
+	size &= ~(align - 1);
+	if (__builtin_add_overflow(addr, size, &end))
+		return -ERANGE;
+	out->addr = addr;
+	out->region_size = size;
+	out->usable_size = size;
+	out->block_size = block;
+	return 0;
+}
+
+/* ---- block bitmap ---- */
+
+static int virtio_mem_test(const struct virtio_mem *m, uint64_t b)
+{
+	return (m->plugged[b / 64] >> (b % 64)) & 1;
+}
+
+static void virtio_mem_set(struct virtio_mem *m, uint64_t first, uint64_t n,
+			   int on)
+{
+	for (uint64_t b = first; b < first + n; b++) {
+		if (on)
+			m->plugged[b / 64] |= 1ULL << (b % 64);
+		else
+			m->plugged[b / 64] &= ~(1ULL << (b % 64));
+	}
+}
+
+/* Plugged blocks in [first, first+n). */
+static uint64_t virtio_mem_count(const struct virtio_mem *m, uint64_t first,
+				 uint64_t n)
+{
+	uint64_t k = 0;
+
+	for (uint64_t b = first; b < first + n; b++)
+		k += (uint64_t)virtio_mem_test(m, b);
+	return k;
+}
+
+static enum virtio_mem_psize virtio_mem_ps(size_t page_size)
+{
+	if (page_size >= GiB1)
+		return VIRTIO_MEM_PS_1G;
+	if (page_size >= MiB2)
+		return VIRTIO_MEM_PS_2M;
+	return VIRTIO_MEM_PS_4K;
+}
+
+/* The hotplug region in guest memory, or NULL (not mapped). */
+static struct region *virtio_mem_region(const struct virtio_mem *m)
+{
+	if (!m->mmio.gm)
+		return NULL;
+	return guest_mem_find(m->mmio.gm, m->lay.addr, m->lay.region_size);
+}
+
+/* Tell guest memory that blocks [first, first+n) are (un)plugged, so
+ * other devices' translations accept or refuse them: before the discard
+ * when unplugging, after the allocation when plugging. */
+static void virtio_mem_mark(struct virtio_mem *m, uint64_t first, uint64_t n,
+			    int on)
+{
+	struct region *r = virtio_mem_region(m);
+
+	if (r)
+		region_set_plugged(
+			r, m->lay.addr + first * m->lay.block_size - r->gpa,
+			n * m->lay.block_size, on);
+}
+
+/* Give blocks [first, first+n) back to the host. */
+static void virtio_mem_discard(struct virtio_mem *m, uint64_t first, uint64_t n)
+{
+	struct region *r = virtio_mem_region(m);
+	uint64_t off, len = n * m->lay.block_size, got = 0;
+	int err;
+
+	if (!r) {
+		m->c.discard_errors++;
+		return;
+	}
+	off = m->lay.addr + first * m->lay.block_size - r->gpa;
+	err = region_discard(r, off, len, &got);
+	if (err) {
+		m->c.discard_errors++;
+		log_ratelimited(&m->rl, LOG_WARN,
+				"virtio-mem: giving back %" PRIu64
+				" MiB at %#" PRIx64 ": %s; the memory stays "
+				"allocated",
+				len >> 20, r->gpa + off, strerror(-err));
+	}
+	m->c.returned_bytes += got;
+	m->c.returned[virtio_mem_ps(r->page_size)] += got;
+}
+
+/* Allocate blocks [first, first+n) on the host: a response code. */
+static uint16_t virtio_mem_populate(struct virtio_mem *m, uint64_t first,
+				    uint64_t n)
+{
+	struct region *r = virtio_mem_region(m);
+	uint64_t off, len = n * m->lay.block_size;
+	int err;
+
+	if (!r) {
+		m->c.busy_alloc++;
+		return VIRTIO_MEM_RESP_BUSY;
+	}
+	off = m->lay.addr + first * m->lay.block_size - r->gpa;
+	if (r->pages == REGION_PAGES_HUGE || r->pages == REGION_PAGES_HUGE1G) {
+		/* Checked first so the counter says why; fallocate below
+		 * still catches a pool that shrank in between. -1: not
+		 * readable here (seccomp), leave it to fallocate. */
+		long avail = region_pool_available(r->pages);
+
+		if (avail >= 0 && (uint64_t)avail < len / r->page_size) {
+			m->c.busy_pool++;
+			return VIRTIO_MEM_RESP_BUSY;
+		}
+	}
+	err = region_populate(r, off, len);
+	if (err) {
+		uint64_t got;
+
+		/* Part of it may be allocated: give it back. */
+		if (region_discard(r, off, len, &got))
+			m->c.discard_errors++;
+		if (err == -ENOSPC && r->fd >= 0 &&
+		    (r->pages == REGION_PAGES_HUGE ||
+		     r->pages == REGION_PAGES_HUGE1G))
+			m->c.busy_pool++;
+		else
+			m->c.busy_alloc++;
+		log_ratelimited(&m->rl, LOG_WARN,
+				"virtio-mem: cannot back %" PRIu64
+				" MiB at %#" PRIx64 ": %s; answered BUSY",
+				len >> 20, r->gpa + off, strerror(-err));
+		return VIRTIO_MEM_RESP_BUSY;
+	}
+	return VIRTIO_MEM_RESP_ACK;
+}
+
+/*
+ * Check a PLUG/UNPLUG/STATE range: aligned, at least one block, inside
+ * the usable region. Sets *first and *n. 0 or -1 (ERROR).
+ */
+static int virtio_mem_range(const struct virtio_mem *m, uint64_t addr,
+			    uint16_t nb, uint64_t *first, uint64_t *n)
+{
+	uint64_t len = (uint64_t)nb * m->lay.block_size, end;
+
+	if (!nb || addr % m->lay.block_size || addr < m->lay.addr ||
+	    __builtin_add_overflow(addr, len, &end) ||
+	    end > m->lay.addr + m->lay.usable_size)
+		return -1;
+	*first = (addr - m->lay.addr) / m->lay.block_size;
+	*n = nb;
+	return 0;
+}
+
+/* One request: fills resp->type (and state), updates the counters. */
+static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
+			       uint8_t *resp)
+{
+	uint16_t type, nb, rt = VIRTIO_MEM_RESP_ERROR, state = 0;
+	uint64_t addr, first, n, len;
+
+	memcpy(&type, req, 2);
+	memcpy(&addr, req + 8, 8);
+	memcpy(&nb, req + 16, 2);
+	type = le16toh(type);
+	addr = le64toh(addr);
+	nb = le16toh(nb);
+	switch (type) {
+	case VIRTIO_MEM_REQ_PLUG:
+		if (virtio_mem_range(m, addr, nb, &first, &n) ||
+		    virtio_mem_count(m, first, n))
+			break;
+		len = n * m->lay.block_size;
+		if (m->plugged_size + len > m->requested_size) {
+			rt = VIRTIO_MEM_RESP_NACK;
+			m->c.nacks++;
+			break;
+		}
+		rt = virtio_mem_populate(m, first, n);
+		if (rt != VIRTIO_MEM_RESP_ACK)
+			break;
+		virtio_mem_set(m, first, n, 1);
+		virtio_mem_mark(m, first, n, 1);
+		m->plugged_size += len;
+		m->c.plugs++;
+		m->c.plugged_bytes += len;
+		break;
+	case VIRTIO_MEM_REQ_UNPLUG:
+		if (virtio_mem_range(m, addr, nb, &first, &n) ||
+		    virtio_mem_count(m, first, n) != n)
+			break;
+		len = n * m->lay.block_size;
+		virtio_mem_set(m, first, n, 0);
+		virtio_mem_mark(m, first, n, 0);
+		virtio_mem_discard(m, first, n);
+		m->plugged_size -= len;
+		m->c.unplugs++;
+		m->c.unplugged_bytes += len;
+		rt = VIRTIO_MEM_RESP_ACK;
+		break;
+	case VIRTIO_MEM_REQ_UNPLUG_ALL:
+		/* Discard runs of plugged blocks, not block by block. */
+		for (uint64_t b = 0; b < m->nr_blocks;) {
+			uint64_t e = b;
+
+			while (e < m->nr_blocks && virtio_mem_test(m, e))
+				e++;
+			if (e > b) {
+				virtio_mem_set(m, b, e - b, 0);
+				virtio_mem_mark(m, b, e - b, 0);
+				virtio_mem_discard(m, b, e - b);
+				m->c.unplugged_bytes +=
+					(e - b) * m->lay.block_size;
+			}
+			b = e + 1;
+		}
+		m->plugged_size = 0;
+		m->c.unplug_alls++;
+		rt = VIRTIO_MEM_RESP_ACK;
+		break;
+	case VIRTIO_MEM_REQ_STATE:
+		if (virtio_mem_range(m, addr, nb, &first, &n))
+			break;
+		len = virtio_mem_count(m, first, n);
+		state = len == n   ? VIRTIO_MEM_STATE_PLUGGED
+			: len == 0 ? VIRTIO_MEM_STATE_UNPLUGGED
+				   : VIRTIO_MEM_STATE_MIXED;
+		m->c.states++;
+		rt = VIRTIO_MEM_RESP_ACK;
+		break;
+	default: break;
+	}
+	if (rt == VIRTIO_MEM_RESP_ERROR) {
+		m->c.errors++;
+		log_ratelimited(&m->rl, LOG_WARN,
+				"virtio-mem: request type %u addr %#" PRIx64
+				" blocks %u refused (virtio 1.2 5.15.6); "
+				"answered ERROR",
+				type, addr, nb);
+	}
+	memset(resp, 0, VIRTIO_MEM_RESP_SIZE);
+	rt = htole16(rt);
+	state = htole16(state);
+	memcpy(resp, &rt, 2);
+	memcpy(resp + 8, &state, 2);
+}
+
+static void virtio_mem_notify(void *opaque, unsigned qi)
+{
+	struct virtio_mem *m = opaque;
+	struct virtq *q = virtio_mmio_queue(&m->mmio, qi);
+	unsigned budget = VIRTIO_MEM_BUDGET;
+	int ret = 0, pushed = 0;
+
+	while (budget && (ret = virtq_pop(q, &m->chain)) > 0) {
+		struct virtq_chain *c = &m->chain;
+		uint8_t req[VIRTIO_MEM_REQ_SIZE] = {0};
+		uint8_t resp[VIRTIO_MEM_RESP_SIZE];
+
+		budget--;
+		if (c->in_len < VIRTIO_MEM_RESP_SIZE) {
+			/* Nowhere to say ERROR: the driver is broken. */
+			virtio_mmio_fail(&m->mmio, "request without room "
+						   "for a response");
+			return;
+		}
+		if (virtq_iov_to_buf(c->iov, c->n_out, 0, req, sizeof(req)) <
+		    sizeof(req)) {
+			/* Short request: type 0xffff is no request type,
+			 * so it answers ERROR. */
+			memset(req, 0xff, 2);
+		}
+		virtio_mem_request(m, req, resp);
+		virtq_iov_from_buf(c->iov + c->n_out, c->n_in, 0, resp,
+				   sizeof(resp));
+		virtq_push(q, c->head, sizeof(resp));
+		pushed = 1;
+	}
+	if (!budget)
+		virtio_mmio_kick(&m->mmio);
+	else if (ret < 0) {
+		virtio_mmio_fail(&m->mmio, q->err);
+		return;
+	}
+	if (pushed)
+		virtio_mmio_used(&m->mmio, qi);
+}
+
+static void virtio_mem_config_read(void *opaque, uint64_t off, void *data,
+				   uint32_t len)
+{
+	struct virtio_mem *m = opaque;
+	uint8_t cfg[VIRTIO_MEM_CFG_SIZE] = {0};
+	uint64_t v;
+	uint16_t node = htole16(m->node_id);
+
+#define PUT64(o, x)                       \
+	do {                              \
+		v = htole64(x);           \
+		memcpy(cfg + (o), &v, 8); \
+	} while (0)
+	PUT64(VIRTIO_MEM_CFG_BLOCK_SIZE, m->lay.block_size);
+	memcpy(cfg + VIRTIO_MEM_CFG_NODE_ID, &node, 2);
+	PUT64(VIRTIO_MEM_CFG_ADDR, m->lay.addr);
+	PUT64(VIRTIO_MEM_CFG_REGION_SIZE, m->lay.region_size);
+	PUT64(VIRTIO_MEM_CFG_USABLE_REGION_SIZE, m->lay.usable_size);
+	PUT64(VIRTIO_MEM_CFG_PLUGGED_SIZE, m->plugged_size);
+	PUT64(VIRTIO_MEM_CFG_REQUESTED_SIZE, m->requested_size);
+#undef PUT64
+	virtio_mmio_config_copy(cfg, sizeof(cfg), off, data, len);
+}
+
+static int virtio_mem_features_ok(void *opaque, uint64_t features)
+{
+	(void)opaque;
+	/* Without it a driver may read unplugged blocks, which would have
+	 * to be backed: refused (the spec lets the device require it). */
+	return !!(features & (1ULL << VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE));
+}
+
+static const struct virtio_mmio_ops virtio_mem_ops = {
+	.device_id = VIRTIO_MEM_DEVICE_ID,
+	.num_queues = 1,
+	.queue_max = VIRTIO_MEM_QUEUE_SIZE,
+	.config_read = virtio_mem_config_read,
+	.config_write = NULL, /* read-only for the driver */
+	.notify = virtio_mem_notify,
+	/* A reset keeps the blocks as they are (virtio 1.2 5.15.5). */
+	.reset = NULL,
+	.features_ok = virtio_mem_features_ok,
+	/* Snapshot (devices/virtio_mmio.h): not written yet. */
+	.save = NULL,
+	.load = NULL,
+};
+
+int virtio_mem_init(struct virtio_mem *m, const struct virtio_mem_cfg *cfg)
+{
+	const struct virtio_mem_layout *l = &cfg->lay;
+	uint64_t features = (1ULL << VIRTIO_F_RING_EVENT_IDX) |
+			    (1ULL << VIRTIO_F_INDIRECT_DESC) |
+			    (1ULL << VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE);
+
+	memset(m, 0, sizeof(*m));
+	virtio_mmio_init(&m->mmio, &virtio_mem_ops, m, "virtio-mem", features);
+	if (!l->block_size || (l->block_size & (l->block_size - 1)) ||
+	    l->addr % l->block_size || !l->region_size ||
+	    l->region_size % l->block_size || l->usable_size > l->region_size ||
+	    l->usable_size % l->block_size || cfg->requested % l->block_size ||
+	    cfg->requested > l->usable_size)
+		return -EINVAL;
+	m->lay = *l;
+	m->node_id = cfg->node_id;
+	m->requested_size = cfg->requested;
+	m->nr_blocks = l->region_size / l->block_size;
+	m->plugged = calloc((m->nr_blocks + 63) / 64, sizeof(uint64_t));
+	if (!m->plugged)
+		return -ENOMEM;
+	return 0;
+}
+
+void virtio_mem_close(struct virtio_mem *m)
+{
+	free(m->plugged);
+	m->plugged = NULL;
+	virtio_mmio_destroy(&m->mmio);
+}
+
+int virtio_mem_set_requested(struct virtio_mem *m, uint64_t bytes)
+{
+	int ret = 0;
+
+	virtio_mmio_lock(&m->mmio);
+	if (bytes % m->lay.block_size)
+		ret = -EINVAL;
+	else if (bytes > m->lay.usable_size)
+		ret = -ERANGE;
+	else if (bytes != m->requested_size) {
+		m->requested_size = bytes;
+		virtio_mmio_config_changed(&m->mmio);
+	}
+	virtio_mmio_unlock(&m->mmio);
+	return ret;
+}
+
+void virtio_mem_get(struct virtio_mem *m, struct virtio_mem_info *out)
+{
+	struct region *r;
+
+	memset(out, 0, sizeof(*out));
+	virtio_mmio_lock(&m->mmio);
+	out->lay = m->lay;
+	out->plugged_size = m->plugged_size;
+	out->requested_size = m->requested_size;
+	r = virtio_mem_region(m);
+	out->page_size = r ? r->page_size : 0;
+	out->driver_ok = virtio_mmio_live(&m->mmio);
+	out->c = m->c;
+	virtio_mmio_unlock(&m->mmio);
+}
+
+void virtio_mem_print(struct virtio_mem *m, FILE *f)
+{
+	struct virtio_mem_info in;
+	const struct virtio_mem_counters *c = &in.c;
+
+	virtio_mem_get(m, &in);
+	fprintf(f,
+		"virtio-mem: requested %" PRIu64 " MiB, plugged %" PRIu64
+		" MiB of %" PRIu64 " MiB in %" PRIu64 " KiB blocks; %" PRIu64
+		" plugs, %" PRIu64 " unplugs, %" PRIu64
+		" unplug-alls; BUSY %" PRIu64 " (pool %" PRIu64
+		", allocation %" PRIu64 "), NACK %" PRIu64 ", ERROR %" PRIu64
+		"; returned to the host %" PRIu64 " MiB (4K %" PRIu64
+		" MiB, 2M %" PRIu64 " MiB, 1G %" PRIu64 " MiB)\n",
+		in.requested_size >> 20, in.plugged_size >> 20,
+		in.lay.usable_size >> 20, in.lay.block_size >> 10, c->plugs,
+		c->unplugs, c->unplug_alls, c->busy_pool + c->busy_alloc,
+		c->busy_pool, c->busy_alloc, c->nacks, c->errors,
+		c->returned_bytes >> 20, c->returned[VIRTIO_MEM_PS_4K] >> 20,
+		c->returned[VIRTIO_MEM_PS_2M] >> 20,
+		c->returned[VIRTIO_MEM_PS_1G] >> 20);
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Memory hotplug with a short hugetlb pool (tests/boot/cases-hotplug.sh):
+# the guest only reports, while the host asks for more than the pool holds;
+# the guest must stay healthy (it keeps running this script and allocating).
+#   HP-MEM start total_kb=N
+#   HP-READY
+#   HP-ALIVE total_kb=N         after 40 s, and a 64 MiB allocation
+#   HP-END
+kb() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
+echo "HP-MEM start total_kb=$(kb MemTotal)"
+echo "HP-READY"
+sleep 40
+if memhog 64 >/dev/null; then
+	echo "HP-ALIVE total_kb=$(kb MemTotal)"
+fi
+echo "HP-END"
