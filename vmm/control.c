@@ -425,7 +425,11 @@ int control_open(struct control *c, const char *path,
 		 const struct guest_mem *gm, struct virtio_balloon *balloon,
 		 char *err, size_t errlen)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_LISTEN};
+	/* Edge-triggered: a connection accept4 cannot take now (out of
+	 * fds) must not keep the socket ready, or the loop would spin; it
+	 * is taken with the next one. control_accept drains every time. */
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET,
+				 .data.u64 = TAG_LISTEN};
 	struct epoll_event tev = {.events = EPOLLIN, .data.u64 = TAG_TIMER};
 	struct sockaddr_un sa;
 	struct stat st;
@@ -600,8 +604,14 @@ static void control_accept(struct control *c)
 		struct control_client *cl;
 		unsigned i;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* A client that gave up before we took it: the next
+			 * one may be waiting. Anything else (EAGAIN: all
+			 * taken; EMFILE/ENFILE: out of fds) ends the drain. */
+			if (errno == ECONNABORTED || errno == EINTR)
+				continue;
 			return;
+		}
 		i = control_slot(c);
 		cl = &c->clients[i];
 		ev.data.u64 = i;

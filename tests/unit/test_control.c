@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -343,6 +344,46 @@ START_TEST(ctl_idle_clients_do_not_lock_out)
 }
 END_TEST
 
+/* Out of file descriptors, a connection that cannot be accepted yet must
+ * not make the socket's fd poll readable again and again (the event loop
+ * would spin); once fds are back, it is served. */
+START_TEST(ctl_accept_out_of_fds_does_not_spin)
+{
+	char err[256], r[CONTROL_REPLY_MAX];
+	struct pollfd p = {.events = POLLIN};
+	struct rlimit old, low;
+	int a, b, spare;
+
+	ck_assert_int_eq(control_open(&ctl, path, gm, &bl, err, sizeof(err)),
+			 0);
+	p.fd = control_fd(&ctl);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	a = connect_to(path);
+	/* Every descriptor from the next one on is over the limit. */
+	spare = dup(0);
+	ck_assert_int_ge(spare, 0);
+	close(spare);
+	low = old;
+	low.rlim_cur = (rlim_t)spare;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	control_process(&ctl); /* accept fails with EMFILE */
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	control_process(&ctl);
+	ck_assert_int_eq(poll(&p, 1, 0), 0);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	/* The next connection drains both. */
+	b = connect_to(path);
+	ck_assert_int_eq(send(a, "ping\n", 5, 0), 5);
+	pump_read(a, r, sizeof(r));
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	ck_assert_int_eq(send(b, "ping\n", 5, 0), 5);
+	pump_read(b, r, sizeof(r));
+	ck_assert_str_eq(r, "{\"ok\":true}\n");
+	close(a);
+	close(b);
+}
+END_TEST
+
 /* A connection that says nothing for idle_ms is closed with a reason. */
 START_TEST(ctl_idle_timeout)
 {
@@ -517,6 +558,7 @@ Suite *control_suite(void)
 	tcase_add_test(tc, ctl_pause_resume_snapshot);
 	tcase_add_test(tc, ctl_close_leaves_a_newer_socket);
 	tcase_add_test(tc, ctl_idle_clients_do_not_lock_out);
+	tcase_add_test(tc, ctl_accept_out_of_fds_does_not_spin);
 	tcase_add_test(tc, ctl_idle_timeout);
 	suite_add_tcase(s, tc);
 	return s;
