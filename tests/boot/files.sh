@@ -22,20 +22,6 @@ names="stats-json-char-device stats-json-fifo stats-json-stdout-link stats-json-
 . "$(dirname "$0")/host.sh"
 host_begin "$names"
 
-# run NAME MICROVM-ARGS...: stdout+stderr in $T/NAME.log, status in rc
-# (killed after 20 s: 124).
-run() {
-	local name=$1
-	shift
-	timeout 20 "$MICROVM" "$@" </dev/null >"$T/$name.log" 2>&1
-	rc=$?
-}
-
-# one_error NAME: the log holds exactly one "microvm: error:" line.
-one_error() {
-	[ "$(grep -c 'microvm: error:' "$T/$1.log")" -eq 1 ]
-}
-
 fail() {
 	result "$1" FAIL "$2"
 	sed "s/^/  $1| /" "$T/$1.log" 2>/dev/null | tail -n 5
@@ -47,7 +33,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	result "$name" SKIP "needs root to make a character device node (mknod)"
 else
 	mknod "$T/null" c 1 3
-	run $name --kernel "$K" --mem 64M --stats-json "$T/null"
+	host_run $name --kernel "$K" --mem 64M --stats-json "$T/null"
 	if [ $rc -eq 0 ] && [ -c "$T/null" ]; then
 		result "$name" PASS "a /dev/null node is written to, still a character device"
 	else
@@ -59,7 +45,7 @@ name=stats-json-fifo
 mkfifo "$T/fifo"
 timeout 20 cat "$T/fifo" >"$T/fifo.out" &
 reader=$!
-run $name --kernel "$K" --mem 64M --stats-json "$T/fifo"
+host_run $name --kernel "$K" --mem 64M --stats-json "$T/fifo"
 wait $reader
 if [ $rc -eq 0 ] && [ -p "$T/fifo" ] && grep -q '"vmm_rss_kib"' "$T/fifo.out"; then
 	result "$name" PASS "the reader got the JSON, the FIFO is still a FIFO"
@@ -69,7 +55,7 @@ fi
 
 name=stats-json-fifo-no-reader
 mkfifo "$T/fifo2"
-run $name --kernel "$K" --mem 64M --stats-json "$T/fifo2"
+host_run $name --kernel "$K" --mem 64M --stats-json "$T/fifo2"
 if [ $rc -eq 1 ] && one_error "$name" && grep -q "FIFO nobody reads" "$T/$name.log" && [ -p "$T/fifo2" ]; then
 	result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
 else
@@ -135,7 +121,7 @@ name=mem-file-locked
 first=$!
 pids+=("$first")
 wait_hello "$T/$name.first.log"
-run $name --kernel "$K" --mem 64M --mem-file "$T/shared.mem"
+host_run $name --kernel "$K" --mem 64M --mem-file "$T/shared.mem"
 kill -TERM $first
 wait $first
 frc=$?
@@ -156,7 +142,7 @@ elif ! mkdir "$T/small" || ! mount -t tmpfs -o size=8k microvm-test "$T/small"; 
 	result mem-file-full-fs-existing SKIP "cannot mount a tmpfs here"
 else
 	name=mem-file-full-fs
-	run $name --kernel "$K" --mem 64M --mem-file "$T/small/vm.mem"
+	host_run $name --kernel "$K" --mem 64M --mem-file "$T/small/vm.mem"
 	if [ $rc -eq 1 ] && one_error "$name" &&
 		grep -q "cannot allocate 64M for memory file $T/small/vm.mem on its tmpfs file system" "$T/$name.log" &&
 		[ ! -e "$T/small/vm.mem" ]; then
@@ -167,7 +153,7 @@ else
 	# Someone else's sparse file: the same error, and the file stays.
 	name=mem-file-full-fs-existing
 	truncate -s 64M "$T/small/theirs.mem"
-	run $name --kernel "$K" --mem 64M --mem-file "$T/small/theirs.mem"
+	host_run $name --kernel "$K" --mem 64M --mem-file "$T/small/theirs.mem"
 	if [ $rc -eq 1 ] && one_error "$name" && grep -q "cannot allocate 64M" "$T/$name.log" &&
 		[ -e "$T/small/theirs.mem" ]; then
 		result "$name" PASS "error at setup, the user's file kept"
@@ -273,7 +259,7 @@ fi
 
 # --- messages that say what is wrong and suggest only what works ---
 name=cmdline-too-long-virtio
-run $name --kernel "$K" --mem 64M --rng --cmdline "$(printf '%4080s' x)"
+host_run $name --kernel "$K" --mem 64M --rng --cmdline "$(printf '%4080s' x)"
 if [ $rc -eq 1 ] && one_error "$name" && grep -q "kernel command line too long: --cmdline is 4080 bytes.*limit of 4095 bytes: shorten --cmdline" "$T/$name.log" &&
 	! grep -q "No space left" "$T/$name.log"; then
 	result "$name" PASS "$(grep 'microvm: error:' "$T/$name.log" | head -c 160)"
@@ -284,7 +270,7 @@ fi
 # A short hugepage pool with --mem-file: fallback= is refused there, so
 # it must not be suggested.
 name=pool-short-mem-file-no-fallback
-run $name --kernel "$K" --mem 64G --pages huge --mem-file "$T/huge.mem"
+host_run $name --kernel "$K" --mem 64G --pages huge --mem-file "$T/huge.mem"
 if [ $rc -eq 1 ] && one_error "$name" && grep -q "hugepage pool too small" "$T/$name.log" &&
 	! grep -q "fallback=" "$T/$name.log" && grep -q -- "--mem-file takes no fallback" "$T/$name.log" &&
 	[ ! -e "$T/huge.mem" ]; then

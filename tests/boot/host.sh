@@ -10,6 +10,10 @@
 #       halts until a signal), KECHO (echoes the serial input) and KCHATTY
 #       (1000 lines, then resets); see tests/tiny/tiny.S.
 #   wait_hello LOG  waits up to 10 s for the tiny kernel's line in LOG.
+#   host_run NAME MICROVM-ARGS...  runs $MICROVM with stdin from /dev/null,
+#       stdout and stderr in $T/NAME.log, killed after 20 s (124); the
+#       exit status in rc.
+#   one_error NAME  $T/NAME.log holds exactly one "microvm: error:" line.
 host_dir=$(dirname "$0")
 
 result() {
@@ -44,4 +48,15 @@ wait_hello() {
 		sleep 0.1
 		host_i=$((host_i + 1))
 	done
+}
+
+host_run() {
+	host_log=$T/$1.log
+	shift
+	timeout 20 "$MICROVM" "$@" </dev/null >"$host_log" 2>&1
+	rc=$?
+}
+
+one_error() {
+	[ "$(grep -c 'microvm: error:' "$T/$1.log")" -eq 1 ]
 }

@@ -23,18 +23,6 @@ names="zones-backing zones-lock-hugetlb zones-lock-vmlck zones-lock-onfault zone
 . "$(dirname "$0")/host.sh"
 host_begin "$names"
 
-# run NAME MICROVM-ARGS...: stdout+stderr in $T/NAME.log, status in rc.
-run() {
-	local name=$1
-	shift
-	timeout 20 "$MICROVM" "$@" </dev/null >"$T/$name.log" 2>&1
-	rc=$?
-}
-
-one_error() {
-	[ "$(grep -c 'microvm: error:' "$T/$1.log")" -eq 1 ]
-}
-
 fail() {
 	result "$1" FAIL "$2"
 	sed "s/^/  $1| /" "$T/$1.log" 2>/dev/null | tail -n 8
@@ -66,7 +54,7 @@ name=zones-backing
 if ! hugepool_reserve huge 16 >/dev/null; then
 	result "$name" SKIP "$hugepool_why"
 else
-	run $name --kernel "$K" --verbose --stats-json "$T/$name.json" \
+	host_run $name --kernel "$K" --verbose --stats-json "$T/$name.json" \
 		--mem-zone size=16M,pages=huge,prefault=on,id=fast \
 		--mem-zone size=64M,prefault=on,id=lazy
 	# The start report: region 0 at 0 on 16M hugetlb, region 1 at 16M
@@ -91,7 +79,7 @@ name=zones-lock-hugetlb
 if ! hugepool_reserve huge 16 >/dev/null; then
 	result "$name" SKIP "$hugepool_why"
 else
-	run $name --kernel "$K" --verbose --stats-json "$T/$name.json" \
+	host_run $name --kernel "$K" --verbose --stats-json "$T/$name.json" \
 		--mem-zone size=16M,pages=huge,lock=on,prefault=on,id=h
 	if [ $rc -eq 0 ] &&
 		grep -q "microvm: --mem-zone id=h: hugetlb pages are never swapped: lock=on locks nothing" "$T/$name.log" &&
@@ -148,7 +136,7 @@ fi
 
 # --- a node that does not exist: a clear error naming those that do ---
 name=zones-missing-node
-run $name --kernel "$K" --mem-zone size=32M,host-node=63,id=far
+host_run $name --kernel "$K" --mem-zone size=32M,host-node=63,id=far
 have=$(cat /sys/devices/system/node/has_memory 2>/dev/null)
 if [ $rc -eq 1 ] && one_error $name &&
 	grep -q "error: --mem-zone id=far: host-node=63 does not exist or has no memory; nodes with memory: ${have:-none}" "$T/$name.log"; then
@@ -165,7 +153,7 @@ else
 	d=/sys/kernel/mm/hugepages/hugepages-2048kB
 	free=$(cat $d/free_hugepages)
 	resv=$(cat $d/resv_hugepages)
-	run $name --kernel "$K" --mem-zone size=2M,pages=huge,id=first \
+	host_run $name --kernel "$K" --mem-zone size=2M,pages=huge,id=first \
 		--mem-zone "size=$((free * 2))M,pages=huge,id=second"
 	if [ $rc -eq 1 ] && one_error $name &&
 		grep -q "error: --mem-zone id=second: hugepage pool too small: need $((free + 1)) 2M pages, $((free - resv)) free" "$T/$name.log" &&
@@ -205,7 +193,7 @@ fi
 
 # --- a locked zone under the balloon: refused on the command line ---
 name=zones-lock-balloon
-run $name --kernel "$K" --mem-zone size=64M,lock=on,id=pinned --balloon
+host_run $name --kernel "$K" --mem-zone size=64M,lock=on,id=pinned --balloon
 if [ $rc -eq 2 ] && one_error $name &&
 	grep -q "id=pinned: lock= and --balloon contradict each other" "$T/$name.log"; then
 	result "$name" PASS "exit 2, one line"
