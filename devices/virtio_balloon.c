@@ -418,6 +418,13 @@ static int virtio_balloon_load(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
+/* Inflate and deflate always; stats and reporting only when negotiated,
+ * at the indices the driver gives them. */
+static int virtio_balloon_queue_in_use(void *opaque, unsigned qi)
+{
+	return virtio_balloon_role(opaque, qi) != Q_NONE;
+}
+
 static const struct virtio_mmio_ops virtio_balloon_ops = {
 	.device_id = VIRTIO_BALLOON_DEVICE_ID,
 	.num_queues = 4,
@@ -426,6 +433,7 @@ static const struct virtio_mmio_ops virtio_balloon_ops = {
 	.config_write = virtio_balloon_config_write,
 	.notify = virtio_balloon_notify,
 	.reset = virtio_balloon_reset,
+	.queue_in_use = virtio_balloon_queue_in_use,
 	.save = virtio_balloon_save,
 	.load = virtio_balloon_load,
 };

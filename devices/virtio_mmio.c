@@ -249,7 +249,11 @@ static uint32_t virtio_mmio_reg_read(struct virtio_mmio_dev *d, uint64_t off)
 			return 0;
 		return (uint32_t)(d->device_features >>
 				  (32 * d->device_features_sel));
-	case VIRTIO_MMIO_REG_QUEUE_NUM_MAX: return q ? d->ops->queue_max : 0;
+	case VIRTIO_MMIO_REG_QUEUE_NUM_MAX:
+		if (!q || (d->ops->queue_in_use &&
+			   !d->ops->queue_in_use(d->opaque, d->queue_sel)))
+			return 0;
+		return d->ops->queue_max;
 	case VIRTIO_MMIO_REG_QUEUE_READY: return q ? q->ready : 0;
 	case VIRTIO_MMIO_REG_STATUS: return d->status;
 	case VIRTIO_MMIO_REG_SHM_LEN_LOW:

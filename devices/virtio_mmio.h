@@ -121,6 +121,12 @@ struct virtio_mmio_ops {
 	 * subset of the offered ones)? 0 refuses FEATURES_OK, for a
 	 * device that requires a feature. */
 	int (*features_ok)(void *opaque, uint64_t features);
+	/* Optional: does queue q exist under the negotiated features? For a
+	 * device whose queue set depends on them (the driver numbers only
+	 * the queues it uses, so the balloon's stats and reporting queues
+	 * move down when a feature is off). NULL: all num_queues exist. A
+	 * queue that does not exist reads QueueNumMax 0 (virtio 1.2, 4.2.2). */
+	int (*queue_in_use)(void *opaque, unsigned q);
 	/*
 	 * Snapshot hooks for the device type's own state (config space,
 	 * counters, a frame or buffer it holds), optional: NULL when the

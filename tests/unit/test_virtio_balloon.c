@@ -167,6 +167,37 @@ START_TEST(bl_features_and_config)
 }
 END_TEST
 
+static uint32_t queue_num_max(unsigned qi)
+{
+	vtest_wr(&bl.mmio, VIRTIO_MMIO_REG_QUEUE_SEL, qi);
+	return vtest_rd(&bl.mmio, VIRTIO_MMIO_REG_QUEUE_NUM_MAX);
+}
+
+/* The driver numbers only the queues it uses: with reporting but no
+ * stats, reporting is queue 2 and queue 3 does not exist, so it reads
+ * QueueNumMax 0 (a driver probing for it must see no queue). */
+START_TEST(bl_queue_num_max_follows_features)
+{
+	struct virtio_balloon_cfg cfg = {.reporting = 1, .stats_interval = 1};
+
+	start(&cfg, F_REPORTING, 3);
+	ck_assert_uint_eq(queue_num_max(0), VIRTIO_BALLOON_QUEUE_SIZE);
+	ck_assert_uint_eq(queue_num_max(1), VIRTIO_BALLOON_QUEUE_SIZE);
+	ck_assert_uint_eq(queue_num_max(2), VIRTIO_BALLOON_QUEUE_SIZE);
+	ck_assert_uint_eq(queue_num_max(3), 0);
+	virtio_balloon_close(&bl);
+
+	start(&cfg, 0, 2);
+	ck_assert_uint_eq(queue_num_max(1), VIRTIO_BALLOON_QUEUE_SIZE);
+	ck_assert_uint_eq(queue_num_max(2), 0);
+	ck_assert_uint_eq(queue_num_max(3), 0);
+	virtio_balloon_close(&bl);
+
+	start(&cfg, F_STATS | F_REPORTING, 4);
+	ck_assert_uint_eq(queue_num_max(3), VIRTIO_BALLOON_QUEUE_SIZE);
+}
+END_TEST
+
 /* Inflate: pages out of order, coalesced into runs; the contents are
  * gone (zero) afterwards, the neighbours are not. */
 START_TEST(bl_inflate_coalesce)
@@ -468,6 +499,7 @@ Suite *virtio_balloon_suite(void)
 	tcase_add_test(pure, bl_runs_big);
 	tcase_add_checked_fixture(dev, setup, teardown);
 	tcase_add_test(dev, bl_features_and_config);
+	tcase_add_test(dev, bl_queue_num_max_follows_features);
 	tcase_add_test(dev, bl_inflate_coalesce);
 	tcase_add_test(dev, bl_report_base);
 	tcase_add_test(dev, bl_report_hugetlb);
