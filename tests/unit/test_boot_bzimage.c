@@ -287,11 +287,11 @@ START_TEST(bz_real_images)
 	struct guest_mem gm;
 
 	harness_gm_one(&gm, ram, ram_size);
-	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/kernel-*/bzImage",
-		 home);
+	snprintf(pattern, sizeof(pattern),
+		 "%s/.cache/microvm/kernel-[0-9a-f][0-9a-f]*/bzImage", home);
 	glob(pattern, 0, NULL, &g);
-	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/l1-*/vmlinuz",
-		 home);
+	snprintf(pattern, sizeof(pattern),
+		 "%s/.cache/microvm/l1-*-amd64-*/vmlinuz", home);
 	glob(pattern, GLOB_APPEND, NULL, &g);
 	for (size_t i = 0; i <= g.gl_pathc; i++) {
 		const char *path = i < g.gl_pathc ? g.gl_pathv[i] : env;

@@ -380,7 +380,7 @@ START_TEST(elf_real_vmlinux)
 
 	if (!path) {
 		snprintf(pattern, sizeof(pattern),
-			 "%s/.cache/microvm/kernel-*/vmlinux",
+			 "%s/.cache/microvm/kernel-[0-9a-f][0-9a-f]*/vmlinux",
 			 getenv("HOME") ? getenv("HOME") : "/root");
 		if (glob(pattern, 0, NULL, &g) || !g.gl_pathc)
 			HARNESS_SKIP("no vmlinux under ~/.cache/microvm "
