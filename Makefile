@@ -2,6 +2,14 @@
 # Everything but vmm/main.c goes into build/libmicrovm.a, which the unit and
 # payload tests link.
 
+# ARCH: the guest (= host) architecture, x86 or arm64; defaults to the
+# host's. arch/$(ARCH)/ holds what differs; everything else is shared.
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH ?= $(HOST_ARCH)
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): microvm builds for ARCH=x86 or ARCH=arm64)
+endif
+
 CC ?= cc
 BUILD := build
 PKGS := libseccomp check libfdt
@@ -26,7 +34,7 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -pthread \
 	-fno-strict-aliasing -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-SRCS := $(wildcard lib/*.c mem/*.c devices/*.c boot/*.c vmm/*.c)
+SRCS := $(wildcard lib/*.c mem/*.c devices/*.c arch/*.c arch/$(ARCH)/*.c vmm/*.c)
 LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmicrovm.a
@@ -223,7 +231,7 @@ lint-sh:
 		else echo "lint-sh: FAIL $$x"; summary_add 0 1 0; fi; \
 	done; summary_print lint-sh; [ $$summary_f -eq 0 ]
 
-# No #include goes up a layer (lib < mem < boot, devices < vmm): one line
+# No #include goes up a layer (lib < mem < arch, devices < vmm): one line
 # per violation, then "layers: N passed, N failed, N skipped".
 check-layers:
 	@scripts/check-layers

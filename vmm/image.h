@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/loader.h"
+#include "arch/x86/loader.h"
 #include "mem/guest_mem.h"
 
 struct image {

@@ -15,8 +15,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
-#include "boot/loader.h"
+#include "arch/layout.h"
+#include "arch/x86/loader.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "mem/memmap.h"

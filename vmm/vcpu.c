@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/cpuid.h"
+#include "arch/x86/cpuid.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/thread.h"

@@ -9,7 +9,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 
-#include "boot/loader.h"
+#include "arch/x86/loader.h"
 #include "vmm/seccomp.h"
 #include "vmm/vm.h"
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "arch/layout.h"
 #include "lib/log.h"
 
 #define VM_CPUID_MAX 256

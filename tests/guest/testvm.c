@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot/layout.h"
-#include "boot/regs.h"
+#include "arch/layout.h"
+#include "arch/x86/regs.h"
 #include "mem/memmap.h"
 
 /* Prefix err with the step that failed, keeping the step's own message. */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/bzimage.h"
+#include "arch/x86/bzimage.h"
 #include "mem/guest_mem.h"
 #include "tests/harness/harness.h"
 

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "boot/cpuid.h"
+#include "arch/x86/cpuid.h"
 #include "tests/harness/harness.h"
 
 #define IDX KVM_CPUID_FLAG_SIGNIFCANT_INDEX

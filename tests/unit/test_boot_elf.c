@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/elf.h"
+#include "arch/x86/elf.h"
 #include "mem/guest_mem.h"
 #include "tests/harness/harness.h"
 

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/bzimage.h"
-#include "boot/layout.h"
-#include "boot/loader.h"
-#include "boot/mptable.h"
-#include "boot/params.h"
-#include "boot/regs.h"
+#include "arch/x86/bzimage.h"
+#include "arch/layout.h"
+#include "arch/x86/loader.h"
+#include "arch/x86/mptable.h"
+#include "arch/x86/params.h"
+#include "arch/x86/regs.h"
 #include "mem/guest_mem.h"
 #include "tests/harness/harness.h"
 

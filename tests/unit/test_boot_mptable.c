@@ -3,8 +3,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/layout.h"
-#include "boot/mptable.h"
+#include "arch/layout.h"
+#include "arch/x86/mptable.h"
 #include "mem/guest_mem.h"
 #include "tests/harness/harness.h"
 

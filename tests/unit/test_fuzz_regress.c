@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "boot/bzimage.h"
-#include "boot/layout.h"
-#include "boot/loader.h"
+#include "arch/x86/bzimage.h"
+#include "arch/layout.h"
+#include "arch/x86/loader.h"
 #include "mem/guest_mem.h"
 #include "tests/harness/harness.h"
 #include "vmm/cli.h"

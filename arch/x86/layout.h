@@ -1,6 +1,6 @@
 /* The x86_64 guest-physical map: constants shared by boot/, devices/, vmm/. */
-#ifndef BOOT_LAYOUT_H
-#define BOOT_LAYOUT_H
+#ifndef ARCH_X86_LAYOUT_H
+#define ARCH_X86_LAYOUT_H
 
 #include <stdint.h>
 

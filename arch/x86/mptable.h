@@ -2,13 +2,13 @@
  * Intel MultiProcessor Specification 1.4 table: how a kernel without ACPI
  * finds its CPUs, the IOAPIC and the ISA interrupt routing.
  */
-#ifndef BOOT_MPTABLE_H
-#define BOOT_MPTABLE_H
+#ifndef ARCH_X86_MPTABLE_H
+#define ARCH_X86_MPTABLE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/layout.h"
+#include "arch/x86/layout.h"
 #include "mem/guest_mem.h"
 
 /* Sizes of the structures (MP spec 1.4, chapter 4). */

@@ -1,9 +1,9 @@
-#include "boot/regs.h"
+#include "arch/x86/regs.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "arch/x86/layout.h"
 
 #define REGS_PAGE	     4096
 #define REGS_PD_PAGES	     4 /* 4 x 512 x 2 MiB = 4 GiB */

@@ -1,9 +1,9 @@
-#include "boot/params.h"
+#include "arch/x86/params.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "arch/x86/layout.h"
 #include "lib/err.h"
 
 #define PARAMS_PAGE		4096ULL

@@ -4,15 +4,15 @@
  * fuzzed. The setup (real-mode) part is not loaded: the VMM enters the
  * protected-mode kernel at its 64-bit entry with a zero page it builds.
  */
-#ifndef BOOT_BZIMAGE_H
-#define BOOT_BZIMAGE_H
+#ifndef ARCH_X86_BZIMAGE_H
+#define ARCH_X86_BZIMAGE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <asm/bootparam.h>
 
-#include "boot/src.h"
+#include "arch/boot_src.h"
 #include "mem/guest_mem.h"
 
 #define BZIMAGE_HDR_OFFSET   0x1f1	 /* struct setup_header in the file */

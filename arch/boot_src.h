@@ -4,8 +4,8 @@
  * segments straight from the file into guest memory without a second copy
  * of the image on the VMM's heap.
  */
-#ifndef BOOT_SRC_H
-#define BOOT_SRC_H
+#ifndef ARCH_BOOT_SRC_H
+#define ARCH_BOOT_SRC_H
 
 #include <stddef.h>
 #include <stdint.h>

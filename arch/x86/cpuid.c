@@ -1,4 +1,4 @@
-#include "boot/cpuid.h"
+#include "arch/x86/cpuid.h"
 
 #include <errno.h>
 

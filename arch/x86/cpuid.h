@@ -3,8 +3,8 @@
  * vCPU reports its own APIC id and a topology of ncpus single-thread cores
  * in one package, and that it runs on a hypervisor (KVM).
  */
-#ifndef BOOT_CPUID_H
-#define BOOT_CPUID_H
+#ifndef ARCH_X86_CPUID_H
+#define ARCH_X86_CPUID_H
 
 #include <stdint.h>
 

@@ -3,13 +3,13 @@
  * it can be fuzzed; every header field is checked against the buffer length
  * and every segment against guest RAM before anything is copied.
  */
-#ifndef BOOT_ELF_H
-#define BOOT_ELF_H
+#ifndef ARCH_X86_ELF_H
+#define ARCH_X86_ELF_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/src.h"
+#include "arch/boot_src.h"
 #include "mem/guest_mem.h"
 
 /* Xen ELF note carrying the 32-bit PVH entry point (name "Xen"). */

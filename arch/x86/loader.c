@@ -1,14 +1,14 @@
-#include "boot/loader.h"
+#include "arch/x86/loader.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "boot/bzimage.h"
-#include "boot/elf.h"
-#include "boot/layout.h"
-#include "boot/mptable.h"
-#include "boot/params.h"
-#include "boot/regs.h"
+#include "arch/x86/bzimage.h"
+#include "arch/x86/elf.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/mptable.h"
+#include "arch/x86/params.h"
+#include "arch/x86/regs.h"
 #include "lib/err.h"
 
 const char *boot_format_name(enum boot_format f)

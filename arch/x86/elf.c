@@ -1,11 +1,11 @@
-#include "boot/elf.h"
+#include "arch/x86/elf.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "arch/x86/layout.h"
 #include "lib/err.h"
 
 int elf_probe(const void *buf, size_t len)

@@ -1,9 +1,9 @@
-#include "boot/bzimage.h"
+#include "arch/x86/bzimage.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "arch/x86/layout.h"
 #include "lib/err.h"
 
 #define BZIMAGE_SECTOR	       512

@@ -3,15 +3,15 @@
  * place the initrd and command line, write the zero page or PVH start info,
  * e820, MP table, page tables and GDT; then fill a vCPU's registers.
  */
-#ifndef BOOT_LOADER_H
-#define BOOT_LOADER_H
+#ifndef ARCH_X86_LOADER_H
+#define ARCH_X86_LOADER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <linux/kvm.h>
 
-#include "boot/src.h"
+#include "arch/boot_src.h"
 #include "mem/guest_mem.h"
 
 enum boot_format {

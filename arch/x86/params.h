@@ -3,16 +3,16 @@
  * e820 memory map, and either the zero page (struct boot_params, Linux
  * 64-bit boot protocol) or the PVH start info (struct hvm_start_info).
  */
-#ifndef BOOT_PARAMS_H
-#define BOOT_PARAMS_H
+#ifndef ARCH_X86_PARAMS_H
+#define ARCH_X86_PARAMS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include <asm/bootparam.h>
 
-#include "boot/layout.h"
-#include "boot/src.h"
+#include "arch/x86/layout.h"
+#include "arch/boot_src.h"
 #include "mem/guest_mem.h"
 
 #define PARAMS_E820_RAM	     1

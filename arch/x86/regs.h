@@ -3,8 +3,8 @@
  * protocol (long mode, identity-mapped 4 GiB, RSI = zero page) and PVH
  * (32-bit protected mode, paging off, EBX = hvm_start_info).
  */
-#ifndef BOOT_REGS_H
-#define BOOT_REGS_H
+#ifndef ARCH_X86_REGS_H
+#define ARCH_X86_REGS_H
 
 #include <stdint.h>
 

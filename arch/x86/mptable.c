@@ -1,4 +1,4 @@
-#include "boot/mptable.h"
+#include "arch/x86/mptable.h"
 
 #include <errno.h>
 #include <string.h>

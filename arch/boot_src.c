@@ -1,4 +1,4 @@
-#include "boot/src.h"
+#include "arch/boot_src.h"
 
 #include <errno.h>
 #include <string.h>
