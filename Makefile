@@ -10,13 +10,32 @@ ifeq ($(filter x86 arm64,$(ARCH)),)
 $(error ARCH=$(ARCH): microvm builds for ARCH=x86 or ARCH=arm64)
 endif
 
+# Cross builds (ARCH not the host's) go to build/ARCH/ with the Debian
+# cross compiler and the multiarch libraries (scripts/install-deps).
+ifneq ($(ARCH),$(HOST_ARCH))
+ifeq ($(ARCH),arm64)
+CC := aarch64-linux-gnu-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+else
+CC := x86_64-linux-gnu-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
+BUILD := build/$(ARCH)
+else
 CC ?= cc
+PKG_CONFIG := pkg-config
 BUILD := build
-PKGS := libseccomp check libfdt
+endif
+PKGS := libseccomp check
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+# The arm64 device tree is built with libfdt (arch/arm64/dtb.c); its
+# headers need no flags, and Debian ships no arm64 libfdt.pc.
+ifeq ($(ARCH),arm64)
+SECCOMP_LIBS += -lfdt
+endif
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wcast-qual \
@@ -34,12 +53,14 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -pthread \
 	-fno-strict-aliasing -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-SRCS := $(wildcard lib/*.c mem/*.c devices/*.c arch/*.c arch/$(ARCH)/*.c vmm/*.c)
+SRCS := $(wildcard lib/*.c mem/*.c devices/*.c arch/*.c arch/$(ARCH)/*.c \
+	vmm/*.c vmm/$(ARCH)/*.c)
 LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmicrovm.a
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# Tests of one arch's code live in tests/unit/ARCH/.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/unit/$(ARCH)/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/testvm.o \
@@ -68,9 +89,9 @@ $(BUILD)/microvm-static: $(BUILD)/vmm/main.o $(LIB)
 
 # Each test directory's runner gets a generated list of its suites: a file
 # tests/X/test_foo.c defines `Suite *foo_suite(void)`. No constructors.
-$(BUILD)/tests/%/suites.h: $(wildcard tests/*/test_*.c)
+$(BUILD)/tests/%/suites.h: $(UNIT_SRCS) $(GUEST_SRCS)
 	@mkdir -p $(dir $@)
-	@{ for f in $(sort $(wildcard tests/$*/test_*.c)); do \
+	@{ for f in $(sort $(filter tests/$*/%,$(UNIT_SRCS) $(GUEST_SRCS))); do \
 		n=$$(basename $$f .c); n=$${n#test_}; \
 		echo "SUITE($$n)"; done; } > $@.tmp && mv $@.tmp $@
 
@@ -97,9 +118,15 @@ seccomp-selftest:
 		EXTRA_CFLAGS=-DMICROVM_SECCOMP_SELFTEST \
 		$(BUILD)/seccomp-selftest/microvm
 
-# Unit tests: no KVM needed.
+# Unit tests: no KVM needed. A cross build (ARCH not the host's) builds
+# them but cannot run them here: it says SKIP.
 check: $(BUILD)/unit-tests
+ifeq ($(ARCH),$(HOST_ARCH))
 	$(BUILD)/unit-tests
+else
+	@echo "unit: SKIP: $(BUILD)/unit-tests is an $(ARCH) binary and this" \
+		"host is $(HOST_ARCH): run it on an $(ARCH) host"
+endif
 
 # Unit and payload-guest tests built with AddressSanitizer and UBSan (any
 # UB aborts) into build/asan/, then run; prints each runner's summary and
