@@ -274,7 +274,8 @@ static uint8_t *slurp(const char *path, size_t *len)
 }
 
 /* Real bzImages when present: the microVM kernel the build script makes and
- * Debian's cloud kernel fetched for the nested L1. */
+ * Debian's amd64 cloud kernel fetched for the nested L1 (not the arm64
+ * one beside it). */
 START_TEST(bz_real_images)
 {
 	const uint64_t ram_size = 512ULL << 20;
@@ -290,8 +291,8 @@ START_TEST(bz_real_images)
 	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/kernel-*/bzImage",
 		 home);
 	glob(pattern, 0, NULL, &g);
-	snprintf(pattern, sizeof(pattern), "%s/.cache/microvm/l1-*/vmlinuz",
-		 home);
+	snprintf(pattern, sizeof(pattern),
+		 "%s/.cache/microvm/l1-*-amd64-*/vmlinuz", home);
 	glob(pattern, GLOB_APPEND, NULL, &g);
 	for (size_t i = 0; i <= g.gl_pathc; i++) {
 		const char *path = i < g.gl_pathc ? g.gl_pathv[i] : env;
