@@ -50,4 +50,16 @@
 #define LAYOUT_I8042_DATA_PORT 0x60
 #define LAYOUT_I8042_CMD_PORT  0x64
 
+/* What the board builds (vmm/board.c): the console UART is COM1 on the
+ * port bus, an i8042 carries the reset line, and the kernel learns the
+ * virtio-mmio slots from virtio_mmio.device= on its command line. */
+#define LAYOUT_SERIAL_ON_PIO	 1
+#define LAYOUT_SERIAL_ADDR	 LAYOUT_COM1_PORT
+#define LAYOUT_SERIAL_IRQ	 LAYOUT_COM1_IRQ
+#define LAYOUT_HAS_I8042	 1
+#define LAYOUT_VIRTIO_ON_CMDLINE 1
+
+/* RAM from guest address 0, around the MMIO gap. */
+#define LAYOUT_RAM_START 0ULL
+
 #endif
