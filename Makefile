@@ -67,6 +67,13 @@ LIB := $(BUILD)/libmicrovm.a
 # Tests of one arch's code live in tests/unit/ARCH/.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/unit/$(ARCH)/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
+# The arm64 device tree builder is portable C with no KVM: the unit tests
+# build and test it on every host (libfdt). Left out when LIB has it.
+UNIT_OBJS += $(filter-out $(LIB_OBJS),$(BUILD)/arch/arm64/dtb.o)
+# libfdt-dev is not Multi-Arch: same; a host with libfdt-dev:arm64 (for
+# ARCH=arm64) has only the runtime libfdt.so.1 of its own arch: link that.
+FDT_LIBS := $(if $(findstring /,$(shell $(CC) -print-file-name=libfdt.so)),\
+	-lfdt,-l:libfdt.so.1)
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/testvm.o \
 	$(BUILD)/tests/guest/main.o
@@ -111,7 +118,7 @@ $(BUILD)/tests/guest/main.o: tests/harness/main.c
 
 $(BUILD)/tests/harness/harness.o: tests/harness/harness.c
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/tests/harness/harness.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SECCOMP_LIBS) $(FDT_LIBS)
 $(BUILD)/guest-tests: $(GUEST_OBJS) $(BUILD)/tests/harness/harness.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SECCOMP_LIBS)
 
