@@ -31,11 +31,6 @@ PKGS := libseccomp check
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
-# The arm64 device tree is built with libfdt (arch/arm64/dtb.c); its
-# headers need no flags, and Debian ships no arm64 libfdt.pc.
-ifeq ($(ARCH),arm64)
-SECCOMP_LIBS += -lfdt
-endif
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wcast-qual \
@@ -67,13 +62,17 @@ LIB := $(BUILD)/libmicrovm.a
 # Tests of one arch's code live in tests/unit/ARCH/.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/unit/$(ARCH)/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
-# The arm64 device tree builder is portable C with no KVM: the unit tests
-# build and test it on every host (libfdt). Left out when LIB has it.
-UNIT_OBJS += $(filter-out $(LIB_OBJS),$(BUILD)/arch/arm64/dtb.o)
+# The arm64 device tree builder and boot plan are portable C with no KVM:
+# the unit tests build and test them on every host (libfdt). Left out when
+# LIB has them.
+UNIT_OBJS += $(filter-out $(LIB_OBJS),$(BUILD)/arch/arm64/dtb.o \
+	$(BUILD)/arch/arm64/boot.o)
 # libfdt-dev is not Multi-Arch: same; a host with libfdt-dev:arm64 (for
 # ARCH=arm64) has only the runtime libfdt.so.1 of its own arch: link that.
 FDT_LIBS := $(if $(findstring /,$(shell $(CC) -print-file-name=libfdt.so)),\
 	-lfdt,-l:libfdt.so.1)
+# The arm64 VMM builds its guest's device tree with libfdt.
+ARCH_LIBS := $(if $(filter arm64,$(ARCH)),-lfdt)
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/testvm.o \
 	$(BUILD)/tests/guest/main.o
@@ -92,12 +91,12 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/microvm: $(BUILD)/vmm/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS) $(ARCH_LIBS)
 
 # A static build for the nested L1 initramfs, which has no shared libraries.
 static: $(BUILD)/microvm-static
 $(BUILD)/microvm-static: $(BUILD)/vmm/main.o $(LIB)
-	$(CC) $(LDFLAGS) -static -o $@ $^ $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -static -o $@ $^ $(SECCOMP_LIBS) $(ARCH_LIBS)
 
 # Each test directory's runner gets a generated list of its suites: a file
 # tests/X/test_foo.c defines `Suite *foo_suite(void)`. No constructors.
