@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "lib/err.h"
 #include "mem/size.h"
 
 enum {
@@ -373,6 +374,154 @@ int cli_parse_disk(const char *s, struct cli_disk *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A comma list of key=value items (--mem-zone, --mem-hotplug): the
+ * option's name, keys and usage for the messages, and the item at hand.
+ */
+#define CLI_KV_MAX_KEYS 16
+struct cli_kv {
+	const char *opt;	 /* "--mem-zone" */
+	const char *s, *p;	 /* the whole value, the next item */
+	const char *const *keys; /* in the order of the usage line */
+	unsigned nkeys;
+	const char *usage; /* "size=, pages=, ..." */
+	int seen[CLI_KV_MAX_KEYS];
+	unsigned k; /* the item at hand: keys[k]=v (vlen bytes) */
+	const char *v;
+	int vlen;
+};
+
+/* The next item: 1 with k, v and vlen set; 0 after the last; -EINVAL
+ * with one line for an unknown key, a key given twice or no value. */
+static int cli_kv_next(struct cli_kv *kv, char *err, size_t errlen)
+{
+	const char *p = kv->p, *end, *eq;
+	size_t len, klen;
+
+	if (!*p)
+		return 0;
+	end = strchr(p, ',');
+	len = end ? (size_t)(end - p) : strlen(p);
+	eq = memchr(p, '=', len);
+	klen = eq ? (size_t)(eq - p) : len;
+	for (kv->k = 0; kv->k < kv->nkeys; kv->k++)
+		if (strlen(kv->keys[kv->k]) == klen &&
+		    !strncmp(p, kv->keys[kv->k], klen))
+			break;
+	if (kv->k == kv->nkeys || !eq) {
+		snprintf(err, errlen, "%s: unknown option '%.*s': use %s",
+			 kv->opt, (int)len, p, kv->usage);
+		return -EINVAL;
+	}
+	if (kv->seen[kv->k]++) {
+		snprintf(err, errlen,
+			 "%s: %s= given twice in '%s': give each option once",
+			 kv->opt, kv->keys[kv->k], kv->s);
+		return -EINVAL;
+	}
+	kv->v = eq + 1;
+	kv->vlen = (int)(len - klen - 1);
+	if (!kv->vlen) {
+		snprintf(err, errlen, "%s: %s= needs a value", kv->opt,
+			 kv->keys[kv->k]);
+		return -EINVAL;
+	}
+	kv->p = end ? end + 1 : p + len;
+	return 1;
+}
+
+static int cli_kv_is(const struct cli_kv *kv, const char *key)
+{
+	return !strcmp(kv->keys[kv->k], key);
+}
+
+static int cli_kv_eq(const struct cli_kv *kv, const char *word)
+{
+	return (size_t)kv->vlen == strlen(word) &&
+	       !strncmp(kv->v, word, (size_t)kv->vlen);
+}
+
+/* A size value; zero only if allowed. */
+static int cli_kv_size(const struct cli_kv *kv, int allow_zero, uint64_t *out,
+		       char *err, size_t errlen)
+{
+	char buf[32];
+	int bad = 1;
+
+	if ((size_t)kv->vlen < sizeof(buf)) {
+		memcpy(buf, kv->v, (size_t)kv->vlen);
+		buf[kv->vlen] = '\0';
+		bad = size_parse(buf, out) || (!allow_zero && !*out);
+	}
+	if (!bad)
+		return 0;
+	snprintf(err, errlen,
+		 "%s: %s='%.*s' is not a size: use e.g. 512M or 2G", kv->opt,
+		 kv->keys[kv->k], kv->vlen, kv->v);
+	return -EINVAL;
+}
+
+/* A page policy name; huge1g only if allowed (a fallback cannot be). */
+static int cli_kv_pages(const struct cli_kv *kv, int allow_1g,
+			enum region_pages *out, char *err, size_t errlen)
+{
+	static const enum region_pages all[] = {
+		REGION_PAGES_BASE, REGION_PAGES_THP, REGION_PAGES_HUGE,
+		REGION_PAGES_HUGE1G};
+
+	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (cli_kv_eq(kv, region_pages_name(all[i])) &&
+		    (allow_1g || all[i] != REGION_PAGES_HUGE1G)) {
+			*out = all[i];
+			return 0;
+		}
+	snprintf(err, errlen, "%s: %s=%.*s: use %s", kv->opt, kv->keys[kv->k],
+		 kv->vlen, kv->v,
+		 allow_1g ? "base, thp, huge or huge1g" : "base, thp or huge");
+	return -EINVAL;
+}
+
+/* host-node=N: a NUMA node number. */
+static int cli_kv_node(const struct cli_kv *kv, int *node, char *err,
+		       size_t errlen)
+{
+	char buf[8];
+	unsigned n;
+
+	if ((size_t)kv->vlen >= sizeof(buf) ||
+	    (memcpy(buf, kv->v, (size_t)kv->vlen), buf[kv->vlen] = '\0',
+	     cli_uint(buf, 1023, &n))) {
+		snprintf(err, errlen,
+			 "%s: %s=%.*s is not a NUMA node number (0 to 1023)",
+			 kv->opt, kv->keys[kv->k], kv->vlen, kv->v);
+		return -EINVAL;
+	}
+	*node = (int)n;
+	return 0;
+}
+
+/* id=NAME: letters, digits, '-' and '_' (it names a zone in messages,
+ * stats and snapshots). */
+static int cli_kv_id(const struct cli_kv *kv, char *id, char *err,
+		     size_t errlen)
+{
+	int ok = kv->vlen < MEMMAP_ZONE_ID_MAX;
+
+	for (int i = 0; ok && i < kv->vlen; i++)
+		ok = isalnum((unsigned char)kv->v[i]) || kv->v[i] == '-' ||
+		     kv->v[i] == '_';
+	if (!ok) {
+		snprintf(err, errlen,
+			 "%s: id=%.*s: use 1 to %d letters, digits, '-' or "
+			 "'_'",
+			 kv->opt, kv->vlen, kv->v, MEMMAP_ZONE_ID_MAX - 1);
+		return -EINVAL;
+	}
+	memcpy(id, kv->v, (size_t)kv->vlen);
+	id[kv->vlen] = '\0';
+	return 0;
+}
+
 /* The keys of --mem-hotplug, in the order of the usage line. */
 static const char *const cli_hp_keys[] = {
 	"size", "pages", "plugged", "host-node", "id",
@@ -386,25 +535,19 @@ uint64_t cli_hotplug_align(enum region_pages pages)
 	return ps > (128ULL << 20) ? ps : 128ULL << 20;
 }
 
-/* A size value of `opt`=: 0 or -1. */
-static int cli_size_val(const char *v, int vlen, uint64_t *out)
-{
-	char buf[32];
-
-	if (vlen <= 0 || (size_t)vlen >= sizeof(buf))
-		return -1;
-	memcpy(buf, v, (size_t)vlen);
-	buf[vlen] = '\0';
-	return size_parse(buf, out) ? -1 : 0;
-}
-
 int cli_parse_hotplug(const char *s, struct cli_hotplug *h, char *err,
 		      size_t errlen)
 {
-	int seen[CLI_HP_NKEYS] = {0};
-	const char *p = s;
+	struct cli_kv kv = {.opt = "--mem-hotplug",
+			    .s = s,
+			    .p = s,
+			    .keys = cli_hp_keys,
+			    .nkeys = CLI_HP_NKEYS,
+			    .usage =
+				    "size=, pages=, plugged=, host-node=, id="};
 	uint64_t align, block;
 	char a[32], b[32], c[32];
+	int ret;
 
 	memset(h, 0, sizeof(*h));
 	h->pages = REGION_PAGES_BASE;
@@ -416,104 +559,23 @@ int cli_parse_hotplug(const char *s, struct cli_hotplug *h, char *err,
 			 "--mem-hotplug size=4G,pages=huge)");
 		return -EINVAL;
 	}
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		const char *v = eq ? eq + 1 : p + len;
-		int vlen = eq ? (int)(len - klen - 1) : 0;
-		unsigned k;
-
-		for (k = 0; k < CLI_HP_NKEYS; k++)
-			if (strlen(cli_hp_keys[k]) == klen &&
-			    !strncmp(p, cli_hp_keys[k], klen))
-				break;
-		if (k == CLI_HP_NKEYS || !eq) {
-			snprintf(err, errlen,
-				 "--mem-hotplug: unknown option '%.*s': use "
-				 "size=, pages=, plugged=, host-node=, id=",
-				 (int)len, p);
-			return -EINVAL;
-		}
-		if (seen[k]++) {
-			snprintf(err, errlen,
-				 "--mem-hotplug: %s= given twice in '%s': give "
-				 "each option once",
-				 cli_hp_keys[k], s);
-			return -EINVAL;
-		}
-		if (!vlen) {
-			snprintf(err, errlen,
-				 "--mem-hotplug: %s= needs a value",
-				 cli_hp_keys[k]);
-			return -EINVAL;
-		}
-		if (k == 0 || k == 2) {
-			uint64_t *dst = k == 0 ? &h->size : &h->plugged;
-
-			if (cli_size_val(v, vlen, dst) || (k == 0 && !*dst)) {
-				snprintf(err, errlen,
-					 "--mem-hotplug: %s='%.*s' is not a "
-					 "size: use e.g. 512M or 4G",
-					 cli_hp_keys[k], vlen, v);
-				return -EINVAL;
-			}
-		} else if (k == 1) {
-			static const enum region_pages all[] = {
-				REGION_PAGES_BASE, REGION_PAGES_THP,
-				REGION_PAGES_HUGE, REGION_PAGES_HUGE1G};
-			unsigned i;
-
-			for (i = 0; i < 4; i++)
-				if ((int)strlen(region_pages_name(all[i])) ==
-					    vlen &&
-				    !strncmp(v, region_pages_name(all[i]),
-					     (size_t)vlen))
-					break;
-			if (i == 4) {
-				snprintf(err, errlen,
-					 "--mem-hotplug: pages=%.*s: use "
-					 "base, thp, huge or huge1g",
-					 vlen, v);
-				return -EINVAL;
-			}
-			h->pages = all[i];
-		} else if (k == 3) {
-			char buf[8];
-			unsigned n;
-
-			if ((size_t)vlen >= sizeof(buf) ||
-			    (memcpy(buf, v, (size_t)vlen), buf[vlen] = '\0',
-			     cli_uint(buf, 1023, &n))) {
-				snprintf(err, errlen,
-					 "--mem-hotplug: host-node=%.*s is not "
-					 "a NUMA node number (0 to 1023)",
-					 vlen, v);
-				return -EINVAL;
-			}
-			h->host_node = (int)n;
-		} else { /* id */
-			int ok = vlen < MEMMAP_ZONE_ID_MAX;
-
-			for (int i = 0; ok && i < vlen; i++)
-				ok = isalnum((unsigned char)v[i]) ||
-				     v[i] == '-' || v[i] == '_';
-			if (!ok) {
-				snprintf(err, errlen,
-					 "--mem-hotplug: id=%.*s: use 1 to %d "
-					 "letters, digits, '-' or '_'",
-					 vlen, v, MEMMAP_ZONE_ID_MAX - 1);
-				return -EINVAL;
-			}
-			memcpy(h->id, v, (size_t)vlen);
-			h->id[vlen] = '\0';
-		}
-		p += len;
-		if (*p == ',')
-			p++;
+	while ((ret = cli_kv_next(&kv, err, errlen)) > 0) {
+		if (cli_kv_is(&kv, "size"))
+			ret = cli_kv_size(&kv, 0, &h->size, err, errlen);
+		else if (cli_kv_is(&kv, "plugged"))
+			ret = cli_kv_size(&kv, 1, &h->plugged, err, errlen);
+		else if (cli_kv_is(&kv, "pages"))
+			ret = cli_kv_pages(&kv, 1, &h->pages, err, errlen);
+		else if (cli_kv_is(&kv, "host-node"))
+			ret = cli_kv_node(&kv, &h->host_node, err, errlen);
+		else
+			ret = cli_kv_id(&kv, h->id, err, errlen);
+		if (ret)
+			return ret;
 	}
-	if (!seen[0]) {
+	if (ret)
+		return ret;
+	if (!kv.seen[0]) {
 		snprintf(err, errlen,
 			 "--mem-hotplug '%s' has no size: add size=MAX (e.g. "
 			 "size=4G)",
@@ -559,14 +621,66 @@ static const char *const cli_zone_keys[] = {
 };
 #define CLI_ZONE_NKEYS (sizeof(cli_zone_keys) / sizeof(cli_zone_keys[0]))
 
+/* The --mem-zone keys of their own: prefault=, shared=, file=, lock=. */
+static int cli_zone_item(const struct cli_kv *kv, struct memmap_zone *z,
+			 char *path, size_t pathlen, char *err, size_t errlen)
+{
+	if (cli_kv_is(kv, "prefault")) {
+		if (cli_kv_eq(kv, "on"))
+			z->prefault = MEMMAP_PREFAULT_ON;
+		else if (cli_kv_eq(kv, "background"))
+			z->prefault = MEMMAP_PREFAULT_BACKGROUND;
+		else
+			return err_set(err, errlen, -EINVAL,
+				       "--mem-zone: prefault=%.*s: use on or "
+				       "background (leave it out for lazy "
+				       "memory)",
+				       kv->vlen, kv->v);
+	} else if (cli_kv_is(kv, "shared")) {
+		if (!cli_kv_eq(kv, "on"))
+			return err_set(err, errlen, -EINVAL,
+				       "--mem-zone: shared=%.*s: the only "
+				       "value is shared=on",
+				       kv->vlen, kv->v);
+		z->policy.backing = REGION_BACKING_SHARED;
+	} else if (cli_kv_is(kv, "file")) {
+		if ((size_t)kv->vlen >= pathlen)
+			return err_set(err, errlen, -EINVAL,
+				       "--mem-zone: file= path longer than "
+				       "%zu bytes: use a shorter path",
+				       pathlen ? pathlen - 1 : 0);
+		memcpy(path, kv->v, (size_t)kv->vlen);
+		path[kv->vlen] = '\0';
+		z->policy.backing = REGION_BACKING_FILE;
+	} else { /* lock */
+		if (cli_kv_eq(kv, "on"))
+			z->lock = MEMMAP_LOCK_ON;
+		else if (cli_kv_eq(kv, "onfault"))
+			z->lock = MEMMAP_LOCK_ONFAULT;
+		else
+			return err_set(err, errlen, -EINVAL,
+				       "--mem-zone: lock=%.*s: use on or "
+				       "onfault",
+				       kv->vlen, kv->v);
+	}
+	return 0;
+}
+
 int cli_parse_zone(const char *s, unsigned index, struct memmap_zone *z,
 		   char *path, size_t pathlen, char *err, size_t errlen)
 {
-	int seen[CLI_ZONE_NKEYS] = {0}, has_fb = 0;
+	struct cli_kv kv = {.opt = "--mem-zone",
+			    .s = s,
+			    .p = s,
+			    .keys = cli_zone_keys,
+			    .nkeys = CLI_ZONE_NKEYS,
+			    .usage =
+				    "size=, pages=, fallback=, prefault=, "
+				    "shared=on, file=, host-node=, lock=, id="};
 	enum region_pages fb = REGION_PAGES_BASE;
-	const char *p = s;
 	char a[32], b[32];
 	size_t ps;
+	int ret, has_fb;
 
 	memset(z, 0, sizeof(*z));
 	z->policy.pages = REGION_PAGES_BASE;
@@ -581,167 +695,34 @@ int cli_parse_zone(const char *s, unsigned index, struct memmap_zone *z,
 			 "--mem-zone size=1G,pages=huge)");
 		return -EINVAL;
 	}
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		const char *v = eq ? eq + 1 : p + len;
-		int vlen = eq ? (int)(len - klen - 1) : 0;
-		unsigned k;
-
-		for (k = 0; k < CLI_ZONE_NKEYS; k++)
-			if (strlen(cli_zone_keys[k]) == klen &&
-			    !strncmp(p, cli_zone_keys[k], klen))
-				break;
-		if (k == CLI_ZONE_NKEYS || !eq) {
-			snprintf(err, errlen,
-				 "--mem-zone: unknown option '%.*s': use "
-				 "size=, pages=, fallback=, prefault=, "
-				 "shared=on, file=, host-node=, lock=, id=",
-				 (int)len, p);
-			return -EINVAL;
-		}
-		if (seen[k]++) {
-			snprintf(err, errlen,
-				 "--mem-zone: %s= given twice in '%s': give "
-				 "each option once",
-				 cli_zone_keys[k], s);
-			return -EINVAL;
-		}
-		if (!vlen) {
-			snprintf(err, errlen, "--mem-zone: %s= needs a value",
-				 cli_zone_keys[k]);
-			return -EINVAL;
-		}
-		if (!strcmp(cli_zone_keys[k], "size")) {
-			char buf[32];
-
-			if ((size_t)vlen >= sizeof(buf) ||
-			    (memcpy(buf, v, (size_t)vlen), buf[vlen] = '\0',
-			     size_parse(buf, &z->size)) ||
-			    !z->size) {
-				snprintf(err, errlen,
-					 "--mem-zone: size='%.*s' is not a "
-					 "size: use e.g. 512M or 2G",
-					 vlen, v);
-				return -EINVAL;
-			}
-		} else if (!strcmp(cli_zone_keys[k], "pages") ||
-			   !strcmp(cli_zone_keys[k], "fallback")) {
-			static const enum region_pages all[] = {
-				REGION_PAGES_BASE, REGION_PAGES_THP,
-				REGION_PAGES_HUGE, REGION_PAGES_HUGE1G};
-			int fbk = cli_zone_keys[k][0] == 'f';
-			unsigned i;
-
-			for (i = 0; i < 4; i++)
-				if ((int)strlen(region_pages_name(all[i])) ==
-					    vlen &&
-				    !strncmp(v, region_pages_name(all[i]),
-					     (size_t)vlen))
-					break;
-			if (i == 4 || (fbk && all[i] == REGION_PAGES_HUGE1G)) {
-				snprintf(err, errlen,
-					 "--mem-zone: %s=%.*s: use %s",
-					 cli_zone_keys[k], vlen, v,
-					 fbk ? "base, thp or huge"
-					     : "base, thp, huge or huge1g");
-				return -EINVAL;
-			}
-			if (fbk) {
-				fb = all[i];
-				has_fb = 1;
-			} else {
-				z->policy.pages = all[i];
-			}
-		} else if (!strcmp(cli_zone_keys[k], "prefault")) {
-			if (vlen == 2 && !strncmp(v, "on", 2))
-				z->prefault = MEMMAP_PREFAULT_ON;
-			else if (vlen == 10 && !strncmp(v, "background", 10))
-				z->prefault = MEMMAP_PREFAULT_BACKGROUND;
-			else {
-				snprintf(err, errlen,
-					 "--mem-zone: prefault=%.*s: use on "
-					 "or background (leave it out for "
-					 "lazy memory)",
-					 vlen, v);
-				return -EINVAL;
-			}
-		} else if (!strcmp(cli_zone_keys[k], "shared")) {
-			if (vlen != 2 || strncmp(v, "on", 2)) {
-				snprintf(err, errlen,
-					 "--mem-zone: shared=%.*s: the only "
-					 "value is shared=on",
-					 vlen, v);
-				return -EINVAL;
-			}
-			z->policy.backing = REGION_BACKING_SHARED;
-		} else if (!strcmp(cli_zone_keys[k], "file")) {
-			if ((size_t)vlen >= pathlen) {
-				snprintf(err, errlen,
-					 "--mem-zone: file= path longer than "
-					 "%zu bytes: use a shorter path",
-					 pathlen ? pathlen - 1 : 0);
-				return -EINVAL;
-			}
-			memcpy(path, v, (size_t)vlen);
-			path[vlen] = '\0';
-			z->policy.backing = REGION_BACKING_FILE;
-		} else if (!strcmp(cli_zone_keys[k], "host-node")) {
-			char buf[8];
-			unsigned n;
-
-			if ((size_t)vlen >= sizeof(buf) ||
-			    (memcpy(buf, v, (size_t)vlen), buf[vlen] = '\0',
-			     cli_uint(buf, 1023, &n))) {
-				snprintf(err, errlen,
-					 "--mem-zone: host-node=%.*s is not a "
-					 "NUMA node number (0 to 1023)",
-					 vlen, v);
-				return -EINVAL;
-			}
-			z->host_node = (int)n;
-		} else if (!strcmp(cli_zone_keys[k], "lock")) {
-			if (vlen == 2 && !strncmp(v, "on", 2))
-				z->lock = MEMMAP_LOCK_ON;
-			else if (vlen == 7 && !strncmp(v, "onfault", 7))
-				z->lock = MEMMAP_LOCK_ONFAULT;
-			else {
-				snprintf(err, errlen,
-					 "--mem-zone: lock=%.*s: use on or "
-					 "onfault",
-					 vlen, v);
-				return -EINVAL;
-			}
-		} else { /* id */
-			int ok = vlen < MEMMAP_ZONE_ID_MAX;
-
-			for (int i = 0; ok && i < vlen; i++)
-				ok = isalnum((unsigned char)v[i]) ||
-				     v[i] == '-' || v[i] == '_';
-			if (!ok) {
-				snprintf(err, errlen,
-					 "--mem-zone: id=%.*s: use 1 to %d "
-					 "letters, digits, '-' or '_'",
-					 vlen, v, MEMMAP_ZONE_ID_MAX - 1);
-				return -EINVAL;
-			}
-			memcpy(z->id, v, (size_t)vlen);
-			z->id[vlen] = '\0';
-		}
-		p += len;
-		if (*p == ',')
-			p++;
+	while ((ret = cli_kv_next(&kv, err, errlen)) > 0) {
+		if (cli_kv_is(&kv, "size"))
+			ret = cli_kv_size(&kv, 0, &z->size, err, errlen);
+		else if (cli_kv_is(&kv, "pages"))
+			ret = cli_kv_pages(&kv, 1, &z->policy.pages, err,
+					   errlen);
+		else if (cli_kv_is(&kv, "fallback"))
+			ret = cli_kv_pages(&kv, 0, &fb, err, errlen);
+		else if (cli_kv_is(&kv, "host-node"))
+			ret = cli_kv_node(&kv, &z->host_node, err, errlen);
+		else if (cli_kv_is(&kv, "id"))
+			ret = cli_kv_id(&kv, z->id, err, errlen);
+		else
+			ret = cli_zone_item(&kv, z, path, pathlen, err, errlen);
+		if (ret)
+			return ret;
 	}
-	if (!seen[0]) {
+	if (ret)
+		return ret;
+	has_fb = kv.seen[2];
+	if (!kv.seen[0]) {
 		snprintf(err, errlen,
 			 "--mem-zone '%s' has no size: add size=SIZE (e.g. "
 			 "size=1G)",
 			 s);
 		return -EINVAL;
 	}
-	if (seen[4] && seen[5]) {
+	if (kv.seen[4] && kv.seen[5]) {
 		snprintf(err, errlen,
 			 "--mem-zone id=%s: shared=on and file= both choose "
 			 "the backing: give one",
