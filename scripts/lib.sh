@@ -52,6 +52,18 @@ mv_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# mv_arch [NAME]: prints the canonical guest architecture, x86 or arm64, for
+# NAME (x86, x86_64, amd64, arm64, aarch64); empty NAME means the host's.
+mv_arch() {
+	local a=${1:-}
+	[ -n "$a" ] || a=$(uname -m)
+	case "$a" in
+	x86 | x86_64 | amd64) printf 'x86\n' ;;
+	arm64 | aarch64) printf 'arm64\n' ;;
+	*) die "unknown architecture '$a': use x86 or arm64" ;;
+	esac
+}
+
 # need_cmd CMD PACKAGE: dies unless CMD is on PATH.
 need_cmd() {
 	command -v "$1" >/dev/null 2>&1 ||
