@@ -102,16 +102,19 @@ newc_node() {
 	head -c "$pad" /dev/zero
 }
 
-# busybox_path [ARCH]: prints the path of Debian's static busybox for ARCH
-# (x86 or arm64; default the host's) or dies. The host's own is the installed
-# busybox-static; a foreign one is busybox_foreign's.
-busybox_path() {
-	local bb arch
-	arch=$(mv_arch "${1:-}")
-	if [ "$arch" != "$(mv_arch)" ]; then
-		busybox_foreign "$arch"
-		return
+# busybox_for ARCH: prints the path of Debian's static busybox for ARCH (x86
+# or arm64) or dies: the host's own (busybox_path) or busybox_foreign's.
+busybox_for() {
+	if [ "$(mv_arch "$1")" != "$(mv_arch)" ]; then
+		busybox_foreign "$(mv_arch "$1")"
+	else
+		busybox_path
 	fi
+}
+
+# busybox_path: prints the path of the host's Debian static busybox or dies.
+busybox_path() {
+	local bb
 	bb=$(dpkg-query -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$') ||
 		die "busybox-static is not installed: run scripts/install-deps"
 	[ -x "$bb" ] || die "$bb is not executable: apt-get install --reinstall busybox-static"
