@@ -2,13 +2,35 @@
 # Everything but vmm/main.c goes into build/libmicrovm.a, which the unit and
 # payload tests link.
 
-CC ?= cc
-BUILD := build
-PKGS := libseccomp check libfdt
+# ARCH: the guest (= host) architecture, x86 or arm64; defaults to the
+# host's. arch/$(ARCH)/ holds what differs; everything else is shared.
+HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ARCH ?= $(HOST_ARCH)
+ifeq ($(filter x86 arm64,$(ARCH)),)
+$(error ARCH=$(ARCH): microvm builds for ARCH=x86 or ARCH=arm64)
+endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+# Cross builds (ARCH not the host's) go to build/ARCH/ with the Debian
+# cross compiler and the multiarch libraries (scripts/install-deps).
+ifneq ($(ARCH),$(HOST_ARCH))
+ifeq ($(ARCH),arm64)
+CC := aarch64-linux-gnu-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+else
+CC := x86_64-linux-gnu-gcc
+PKG_CONFIG := PKG_CONFIG_LIBDIR=/usr/lib/x86_64-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
+BUILD := build/$(ARCH)
+else
+CC ?= cc
+PKG_CONFIG := pkg-config
+BUILD := build
+endif
+PKGS := libseccomp check
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+SECCOMP_LIBS := $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wundef -Wvla -Wcast-qual \
@@ -26,13 +48,31 @@ CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -pthread \
 	-fno-strict-aliasing -MMD -MP $(EXTRA_CFLAGS)
 LDFLAGS += -pthread $(EXTRA_LDFLAGS)
 
-SRCS := $(wildcard lib/*.c mem/*.c devices/*.c boot/*.c vmm/*.c)
+SRCS := $(wildcard lib/*.c mem/*.c devices/*.c arch/*.c arch/$(ARCH)/*.c \
+	vmm/*.c vmm/$(ARCH)/*.c)
+# vmm/snapshot.c saves x86 KVM state; other arches build their
+# vmm/ARCH/snapshot.c instead.
+ifneq ($(ARCH),x86)
+SRCS := $(filter-out vmm/snapshot.c,$(SRCS))
+endif
 LIB_SRCS := $(filter-out vmm/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libmicrovm.a
 
-UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# Tests of one arch's code live in tests/unit/ARCH/.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/unit/$(ARCH)/test_*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
+# The arm64 device tree builder and boot plan are portable C with no KVM:
+# the unit tests build and test them on every host (libfdt). Left out when
+# LIB has them.
+UNIT_OBJS += $(filter-out $(LIB_OBJS),$(BUILD)/arch/arm64/dtb.o \
+	$(BUILD)/arch/arm64/boot.o)
+# libfdt-dev is not Multi-Arch: same; a host with libfdt-dev:arm64 (for
+# ARCH=arm64) has only the runtime libfdt.so.1 of its own arch: link that.
+FDT_LIBS := $(if $(findstring /,$(shell $(CC) -print-file-name=libfdt.so)),\
+	-lfdt,-l:libfdt.so.1)
+# The arm64 VMM builds its guest's device tree with libfdt.
+ARCH_LIBS := $(if $(filter arm64,$(ARCH)),-lfdt)
 GUEST_SRCS := $(wildcard tests/guest/test_*.c)
 GUEST_OBJS := $(GUEST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/guest/testvm.o \
 	$(BUILD)/tests/guest/main.o
@@ -51,18 +91,18 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/microvm: $(BUILD)/vmm/main.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS) $(ARCH_LIBS)
 
 # A static build for the nested L1 initramfs, which has no shared libraries.
 static: $(BUILD)/microvm-static
 $(BUILD)/microvm-static: $(BUILD)/vmm/main.o $(LIB)
-	$(CC) $(LDFLAGS) -static -o $@ $^ $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -static -o $@ $^ $(SECCOMP_LIBS) $(ARCH_LIBS)
 
 # Each test directory's runner gets a generated list of its suites: a file
 # tests/X/test_foo.c defines `Suite *foo_suite(void)`. No constructors.
-$(BUILD)/tests/%/suites.h: $(wildcard tests/*/test_*.c)
+$(BUILD)/tests/%/suites.h: $(UNIT_SRCS) $(GUEST_SRCS)
 	@mkdir -p $(dir $@)
-	@{ for f in $(sort $(wildcard tests/$*/test_*.c)); do \
+	@{ for f in $(sort $(filter tests/$*/%,$(UNIT_SRCS) $(GUEST_SRCS))); do \
 		n=$$(basename $$f .c); n=$${n#test_}; \
 		echo "SUITE($$n)"; done; } > $@.tmp && mv $@.tmp $@
 
@@ -77,7 +117,7 @@ $(BUILD)/tests/guest/main.o: tests/harness/main.c
 
 $(BUILD)/tests/harness/harness.o: tests/harness/harness.c
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/tests/harness/harness.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SECCOMP_LIBS) $(FDT_LIBS)
 $(BUILD)/guest-tests: $(GUEST_OBJS) $(BUILD)/tests/harness/harness.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SECCOMP_LIBS)
 
@@ -89,9 +129,15 @@ seccomp-selftest:
 		EXTRA_CFLAGS=-DMICROVM_SECCOMP_SELFTEST \
 		$(BUILD)/seccomp-selftest/microvm
 
-# Unit tests: no KVM needed.
+# Unit tests: no KVM needed. A cross build (ARCH not the host's) builds
+# them but cannot run them here: it says SKIP.
 check: $(BUILD)/unit-tests
+ifeq ($(ARCH),$(HOST_ARCH))
 	$(BUILD)/unit-tests
+else
+	@echo "unit: SKIP: $(BUILD)/unit-tests is an $(ARCH) binary and this" \
+		"host is $(HOST_ARCH): run it on an $(ARCH) host"
+endif
 
 # Unit and payload-guest tests built with AddressSanitizer and UBSan (any
 # UB aborts) into build/asan/, then run; prints each runner's summary and
@@ -223,7 +269,7 @@ lint-sh:
 		else echo "lint-sh: FAIL $$x"; summary_add 0 1 0; fi; \
 	done; summary_print lint-sh; [ $$summary_f -eq 0 ]
 
-# No #include goes up a layer (lib < mem < boot, devices < vmm): one line
+# No #include goes up a layer (lib < mem < arch, devices < vmm): one line
 # per violation, then "layers: N passed, N failed, N skipped".
 check-layers:
 	@scripts/check-layers

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "boot/layout.h"
+#include "arch/layout.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 

@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/layout.h"
-#include "boot/loader.h"
+#include "arch/layout.h"
+#include "arch/x86/loader.h"
 #include "mem/guest_mem.h"
 
 #define FUZZ_HIGH_SIZE (2ULL << 20)

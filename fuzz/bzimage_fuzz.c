@@ -5,7 +5,7 @@
  * bzimage_load. Input layout and the checks common to every format:
  * fuzz/boot_fuzz.h.
  */
-#include "boot/bzimage.h"
+#include "arch/x86/bzimage.h"
 #include "fuzz/boot_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

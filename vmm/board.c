@@ -104,15 +104,19 @@ int board_add_virtio(struct board *b, struct virtio_mmio_dev *d,
 	ret = h->watch(h->opaque, &src);
 	if (ret)
 		goto fail;
-	if (len + 1 >= sizeof(b->cmdline) ||
-	    virtio_mmio_cmdline(d, b->cmdline + len + 1,
-				sizeof(b->cmdline) - len - 1) < 0) {
+	/* Where the guest learns of it from a device tree (arm64), the
+	 * command line stays the user's. */
+	if (LAYOUT_VIRTIO_ON_CMDLINE &&
+	    (len + 1 >= sizeof(b->cmdline) ||
+	     virtio_mmio_cmdline(d, b->cmdline + len + 1,
+				 sizeof(b->cmdline) - len - 1) < 0)) {
 		b->cmdline[len] = '\0';
 		return board_cmdline_full(
 			b, "a virtio_mmio.device= parameter per virtio device",
 			err, errlen);
 	}
-	b->cmdline[len] = ' ';
+	if (LAYOUT_VIRTIO_ON_CMDLINE)
+		b->cmdline[len] = ' ';
 	log_info("%s at %#llx IRQ %u%s", name, (unsigned long long)base,
 		 irq.gsi, irq.irqfd >= 0 ? " (irqfd)" : "");
 	return 0;
@@ -286,7 +290,24 @@ static int board_root(struct board *b, char *err, size_t errlen)
 	return 0;
 }
 
-/* COM1 (the console), the i8042 (its reset line ends the VM) and the boot
+/* The i8042 on its two ports. */
+static int board_i8042(struct board *b)
+{
+	int ret = i8042_init(&b->i8042, b->h->reset, b->h->opaque);
+
+	if (ret)
+		return ret;
+	b->i8042_ready = 1;
+	ret = bus_add(b->pio, LAYOUT_I8042_DATA_PORT, 1, &i8042_data_ops,
+		      &b->i8042, "i8042-data");
+	if (!ret)
+		ret = bus_add(b->pio, LAYOUT_I8042_CMD_PORT, 1, &i8042_cmd_ops,
+			      &b->i8042, "i8042-cmd");
+	return ret;
+}
+
+/* The console UART (x86: COM1 on the port bus; arm64: an MMIO page), the
+ * i8042 where the arch has one (its reset line ends the VM) and the boot
  * timer's MMIO page. */
 static int board_legacy(struct board *b, uint64_t t0_wall_ns,
 			uint64_t t0_cpu_ns, char *err, size_t errlen)
@@ -294,7 +315,7 @@ static int board_legacy(struct board *b, uint64_t t0_wall_ns,
 	struct irq_line com1 = {
 		.set = b->h->irq_line,
 		.opaque = b->h->vm,
-		.gsi = LAYOUT_COM1_IRQ,
+		.gsi = LAYOUT_SERIAL_IRQ,
 		.irqfd = -1,
 	};
 	int ret;
@@ -303,19 +324,13 @@ static int board_legacy(struct board *b, uint64_t t0_wall_ns,
 	if (ret)
 		goto fail;
 	b->serial_ready = 1;
-	ret = bus_add(b->pio, LAYOUT_COM1_PORT, SERIAL8250_LEN, &serial8250_ops,
+	ret = bus_add(LAYOUT_SERIAL_ON_PIO ? b->pio : b->mmio,
+		      LAYOUT_SERIAL_ADDR, SERIAL8250_LEN, &serial8250_ops,
 		      &b->serial, "serial8250");
 	if (ret)
 		goto fail;
-	ret = i8042_init(&b->i8042, b->h->reset, b->h->opaque);
-	if (ret)
-		goto fail;
-	b->i8042_ready = 1;
-	ret = bus_add(b->pio, LAYOUT_I8042_DATA_PORT, 1, &i8042_data_ops,
-		      &b->i8042, "i8042-data");
-	if (!ret)
-		ret = bus_add(b->pio, LAYOUT_I8042_CMD_PORT, 1, &i8042_cmd_ops,
-			      &b->i8042, "i8042-cmd");
+	if (LAYOUT_HAS_I8042)
+		ret = board_i8042(b);
 	if (ret)
 		goto fail;
 	boot_timer_init(&b->timer, t0_wall_ns, t0_cpu_ns);

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/layout.h"
+#include "arch/layout.h"
 #include "devices/boot_timer.h"
 #include "devices/bus.h"
 #include "devices/event_source.h"

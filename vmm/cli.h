@@ -6,18 +6,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/arch.h"
 #include "devices/virtio_balloon.h"
 #include "devices/virtio_net.h"
 #include "mem/memmap.h"
 #include "mem/region.h"
 
-#define CLI_MAX_DISKS	8
-#define CLI_DEFAULT_MEM (512ULL << 20)
-#define CLI_MAX_CPUS	64
-#define CLI_CMDLINE_MAX 4096 /* --cmdline, with its NUL */
-#define CLI_DEFAULT_CMDLINE                                                \
-	"console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux " \
-	"i8042.nopnp i8042.dumbkbd swiotlb=noforce cryptomgr.notests"
+#define CLI_MAX_DISKS	    8
+#define CLI_DEFAULT_MEM	    (512ULL << 20)
+#define CLI_MAX_CPUS	    64
+#define CLI_CMDLINE_MAX	    4096		 /* --cmdline, with its NUL */
+#define CLI_DEFAULT_CMDLINE ARCH_DEFAULT_CMDLINE /* the arch's console */
 
 enum cli_prefault {
 	CLI_PREFAULT_NONE,

@@ -46,20 +46,21 @@ int image_open(struct image *im, const char *what, const char *path, char *err,
 }
 
 int image_load(struct image *kernel, struct image *initrd,
-	       const struct guest_mem *gm, const char *cmdline, unsigned cpus,
-	       struct boot_info *bi, char *err, size_t errlen)
+	       const struct arch_vm *a, const struct guest_mem *gm,
+	       const char *cmdline, unsigned cpus, unsigned nr_virtio,
+	       struct arch_boot *bi, char *err, size_t errlen)
 {
 	struct boot_src k = boot_src_fd(kernel->fd, kernel->len);
 	struct boot_src i = boot_src_fd(initrd->fd, initrd->len);
+	char what[128];
 	int ret;
 
-	ret = boot_load_src(gm, &k, initrd->fd >= 0 ? &i : NULL, cmdline, cpus,
-			    bi, err, errlen);
+	ret = arch_load(a, gm, &k, initrd->fd >= 0 ? &i : NULL, cmdline, cpus,
+			nr_virtio, bi, err, errlen);
 	if (ret)
 		return ret;
-	log_info("kernel: %s, %s entry at %#llx, cmdline \"%s\"",
-		 boot_format_name(bi->format), boot_entry_name(bi->mode),
-		 (unsigned long long)bi->entry, cmdline);
+	arch_boot_describe(bi, what, sizeof(what));
+	log_info("kernel: %s, cmdline \"%s\"", what, cmdline);
 	image_close(kernel);
 	image_close(initrd);
 	return 0;

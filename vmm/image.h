@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/loader.h"
+#include "arch/arch.h"
 #include "mem/guest_mem.h"
 
 struct image {
@@ -31,13 +31,15 @@ int image_open(struct image *im, const char *what, const char *path, char *err,
 
 /*
  * Load kernel, and initrd unless its fd is -1, into gm with cmdline and
- * the boot structures for cpus vCPUs (boot_load_src: *bi says where to
- * enter), log what was loaded, and close both: they are in guest memory
- * now. 0, or a negative errno with the reason in err.
+ * the boot structures for cpus vCPUs and nr_virtio virtio slots
+ * (arch_load with a's interrupt controller: *bi says where to enter), log
+ * what was loaded, and close both: they are in guest memory now. 0, or a
+ * negative errno with the reason in err.
  */
 int image_load(struct image *kernel, struct image *initrd,
-	       const struct guest_mem *gm, const char *cmdline, unsigned cpus,
-	       struct boot_info *bi, char *err, size_t errlen)
+	       const struct arch_vm *a, const struct guest_mem *gm,
+	       const char *cmdline, unsigned cpus, unsigned nr_virtio,
+	       struct arch_boot *bi, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /* Close (idempotent). */

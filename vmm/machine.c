@@ -15,8 +15,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
-#include "boot/loader.h"
+#include "arch/layout.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "mem/memmap.h"
@@ -45,7 +44,7 @@ struct machine {
 	struct memory mem;
 	struct board_hooks hooks; /* the board's view of the VM and loop */
 	struct board board;
-	struct boot_info bi;
+	struct arch_boot bi;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	unsigned nr_vcpus;
 	struct console console;
@@ -256,8 +255,9 @@ static int machine_load(struct machine *m, char *err, size_t errlen)
 	if (m->snap)
 		return snapshot_devs_restore(&m->vm.pio, &m->vm.mmio, m->snap,
 					     err, errlen);
-	return image_load(&m->kernel, &m->initrd, &m->mem.gm, m->board.cmdline,
-			  m->o->cpus, &m->bi, err, errlen);
+	return image_load(&m->kernel, &m->initrd, &m->vm.arch, &m->mem.gm,
+			  m->board.cmdline, m->o->cpus, m->board.nr_vdevs,
+			  &m->bi, err, errlen);
 }
 
 /* vCPU 0 enters the guest: the setup time, for the boot timer and stats. */

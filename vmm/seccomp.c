@@ -19,6 +19,7 @@
 
 #include "lib/log.h"
 #include "vmm/console.h"
+#include "vmm/seccomp_rules.h"
 #include "vmm/vcpu.h"
 
 /* si_code of a SIGSYS sent by SECCOMP_RET_TRAP (not in every libc). */
@@ -26,67 +27,9 @@
 #define SYS_SECCOMP 1
 #endif
 
-/*
- * One rule: a syscall, optionally with one argument comparison, and what
- * happens (0: allow; else the errno it fails with, for calls that are
- * refused without killing), in builds with or without SECCOMP_VMM_FILES.
- * Every rule names its caller.
- */
-enum seccomp_when { SC_ALWAYS, SC_FILES, SC_NO_FILES };
-
-struct seccomp_rule {
-	int nr;
-	int fail_errno;
-	enum seccomp_when when;
-	unsigned nargs;
-	struct scmp_arg_cmp arg;
-};
-
-#define ALLOW(name)                              \
-	{                                        \
-		SCMP_SYS(name), 0, SC_ALWAYS, 0, \
-		{                                \
-			0, 0, 0, 0               \
-		}                                \
-	}
-#define ALLOW_IF(name, a, cmp, val, mask)         \
-	{                                         \
-		SCMP_SYS(name), 0, SC_ALWAYS, 1,  \
-		{                                 \
-			(a), (cmp), (val), (mask) \
-		}                                 \
-	}
-#define ALLOW_FILES(name)                       \
-	{                                       \
-		SCMP_SYS(name), 0, SC_FILES, 0, \
-		{                               \
-			0, 0, 0, 0              \
-		}                               \
-	}
-#define ALLOW_FILES_IF(name, a, cmp, val, mask)   \
-	{                                         \
-		SCMP_SYS(name), 0, SC_FILES, 1,   \
-		{                                 \
-			(a), (cmp), (val), (mask) \
-		}                                 \
-	}
-#define REFUSE(name, e)                              \
-	{                                            \
-		SCMP_SYS(name), (e), SC_NO_FILES, 0, \
-		{                                    \
-			0, 0, 0, 0                   \
-		}                                    \
-	}
-
-/* console.c's fatal-signal handler: after restoring the terminal, a fatal
- * signal sent by kill() is raised again (pthread_kill of the thread
- * itself) so the process dies of it, not of this list. */
-#define ALLOW_FATAL_RERAISE                                          \
-	ALLOW(gettid), ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGSEGV, 0), \
-		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGBUS, 0),         \
-		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGABRT, 0),        \
-		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGFPE, 0),         \
-		ALLOW_IF(tgkill, 2, SCMP_CMP_EQ, SIGILL, 0)
+/* The shared lists below name the syscalls every arch has; each arch adds
+ * its own (vmm/ARCH/seccomp.c: poll or ppoll, the legacy file calls, the
+ * snapshot ioctls). */
 
 /* The main thread from the loop step on (vmm/machine.c): the event loop
  * (vmm/loop.c), the device work it runs (virtio-blk/net/rng, balloon
@@ -97,8 +40,6 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW(read),
 	/* log.c (stderr), irq.c (irqfd), vm_request_stop (stop eventfd). */
 	ALLOW(write),
-	/* log.c: is stderr writable now (never block on a full one)? */
-	ALLOW(poll),
 	/* virtio_net tx: frames to the tap. */
 	ALLOW(writev),
 	/* virtio_blk: reads and writes of the disk image. */
@@ -121,8 +62,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
 	/* Teardown: device, vCPU, VM, epoll and signalfd descriptors. */
 	ALLOW(close),
-	/* loop_once (glibc may use either). */
-	ALLOW(epoll_wait),
+	/* loop_once (glibc's epoll_wait on arches without that syscall, and
+	 * possibly on others). */
 	ALLOW(epoll_pwait),
 	/* Console flow control: stdin leaves the loop (EPOLL_CTL_DEL) while
 	 * bytes wait and rejoins it (EPOLL_CTL_ADD); loop_del at teardown. */
@@ -180,46 +121,25 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	ALLOW_FILES(fcntl),
 	ALLOW_FILES(fchmod),
 	ALLOW_FILES(fsync),
-	ALLOW_FILES(rename),
 	ALLOW_FILES(renameat),
 	ALLOW_FILES(renameat2),
-	ALLOW_FILES(unlink),
 	ALLOW_FILES(unlinkat),
 	/*
 	 * vmm/control.c "snapshot DIR" (--control-socket): the directory is
 	 * made and listed (mkdir, openat, getdents64), the state file and
 	 * the memory files written (openat, write, pwrite64, ftruncate,
 	 * fsync) from guest memory and /proc/self/pagemap (pread64); the
-	 * vCPUs' and the VM's state read with these ioctls, the MSR list and
-	 * the XSAVE size from /dev/kvm.
+	 * vCPUs' and the VM's state read with the arch's ioctls (its list).
 	 */
-	ALLOW_FILES(mkdir),
 	ALLOW_FILES(mkdirat),
 	ALLOW_FILES(getdents64),
 	ALLOW_FILES(pwrite64),
 	ALLOW_FILES(ftruncate),
 	ALLOW_FILES(dup),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_MP_STATE, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_REGS, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_SREGS, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_XSAVE, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_XSAVE2, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_XCRS, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_DEBUGREGS, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_LAPIC, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_MSRS, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_MSR_INDEX_LIST, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_CHECK_EXTENSION, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_VCPU_EVENTS, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_PIT2, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_IRQCHIP, 0),
-	ALLOW_FILES_IF(ioctl, 1, SCMP_CMP_EQ, KVM_GET_CLOCK, 0),
 	/* Without it the same calls fail with EACCES instead of killing:
 	 * the exit report says it cannot read smaps, a created --mem-file
 	 * stays after a failed teardown. Nothing is opened either way. */
 	REFUSE(openat, EACCES),
-	REFUSE(open, EACCES),
-	REFUSE(unlink, EACCES),
 	REFUSE(unlinkat, EACCES),
 };
 
@@ -237,8 +157,6 @@ static const struct seccomp_rule seccomp_vcpu_rules[] = {
 	 * (stop eventfd), irq.c (irqfd), virtio_mmio notify without
 	 * ioeventfd (queue eventfd), log.c (stderr). */
 	ALLOW(write),
-	/* serial8250: wait until stdout takes a byte. */
-	ALLOW(poll),
 	/* Device, bus and log mutexes; glibc's thread exit. */
 	ALLOW(futex),
 	/* boot timer and machine_first_run (CLOCK_PROCESS_CPUTIME_ID is a
@@ -348,20 +266,8 @@ static void seccomp_sigsys(int sig, siginfo_t *si, void *ucv)
 	if (write(STDERR_FILENO, msg, n) < 0) {
 		/* Nothing left to tell anyone. */
 	}
-#ifdef __x86_64__
-	if (si->si_code == SYS_SECCOMP && ucv) {
-		const ucontext_t *uc = ucv;
-
-		args[0] = uc->uc_mcontext.gregs[REG_RDI];
-		args[1] = uc->uc_mcontext.gregs[REG_RSI];
-		args[2] = uc->uc_mcontext.gregs[REG_RDX];
-		args[3] = uc->uc_mcontext.gregs[REG_R10];
-		args[4] = uc->uc_mcontext.gregs[REG_R8];
-		args[5] = uc->uc_mcontext.gregs[REG_R9];
-	}
-#else
-	(void)ucv;
-#endif
+	if (si->si_code == SYS_SECCOMP && ucv)
+		seccomp_arch_args(ucv, args);
 	if (si->si_code == SYS_SECCOMP)
 		syscall(si->si_syscall, args[0], args[1], args[2], args[3],
 			args[4], args[5]);
@@ -467,8 +373,10 @@ static int seccomp_rule_same(const struct seccomp_rule *a,
 }
 #endif
 
+/* The shared list of a thread kind, then the arch's. */
 static int seccomp_compile(const struct seccomp_rule *rules, size_t n,
-			   unsigned flags, struct seccomp_prog *p)
+			   const struct seccomp_rules *arch, unsigned flags,
+			   struct seccomp_prog *p)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	int ret;
@@ -483,17 +391,23 @@ static int seccomp_compile(const struct seccomp_rule *rules, size_t n,
 				       SCMP_ACT_KILL);
 	if (!ret)
 		ret = seccomp_add_rules(ctx, rules, n, flags);
+	if (!ret)
+		ret = seccomp_add_rules(ctx, arch->rules, arch->n, flags);
 #ifdef SECCOMP_ASAN
 	for (size_t i = 0;
 	     !ret &&
 	     i < sizeof(seccomp_asan_rules) / sizeof(seccomp_asan_rules[0]);
 	     i++) {
-		size_t j = 0;
+		size_t j = 0, k = 0;
 
 		while (j < n &&
 		       !seccomp_rule_same(&rules[j], &seccomp_asan_rules[i]))
 			j++;
-		if (j == n) /* not in the list yet */
+		while (k < arch->n &&
+		       !seccomp_rule_same(&arch->rules[k],
+					  &seccomp_asan_rules[i]))
+			k++;
+		if (j == n && k == arch->n) /* not in the lists yet */
 			ret = seccomp_add_rules(ctx, &seccomp_asan_rules[i], 1,
 						flags);
 	}
@@ -530,7 +444,8 @@ int seccomp_build(struct seccomp_filters *f, unsigned flags, char *err,
 		return seccomp_handler_ret;
 	}
 	for (int k = 0; k < SECCOMP_THREAD_KINDS; k++) {
-		ret = seccomp_compile(lists[k].rules, lists[k].n, flags,
+		ret = seccomp_compile(lists[k].rules, lists[k].n,
+				      &seccomp_arch_rules[k], flags,
 				      &f->prog[k]);
 		if (ret) {
 			snprintf(err, errlen,

@@ -66,6 +66,10 @@ struct snapshot_config {
 	uint32_t balloon_reporting, balloon_deflate_on_oom, balloon_stats;
 };
 
+/* The saved KVM state is x86_64's (vmm/snapshot.c is built for x86 only;
+ * on arm64 vmm/arm64/snapshot.c refuses every snapshot and restore with
+ * one error line): the one arch conditional of vmm/. */
+#if defined(__x86_64__)
 struct snapshot_vcpu {
 	struct kvm_mp_state mp;
 	struct kvm_regs regs;
@@ -79,6 +83,11 @@ struct snapshot_vcpu {
 	struct kvm_msr_entry *msrs; /* owned */
 	struct kvm_vcpu_events events;
 };
+#else
+struct snapshot_vcpu {
+	struct kvm_mp_state mp;
+};
+#endif
 
 struct snapshot_dev {
 	uint32_t bus; /* 0 pio, 1 mmio */
@@ -90,9 +99,11 @@ struct snapshot_dev {
 
 struct snapshot_state {
 	struct snapshot_config cfg;
+#if defined(__x86_64__)
 	struct kvm_pit_state2 pit;
 	struct kvm_irqchip chips[3];
 	struct kvm_clock_data clock;
+#endif
 	uint32_t nr_vcpus;
 	struct snapshot_vcpu vcpus[SNAPSHOT_MAX_VCPUS];
 	uint32_t nr_devs;

@@ -10,29 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/cpuid.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/thread.h"
 #include "vmm/exit.h"
 #include "vmm/seccomp.h"
-
-#define MSR_IA32_TSC	      0x10
-#define MSR_IA32_SYSENTER_CS  0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE  0x1a0
-#define MSR_MTRR_DEF_TYPE     0x2ff
-#define MSR_STAR	      0xc0000081
-#define MSR_LSTAR	      0xc0000082
-#define MSR_CSTAR	      0xc0000083
-#define MSR_SYSCALL_MASK      0xc0000084
-#define MSR_KERNEL_GS_BASE    0xc0000102
-
-#define APIC_LVT0	 0x350
-#define APIC_LVT1	 0x360
-#define APIC_MODE_NMI	 0x4
-#define APIC_MODE_EXTINT 0x7
 
 static void vcpu_kick_handler(int sig)
 {
@@ -79,121 +61,6 @@ int vcpu_create(struct vcpu *v, struct vm *vm, unsigned index, char *err,
 		return ret;
 	}
 	v->run = run;
-	return 0;
-}
-
-static int vcpu_set_cpuid(struct vcpu *v, unsigned ncpus)
-{
-	const struct kvm_cpuid2 *sup = v->vm->supported_cpuid;
-	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
-	int ret;
-
-	if (!c)
-		return -ENOMEM;
-	memcpy(c, sup, sz);
-	ret = cpuid_patch(c->entries, c->nent, v->index, ncpus);
-	if (!ret && ioctl(v->fd, KVM_SET_CPUID2, c))
-		ret = -errno;
-	free(c);
-	return ret;
-}
-
-static int vcpu_set_msrs(struct vcpu *v)
-{
-	static const uint32_t zero_msrs[] = {
-		MSR_IA32_SYSENTER_CS,
-		MSR_IA32_SYSENTER_ESP,
-		MSR_IA32_SYSENTER_EIP,
-		MSR_STAR,
-		MSR_CSTAR,
-		MSR_KERNEL_GS_BASE,
-		MSR_SYSCALL_MASK,
-		MSR_LSTAR,
-		MSR_IA32_TSC,
-	};
-	enum { N = sizeof(zero_msrs) / sizeof(zero_msrs[0]) + 2 };
-	/* struct kvm_msrs ends in a flexible array: give it room in a
-	 * suitably aligned buffer. */
-	union {
-		struct kvm_msrs hdr;
-		uint8_t buf[sizeof(struct kvm_msrs) +
-			    N * sizeof(struct kvm_msr_entry)];
-	} m;
-	struct kvm_msr_entry *e = m.hdr.entries;
-	unsigned n = 0;
-
-	memset(&m, 0, sizeof(m));
-	for (unsigned i = 0; i < N - 2; i++)
-		e[n++].index = zero_msrs[i];
-	/* Fast strings on; MTRRs enabled with write-back as the default, so
-	 * the guest does not run its RAM uncached. */
-	e[n].index = MSR_IA32_MISC_ENABLE;
-	e[n++].data = 1;
-	e[n].index = MSR_MTRR_DEF_TYPE;
-	e[n++].data = (1 << 11) | 6;
-	m.hdr.nmsrs = n;
-	return ioctl(v->fd, KVM_SET_MSRS, &m) == (int)n ? 0 : -EINVAL;
-}
-
-static int vcpu_set_lint(struct vcpu *v)
-{
-	struct kvm_lapic_state lapic;
-	uint32_t *lvt0, *lvt1;
-
-	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic))
-		return -errno;
-	lvt0 = (uint32_t *)(void *)&lapic.regs[APIC_LVT0];
-	lvt1 = (uint32_t *)(void *)&lapic.regs[APIC_LVT1];
-	*lvt0 = (*lvt0 & ~0x700u) | (APIC_MODE_EXTINT << 8);
-	*lvt1 = (*lvt1 & ~0x700u) | (APIC_MODE_NMI << 8);
-	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic))
-		return -errno;
-	return 0;
-}
-
-int vcpu_init_x86(struct vcpu *v, unsigned ncpus, char *err, size_t errlen)
-{
-	struct kvm_fpu fpu;
-	const char *what;
-	int ret;
-
-	what = "KVM_SET_CPUID2";
-	if ((ret = vcpu_set_cpuid(v, ncpus)))
-		goto fail;
-	what = "KVM_SET_MSRS";
-	if ((ret = vcpu_set_msrs(v)))
-		goto fail;
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = 0x37f;
-	fpu.mxcsr = 0x1f80;
-	what = "KVM_SET_FPU";
-	if (ioctl(v->fd, KVM_SET_FPU, &fpu)) {
-		ret = -errno;
-		goto fail;
-	}
-	what = "KVM_SET_LAPIC";
-	if ((ret = vcpu_set_lint(v)))
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "vCPU %u: %s: %s", v->index, what,
-		 strerror(-ret));
-	return ret;
-}
-
-int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs)
-{
-	return ioctl(v->fd, KVM_GET_SREGS, sregs) ? -errno : 0;
-}
-
-int vcpu_set_regs(struct vcpu *v, const struct kvm_sregs *sregs,
-		  const struct kvm_regs *regs)
-{
-	if (ioctl(v->fd, KVM_SET_SREGS, sregs))
-		return -errno;
-	if (ioctl(v->fd, KVM_SET_REGS, regs))
-		return -errno;
 	return 0;
 }
 
@@ -325,12 +192,10 @@ void vcpu_destroy(struct vcpu *v)
 }
 
 int vcpu_create_all(struct vcpu *v, unsigned n, unsigned *nr, struct vm *vm,
-		    const struct boot_info *bi,
+		    const struct arch_boot *bi,
 		    void (*on_first_run)(struct vcpu *v), void *opaque,
 		    char *err, size_t errlen)
 {
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 	int ret = vcpu_signals_init();
 
 	if (ret) {
@@ -345,17 +210,14 @@ int vcpu_create_all(struct vcpu *v, unsigned n, unsigned *nr, struct vm *vm,
 		(*nr)++;
 		v[i].on_first_run = on_first_run;
 		v[i].opaque = opaque;
-		ret = vcpu_init_x86(&v[i], n, err, errlen);
+		ret = arch_vcpu_init(&vm->arch, v[i].fd, i, n, err, errlen);
 		if (ret)
 			return ret;
 	}
-	if (!bi)
-		return 0; /* a restore sets the saved registers */
-	ret = vcpu_get_sregs(&v[0], &sregs);
-	if (!ret) {
-		boot_setup_regs(bi, &sregs, &regs);
-		ret = vcpu_set_regs(&v[0], &sregs, &regs);
-	}
+	ret = arch_vm_ready(&vm->arch, n, err, errlen);
+	if (ret || !bi)
+		return ret; /* !bi: a restore sets the saved registers */
+	ret = arch_vcpu_boot(v[0].fd, bi);
 	if (ret)
 		snprintf(err, errlen, "setting boot registers: %s",
 			 strerror(-ret));

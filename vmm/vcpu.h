@@ -9,7 +9,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 
-#include "boot/loader.h"
+#include "arch/arch.h"
 #include "vmm/seccomp.h"
 #include "vmm/vm.h"
 
@@ -43,23 +43,6 @@ int vcpu_create(struct vcpu *v, struct vm *vm, unsigned index, char *err,
 		size_t errlen) __attribute__((warn_unused_result));
 
 /*
- * x86 state common to every vCPU: CPUID patched for index/ncpus, MSRs,
- * FPU, and the LAPIC's LINT0 (ExtINT) and LINT1 (NMI).
- */
-int vcpu_init_x86(struct vcpu *v, unsigned ncpus, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
-
-/* Read the special registers (for the boot code to modify). */
-int vcpu_get_sregs(struct vcpu *v, struct kvm_sregs *sregs)
-	__attribute__((warn_unused_result));
-
-/* Load registers for the entry point (the boot vCPU only; the others
- * wait for INIT/SIPI from the guest). */
-int vcpu_set_regs(struct vcpu *v, const struct kvm_sregs *sregs,
-		  const struct kvm_regs *regs)
-	__attribute__((warn_unused_result));
-
-/*
  * Run until the VM stops: KVM_RUN, dispatch, repeat. Requests the VM stop
  * itself on a guest reset/poweroff (status 0) or an error (status 1).
  * Runs on the calling thread.
@@ -78,15 +61,16 @@ void vcpu_destroy(struct vcpu *v);
 
 /*
  * The VM's vCPUs: install the kick signal, create vCPUs 0..n-1 of vm in
- * v[0..n) with their x86 state for n vCPUs, each with `opaque` and the
- * on_first_run hook; then the entry registers for bi on v[0], the boot
- * vCPU (the others wait for the guest's INIT/SIPI in the in-kernel LAPIC);
+ * v[0..n) with their arch state for n vCPUs (arch_vcpu_init), each with
+ * `opaque` and the on_first_run hook; finish the interrupt controller
+ * (arch_vm_ready); then the entry registers for bi on v[0], the boot vCPU
+ * (the others wait for the guest to start them: INIT/SIPI, PSCI CPU_ON);
  * bi NULL: no entry registers (a snapshot restore sets them).
  * *nr counts the vCPUs created (to destroy, also after a failure). 0, or
  * a negative errno with the reason in err.
  */
 int vcpu_create_all(struct vcpu *v, unsigned n, unsigned *nr, struct vm *vm,
-		    const struct boot_info *bi,
+		    const struct arch_boot *bi,
 		    void (*on_first_run)(struct vcpu *v), void *opaque,
 		    char *err, size_t errlen)
 	__attribute__((warn_unused_result));

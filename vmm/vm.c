@@ -11,10 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
 #include "lib/log.h"
-
-#define VM_CPUID_MAX 256
 
 struct vm_cap {
 	int cap;
@@ -24,11 +21,6 @@ struct vm_cap {
 
 static const struct vm_cap vm_caps[] = {
 	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", 1},
-	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", 1},
-	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", 1},
-	{KVM_CAP_PIT2, "KVM_CAP_PIT2", 1},
-	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", 1},
-	{KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR", 1},
 	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", 1},
 	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", 0},
 	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD", 0},
@@ -100,19 +92,9 @@ int vm_open(struct vm *vm, char *err, size_t errlen)
 		goto fail_close;
 	}
 	vm->run_size = (size_t)ret;
-	vm->supported_cpuid = calloc(
-		1, sizeof(struct kvm_cpuid2) +
-			   VM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
-	if (!vm->supported_cpuid) {
-		snprintf(err, errlen, "out of memory");
-		goto fail_close;
-	}
-	vm->supported_cpuid->nent = VM_CPUID_MAX;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->supported_cpuid)) {
-		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s",
-			 strerror(errno));
-		goto fail_free;
-	}
+	ret = arch_vm_open(&vm->arch, vm->kvm_fd, err, errlen);
+	if (ret)
+		goto fail_close_ret;
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -121,48 +103,29 @@ int vm_open(struct vm *vm, char *err, size_t errlen)
 	return 0;
 
 fail_free:
-	free(vm->supported_cpuid);
-	vm->supported_cpuid = NULL;
+	arch_vm_destroy(&vm->arch);
 fail_close:
+	ret = -ENOTSUP;
+fail_close_ret:
 	close(vm->kvm_fd);
 	vm->kvm_fd = -1;
-	return -ENOTSUP;
+	return ret;
 }
 
 int vm_create(struct vm *vm, char *err, size_t errlen)
 {
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-	uint64_t idmap = LAYOUT_KVM_IDMAP_ADDR;
-	const char *what;
 	int ret;
 
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, arch_vm_type(&vm->arch));
 	if (vm->vm_fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "KVM_CREATE_VM: %s%s", strerror(-ret),
 			 ret == -ENOMEM ? " (host out of memory)" : "");
 		return ret;
 	}
-	/* Intel needs these pages even with unrestricted guests; they sit
-	 * in the MMIO gap where no RAM or device lives. */
-	what = "KVM_SET_TSS_ADDR";
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR,
-		  (unsigned long)LAYOUT_KVM_TSS_ADDR))
-		goto fail;
-	what = "KVM_SET_IDENTITY_MAP_ADDR";
-	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap))
-		goto fail;
-	what = "KVM_CREATE_IRQCHIP";
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0))
-		goto fail;
-	what = "KVM_CREATE_PIT2";
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit))
-		goto fail;
-	return 0;
-
-fail:
-	ret = -errno;
-	snprintf(err, errlen, "%s: %s", what, strerror(-ret));
+	ret = arch_vm_create(&vm->arch, vm->vm_fd, err, errlen);
+	if (!ret)
+		return 0;
 	close(vm->vm_fd);
 	vm->vm_fd = -1;
 	return ret;
@@ -203,15 +166,15 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	if (vm->stop_fd >= 0)
 		close(vm->stop_fd);
-	free(vm->supported_cpuid);
-	vm->supported_cpuid = NULL;
+	arch_vm_destroy(&vm->arch);
 	vm->vm_fd = vm->kvm_fd = vm->stop_fd = -1;
 }
 
 void vm_irq_line(void *opaque, unsigned gsi, int level)
 {
 	struct vm *vm = opaque;
-	struct kvm_irq_level irq = {.irq = gsi, .level = level ? 1 : 0};
+	struct kvm_irq_level irq = {.irq = arch_irq_line_number(gsi),
+				    .level = level ? 1 : 0};
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq))
 		log_ratelimited(&vm->irq_line_rl, LOG_WARN,

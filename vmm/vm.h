@@ -1,6 +1,6 @@
 /*
- * The VM: the /dev/kvm and VM file descriptors, the in-kernel irqchip and
- * PIT, memory slots registered from the guest memory map, the two buses, and
+ * The VM: the /dev/kvm and VM file descriptors, the in-kernel interrupt
+ * controller (arch/arch.h: the arch's half of the VM), memory slots registered from the guest memory map, the two buses, and
  * the stop protocol shared by the vCPU threads and the main loop.
  */
 #ifndef VMM_VM_H
@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "arch/arch.h"
 #include "devices/bus.h"
 #include "devices/event_source.h"
 #include "lib/log.h"
@@ -21,7 +22,7 @@ struct vm {
 	int kvm_fd;
 	int vm_fd;
 	size_t run_size;
-	struct kvm_cpuid2 *supported_cpuid; /* owned */
+	struct arch_vm arch; /* the interrupt controller, CPU features */
 	const struct guest_mem *gm;
 	unsigned nr_slots;
 	struct bus pio;
@@ -52,7 +53,8 @@ struct vm {
 int vm_open(struct vm *vm, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* Create the VM: TSS and identity map, irqchip, PIT. After vm_open(). */
+/* Create the VM and its interrupt controller (arch_vm_create). After
+ * vm_open(). */
 int vm_create(struct vm *vm, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 

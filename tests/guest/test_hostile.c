@@ -34,8 +34,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
-#include "boot/regs.h"
+#include "arch/layout.h"
+#include "arch/x86/regs.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_mem.h"
 #include "devices/virtio_mmio.h"

@@ -3,9 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
-#include "boot/layout.h"
-#include "boot/regs.h"
+#include "arch/layout.h"
+#include "arch/x86/regs.h"
 #include "mem/memmap.h"
 
 /* Prefix err with the step that failed, keeping the step's own message. */
@@ -91,15 +92,15 @@ int testvm_vcpu(struct testvm *t, uint64_t entry_gpa, uint64_t rsi, char *err,
 	ret = vcpu_create(&t->vcpu, &t->vm, 0, err, errlen);
 	if (ret)
 		return testvm_fail(ret, "vcpu_create", err, errlen);
-	ret = vcpu_get_sregs(&t->vcpu, &sregs);
-	if (ret)
-		return testvm_fail(ret, "vcpu_get_sregs", err, errlen);
+	if (ioctl(t->vcpu.fd, KVM_GET_SREGS, &sregs))
+		return testvm_fail(-errno, "KVM_GET_SREGS", err, errlen);
 	/* Flat 32-bit protected mode, paging off: the PVH entry state. */
 	regs_setup_pvh(&sregs, &regs, entry_gpa, 0);
 	regs.rsi = rsi;
-	ret = vcpu_set_regs(&t->vcpu, &sregs, &regs);
-	if (ret)
-		return testvm_fail(ret, "vcpu_set_regs", err, errlen);
+	if (ioctl(t->vcpu.fd, KVM_SET_SREGS, &sregs))
+		return testvm_fail(-errno, "KVM_SET_SREGS", err, errlen);
+	if (ioctl(t->vcpu.fd, KVM_SET_REGS, &regs))
+		return testvm_fail(-errno, "KVM_SET_REGS", err, errlen);
 	return 0;
 }
 

@@ -27,7 +27,7 @@ struct testvm {
 
 /*
  * Open /dev/kvm, create the VM, build TESTVM_RAM of guest memory the way
- * the VMM does (base pages, the MMIO gap of boot/layout.h) and register it,
+ * the VMM does (base pages, the MMIO gap of arch/layout.h) and register it,
  * then write `len` bytes of `code` at code_gpa. 0, or a negative errno
  * with err naming the step that failed (what was acquired is released).
  */

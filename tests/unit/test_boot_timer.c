@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot/layout.h"
+#include "arch/layout.h"
 #include "devices/boot_timer.h"
 #include "lib/clock.h"
 #include "tests/harness/harness.h"
