@@ -564,6 +564,11 @@ int region_map(struct region *r, uint64_t gpa, uint64_t size,
 			 strerror(-ret));
 		goto fail_unmap;
 	}
+	/* Base means 4K: a host with THP "always" (Debian's cloud kernels)
+	 * would otherwise back base memory with 2M pages behind the policy's
+	 * back. Where THP is not built in there is nothing to turn off. */
+	if (pol->pages == REGION_PAGES_BASE)
+		(void)madvise(hva, size, MADV_NOHUGEPAGE);
 	/* Guest RAM in a core dump is noise and possibly secrets. */
 	(void)madvise(hva, size, MADV_DONTDUMP);
 	if (fd >= 0) {

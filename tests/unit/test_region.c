@@ -136,6 +136,49 @@ START_TEST(guard_above)
 }
 END_TEST
 
+/* Does the VMA that starts at hva carry VmFlags `flag` (smaps)? -1: no
+ * such VMA. */
+static int vma_has_flag(const void *hva, const char *flag)
+{
+	char line[512], want[32], pad[8];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int in = 0, ret = -1;
+
+	ck_assert_ptr_nonnull(f);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)hva);
+	snprintf(pad, sizeof(pad), " %s ", flag);
+	while (ret < 0 && fgets(line, sizeof(line), f)) {
+		/* A VMA's header line starts with its range, "start-end ". */
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = !strncmp(line, want, strlen(want));
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			line[strcspn(line, "\n")] = ' ';
+			ret = strstr(line, pad) != NULL;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Base is 4K even where THP is "always": the VMA says no hugepages. */
+START_TEST(base_is_never_thp)
+{
+	struct region_policy pol = {.pages = REGION_PAGES_BASE};
+	struct report_region rep;
+	struct region r;
+
+	ck_assert_int_eq(
+		region_map(&r, 0, 16 * MiB, &pol, -1, 0, err, sizeof(err)), 0);
+	ck_assert_int_eq(vma_has_flag(r.hva, "nh"), 1);
+	memset(r.hva, 1, 16 * MiB);
+	rep = report_one(&r);
+	ck_assert_uint_eq(rep.bytes_thp, 0);
+	region_unmap(&r);
+}
+END_TEST
+
 START_TEST(base_discard_returns_rss)
 {
 	struct region_policy pol = {.pages = REGION_PAGES_BASE};
@@ -565,6 +608,7 @@ Suite *region_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, policy_parse);
 	tcase_add_test(tc, map_alignment_and_sizes);
+	tcase_add_test(tc, base_is_never_thp);
 	tcase_add_test(tc, base_discard_returns_rss);
 	tcase_add_test(tc, thp_backs_with_hugepages);
 	tcase_add_test(tc, huge_reserves_and_returns_to_pool);
