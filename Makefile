@@ -215,7 +215,7 @@ fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%-fuzz)
 # Boot the default microVM with the built kernel and initramfs: directly on
 # hardware KVM, inside the nested L1 otherwise. RUN_ARGS adds options.
 run: $(BUILD)/microvm $(BUILD)/microvm-static
-	scripts/run-vm $(RUN_ARGS)
+	ARCH=$(ARCH) scripts/run-vm $(RUN_ARGS)
 
 bench-mem: $(BUILD)/bench-mem
 	$(BUILD)/bench-mem $(BENCH_ARGS)

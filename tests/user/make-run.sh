@@ -128,26 +128,8 @@ else
 	result "$name" PASS "'$cmd' booted to init on 2M hugepages and exited 0 ($(echo "$mode" | tr '[:lower:]' '[:upper:]'))"
 fi
 
-# 6. In a terminal: a shell prompt in the guest, a typed command's output
-# comes back, `reboot` ends it with status 0 and the terminal as it was.
-name=make-run-terminal
-if ! command -v tmux >/dev/null; then
-	result "$name" SKIP "tmux is not installed (scripts/install-deps installs it)"
-	exit 0
-fi
-cat >"$T/$name.sh" <<EOF
-cd "$PWD"
-stty -g >"$T/$name.before"
-make -s run
-echo \$? >"$T/$name.rc"
-stty -g >"$T/$name.after"
-sleep 60
-EOF
-# The pane's output goes to the log as the user sees it; make run's stdin
-# and stdout stay the terminal.
-tm new-session -d -s "$name" -x 160 -y 50 "sleep 1; bash $T/$name.sh"
-tm pipe-pane -t "$name" -o "cat >>$T/$name.log"
-# wait_out REGEX SECONDS: the output shows a line matching REGEX.
+# wait_out REGEX SECONDS: the output of case $name shows a line matching
+# REGEX.
 wait_out() {
 	local i=0
 	while [ "$i" -lt "$2" ]; do
@@ -157,25 +139,74 @@ wait_out() {
 	done
 	return 1
 }
-# shellcheck disable=SC2016 # the $((...)) is typed into the guest's shell
-if ! wait_out 'MICROVM-INIT shell$' "$RUN_TIMEOUT"; then
-	fail "$name" "no guest shell started"
-elif ! { sleep 2; tm send-keys -t "$name" 'echo answer-$((6*7))' Enter; wait_out '^answer-42' 120; }; then
-	fail "$name" "typed 'echo answer-\$((6*7))', no 'answer-42' came back"
-else
-	tm send-keys -t "$name" 'reboot' Enter
-	i=0
-	while [ ! -s "$T/$name.after" ] && [ "$i" -lt 300 ]; do
-		sleep 1
-		i=$((i + 1))
-	done
-	rc=$(cat "$T/$name.rc" 2>/dev/null)
-	if [ "$rc" != 0 ]; then
-		fail "$name" "after reboot make run exited '${rc:-still running}'"
-	elif ! cmp -s "$T/$name.before" "$T/$name.after"; then
-		fail "$name" "terminal settings changed: $(cat "$T/$name.before") -> $(cat "$T/$name.after")"
+
+# terminal_case NAME MAKE-COMMAND: in a terminal (tmux), a shell prompt in
+# the guest, a typed command's output comes back, `reboot` ends it with
+# status 0 and the terminal as it was.
+terminal_case() {
+	name=$1
+	cat >"$T/$name.sh" <<EOF
+cd "$PWD"
+stty -g >"$T/$name.before"
+$2
+echo \$? >"$T/$name.rc"
+stty -g >"$T/$name.after"
+sleep 60
+EOF
+	# The pane's output goes to the log as the user sees it; make run's
+	# stdin and stdout stay the terminal.
+	tm new-session -d -s "$name" -x 160 -y 50 "sleep 1; bash $T/$name.sh"
+	tm pipe-pane -t "$name" -o "cat >>$T/$name.log"
+	# shellcheck disable=SC2016 # the $((...)) is typed into the guest's shell
+	if ! wait_out 'MICROVM-INIT shell$' "$RUN_TIMEOUT"; then
+		fail "$name" "no guest shell started"
+	elif ! { sleep 2; tm send-keys -t "$name" 'echo answer-$((6*7))' Enter; wait_out '^answer-42' 120; }; then
+		fail "$name" "typed 'echo answer-\$((6*7))', no 'answer-42' came back"
 	else
-		result "$name" PASS "prompt, typed command answered, reboot exited 0, terminal restored ($(grep -aoE 'run-vm: (DIRECT|NESTED)' "$T/$name.log" | head -n 1 | cut -d' ' -f2))"
+		tm send-keys -t "$name" 'reboot' Enter
+		i=0
+		while [ ! -s "$T/$name.after" ] && [ "$i" -lt 300 ]; do
+			sleep 1
+			i=$((i + 1))
+		done
+		rc=$(cat "$T/$name.rc" 2>/dev/null)
+		if [ "$rc" != 0 ]; then
+			fail "$name" "after reboot make run exited '${rc:-still running}'"
+		elif ! cmp -s "$T/$name.before" "$T/$name.after"; then
+			fail "$name" "terminal settings changed: $(cat "$T/$name.before") -> $(cat "$T/$name.after")"
+		else
+			result "$name" PASS "'$2': prompt, typed command answered, reboot exited 0, terminal restored ($(grep -aoE 'run-vm: (DIRECT|NESTED)' "$T/$name.log" | head -n 1 | cut -d' ' -f2))"
+		fi
 	fi
+	tm kill-session -t "$name" 2>/dev/null
+}
+
+# 6. The arm64 VMM and guest, as the README's arm64 section says: without a
+# terminal, bare and with the mission's hugepages.
+arm64_mode=$(scripts/kvm-mode --arch arm64 2>"$T/arm64.why")
+arm64_why=$(sed 's/^kvm-mode: none: //' "$T/arm64.why")
+if [ "$arm64_mode" = none ]; then
+	result make-run-arm64 SKIP "$arm64_why"
+	result make-run-arm64-huge SKIP "$arm64_why"
+else
+	timeout "$RUN_TIMEOUT" make -s run ARCH=arm64 </dev/null >"$T/make-run-arm64.log" 2>&1
+	rc=$?
+	check make-run-arm64 "make run ARCH=arm64 booted the arm64 guest to init and exited 0" "kernel-arm64-"
+	timeout "$RUN_TIMEOUT" make -s run ARCH=arm64 RUN_ARGS="--pages huge" </dev/null >"$T/make-run-arm64-huge.log" 2>&1
+	rc=$?
+	check make-run-arm64-huge "make run ARCH=arm64 RUN_ARGS=\"--pages huge\"" "kernel-arm64-" "hugepool: 256 free 2M pages"
+fi
+
+# 7. In a terminal, x86 and arm64.
+if ! command -v tmux >/dev/null; then
+	result make-run-terminal SKIP "tmux is not installed (scripts/install-deps installs it)"
+	result make-run-arm64-terminal SKIP "tmux is not installed (scripts/install-deps installs it)"
+	exit 0
+fi
+terminal_case make-run-terminal "make -s run"
+if [ "$arm64_mode" = none ]; then
+	result make-run-arm64-terminal SKIP "$arm64_why"
+else
+	terminal_case make-run-arm64-terminal "make -s run ARCH=arm64"
 fi
 exit 0
