@@ -91,18 +91,38 @@ static struct region *virtio_mem_region(const struct virtio_mem *m)
 	return guest_mem_find(m->mmio.gm, m->lay.addr, m->lay.region_size);
 }
 
-/* Tell guest memory that blocks [first, first+n) are (un)plugged, so
- * other devices' translations accept or refuse them: before the discard
- * when unplugging, after the allocation when plugging. */
-static void virtio_mem_mark(struct virtio_mem *m, uint64_t first, uint64_t n,
-			    int on)
+/* Tell guest memory that blocks [first, first+n) are plugged, so other
+ * devices' translations accept them: after the allocation. */
+static void virtio_mem_mark(struct virtio_mem *m, uint64_t first, uint64_t n)
 {
 	struct region *r = virtio_mem_region(m);
 
 	if (r)
 		region_set_plugged(
 			r, m->lay.addr + first * m->lay.block_size - r->gpa,
-			n * m->lay.block_size, on);
+			n * m->lay.block_size, 1);
+}
+
+/*
+ * Before the discard: mark blocks [first, first+n) unplugged in guest
+ * memory, so translations refuse them from now on, unless the VMM holds a
+ * host pointer into one (a ring, this request's buffers: pinned). 0, or
+ * -EBUSY with nothing changed. The spec forbids the driver to unplug
+ * memory in use and lets the device answer BUSY; giving it back would
+ * leave the VMM writing into memory it no longer has (a SIGBUS on hugetlb
+ * with an empty pool).
+ */
+static int virtio_mem_unmark(struct virtio_mem *m, uint64_t first, uint64_t n)
+{
+	struct region *r = virtio_mem_region(m);
+
+	if (!r)
+		return 0;
+	return region_try_unplug(
+		       r, m->lay.addr + first * m->lay.block_size - r->gpa,
+		       n * m->lay.block_size) == -EBUSY
+		       ? -EBUSY
+		       : 0;
 }
 
 /* Give blocks [first, first+n) back to the host. */
@@ -194,6 +214,35 @@ static int virtio_mem_range(const struct virtio_mem *m, uint64_t addr,
 	return 0;
 }
 
+/* The next run of plugged blocks at or after *b: [*b, *e). 0 when none
+ * is left. */
+static int virtio_mem_next_run(const struct virtio_mem *m, uint64_t *b,
+			       uint64_t *e)
+{
+	while (*b < m->nr_blocks && !virtio_mem_test(m, *b))
+		(*b)++;
+	for (*e = *b; *e < m->nr_blocks && virtio_mem_test(m, *e); (*e)++)
+		;
+	return *e > *b;
+}
+
+/* virtio_mem_unmark for every plugged block: 0, or -EBUSY with every
+ * block as it was. */
+static int virtio_mem_unmark_all(struct virtio_mem *m)
+{
+	uint64_t b = 0, e, b2 = 0, e2;
+
+	for (; virtio_mem_next_run(m, &b, &e); b = e)
+		if (virtio_mem_unmark(m, b, e - b))
+			break;
+	if (b >= m->nr_blocks)
+		return 0;
+	/* Runs before the busy one were unmarked: plugged again. */
+	for (; b2 < b && virtio_mem_next_run(m, &b2, &e2); b2 = e2)
+		virtio_mem_mark(m, b2, e2 - b2);
+	return -EBUSY;
+}
+
 /* One request: fills resp->type (and state), updates the counters. */
 static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 			       uint8_t *resp)
@@ -222,7 +271,7 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 		if (rt != VIRTIO_MEM_RESP_ACK)
 			break;
 		virtio_mem_set(m, first, n, 1);
-		virtio_mem_mark(m, first, n, 1);
+		virtio_mem_mark(m, first, n);
 		m->plugged_size += len;
 		m->c.plugs++;
 		m->c.plugged_bytes += len;
@@ -232,8 +281,12 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 		    virtio_mem_count(m, first, n) != n)
 			break;
 		len = n * m->lay.block_size;
+		if (virtio_mem_unmark(m, first, n)) {
+			rt = VIRTIO_MEM_RESP_BUSY;
+			m->c.busy_in_use++;
+			break;
+		}
 		virtio_mem_set(m, first, n, 0);
-		virtio_mem_mark(m, first, n, 0);
 		virtio_mem_discard(m, first, n);
 		m->plugged_size -= len;
 		m->c.unplugs++;
@@ -241,6 +294,13 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 		rt = VIRTIO_MEM_RESP_ACK;
 		break;
 	case VIRTIO_MEM_REQ_UNPLUG_ALL:
+		/* All or nothing: every run of plugged blocks is unmarked
+		 * first; one in use puts the others back and answers BUSY. */
+		if (virtio_mem_unmark_all(m)) {
+			rt = VIRTIO_MEM_RESP_BUSY;
+			m->c.busy_in_use++;
+			break;
+		}
 		/* Discard runs of plugged blocks, not block by block. */
 		for (uint64_t b = 0; b < m->nr_blocks;) {
 			uint64_t e = b;
@@ -249,7 +309,6 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 				e++;
 			if (e > b) {
 				virtio_mem_set(m, b, e - b, 0);
-				virtio_mem_mark(m, b, e - b, 0);
 				virtio_mem_discard(m, b, e - b);
 				m->c.unplugged_bytes +=
 					(e - b) * m->lay.block_size;
@@ -287,6 +346,25 @@ static void virtio_mem_request(struct virtio_mem *m, const uint8_t *req,
 	memcpy(resp + 8, &state, 2);
 }
 
+/* Pin (on) or unpin the chain's buffers; pinning is 0 or -EFAULT with
+ * nothing pinned. */
+static int virtio_mem_pin_chain(struct virtio_mem *m,
+				const struct virtq_chain *c, int on)
+{
+	unsigned n = c->n_out + c->n_in, i;
+
+	for (i = 0; i < n && on; i++)
+		if (!guest_mem_ptr_pin(m->mmio.gm, c->gpa[i],
+				       c->iov[i].iov_len))
+			break;
+	if (on && i == n)
+		return 0;
+	/* Unpin all (off) or the ones pinned before the failure. */
+	for (unsigned j = 0; j < (on ? i : n); j++)
+		guest_mem_unpin(m->mmio.gm, c->gpa[j], c->iov[j].iov_len);
+	return on ? -EFAULT : 0;
+}
+
 static void virtio_mem_notify(void *opaque, unsigned qi)
 {
 	struct virtio_mem *m = opaque;
@@ -312,9 +390,17 @@ static void virtio_mem_notify(void *opaque, unsigned qi)
 			 * so it answers ERROR. */
 			memset(req, 0xff, 2);
 		}
+		/* The request's buffers are in use until the answer is
+		 * written: an UNPLUG of the memory they are in is BUSY. */
+		if (virtio_mem_pin_chain(m, c, 1)) {
+			virtio_mmio_fail(&m->mmio, "request buffer in "
+						   "unplugged memory");
+			return;
+		}
 		virtio_mem_request(m, req, resp);
 		virtq_iov_from_buf(c->iov + c->n_out, c->n_in, 0, resp,
 				   sizeof(resp));
+		virtio_mem_pin_chain(m, c, 0);
 		virtq_push(q, c->head, sizeof(resp));
 		pushed = 1;
 	}
@@ -451,13 +537,15 @@ void virtio_mem_print(struct virtio_mem *m, FILE *f)
 		" MiB of %" PRIu64 " MiB in %" PRIu64 " KiB blocks; %" PRIu64
 		" plugs, %" PRIu64 " unplugs, %" PRIu64
 		" unplug-alls; BUSY %" PRIu64 " (pool %" PRIu64
-		", allocation %" PRIu64 "), NACK %" PRIu64 ", ERROR %" PRIu64
-		"; returned to the host %" PRIu64 " MiB (4K %" PRIu64
-		" MiB, 2M %" PRIu64 " MiB, 1G %" PRIu64 " MiB)\n",
+		", allocation %" PRIu64 ", in use %" PRIu64 "), NACK %" PRIu64
+		", ERROR %" PRIu64 "; returned to the host %" PRIu64
+		" MiB (4K %" PRIu64 " MiB, 2M %" PRIu64 " MiB, 1G %" PRIu64
+		" MiB)\n",
 		in.requested_size >> 20, in.plugged_size >> 20,
 		in.lay.usable_size >> 20, in.lay.block_size >> 10, c->plugs,
-		c->unplugs, c->unplug_alls, c->busy_pool + c->busy_alloc,
-		c->busy_pool, c->busy_alloc, c->nacks, c->errors,
+		c->unplugs, c->unplug_alls,
+		c->busy_pool + c->busy_alloc + c->busy_in_use, c->busy_pool,
+		c->busy_alloc, c->busy_in_use, c->nacks, c->errors,
 		c->returned_bytes >> 20, c->returned[VIRTIO_MEM_PS_4K] >> 20,
 		c->returned[VIRTIO_MEM_PS_2M] >> 20,
 		c->returned[VIRTIO_MEM_PS_1G] >> 20);

@@ -13,7 +13,12 @@
  *     BUSY; more than requested_size answers NACK.
  *   - UNPLUG: the blocks go back to the host per backing (region_discard:
  *     punch hole for memfd and hugetlb, MADV_DONTNEED for anonymous).
- *   - UNPLUG_ALL: every plugged block, then ACK.
+ *     Blocks the VMM holds host pointers into (any device's ring, set up
+ *     with virtq_setup, or this request's own buffers) are pinned: such
+ *     an UNPLUG answers BUSY and changes nothing (5.15.6.2: the driver
+ *     must not unplug memory in use, the device may answer BUSY).
+ *   - UNPLUG_ALL: every plugged block, then ACK; all or nothing (BUSY
+ *     when one is pinned).
  *   - STATE: PLUGGED, UNPLUGGED or MIXED for a range.
  * Misaligned addresses, zero blocks, ranges outside the usable region,
  * blocks already in the target state and unknown types answer ERROR.
@@ -127,10 +132,12 @@ struct virtio_mem_counters {
 	uint64_t states;      /* STATE requests answered */
 	uint64_t plugged_bytes;
 	uint64_t unplugged_bytes;
-	uint64_t errors;     /* ERROR answers (malformed requests) */
-	uint64_t nacks;	     /* NACK: would exceed requested_size */
-	uint64_t busy_pool;  /* BUSY: hugetlb pool short (checked first) */
-	uint64_t busy_alloc; /* BUSY: the host could not allocate */
+	uint64_t errors;      /* ERROR answers (malformed requests) */
+	uint64_t nacks;	      /* NACK: would exceed requested_size */
+	uint64_t busy_pool;   /* BUSY: hugetlb pool short (checked first) */
+	uint64_t busy_alloc;  /* BUSY: the host could not allocate */
+	uint64_t busy_in_use; /* BUSY: UNPLUG of memory the VMM holds (a
+				 ring, the request itself) */
 	uint64_t returned_bytes;
 	uint64_t returned[VIRTIO_MEM_PS_NR]; /* by the backing's page size */
 	uint64_t discard_errors; /* discards that failed (memory kept) */

@@ -551,6 +551,157 @@ START_TEST(vm_hugetlb_pool)
 }
 END_TEST
 
+/*
+ * A driver that places rings or request buffers in plugged hotplug
+ * memory and then unplugs it (virtio 1.2 5.15.6: the driver MUST NOT
+ * unplug memory in use; the device MAY answer BUSY). The VMM holds host
+ * pointers to every ready ring: giving those blocks back would leave it
+ * writing into memory it returned (repopulating it; on hugetlb with an
+ * empty pool, a SIGBUS). Such an UNPLUG or UNPLUG_ALL is BUSY and changes
+ * nothing, until the ring is gone.
+ */
+#define RING_Q 8 /* entries */
+
+/* Driver re-init with queue 0's rings at ring (desc, avail +0x1000, used
+ * +0x2000), all written through the region's host view. */
+static void ring_init(uint64_t ring)
+{
+	struct virtio_mmio_dev *d = &vm.mmio;
+
+	memset(hp_hva(ring - lay.addr), 0, 0x3000);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS,
+		 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES, (uint32_t)F_INACC);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 1);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES, 1); /* VERSION_1 */
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0xb);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_SEL, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_NUM, RING_Q);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DESC_LOW, (uint32_t)ring);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DESC_HIGH, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)ring + 0x1000);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)ring + 0x2000);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_READY, 1);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0xf);
+	ck_assert_uint_eq(vtest_rd(d, VIRTIO_MMIO_REG_STATUS), 0xf);
+}
+
+/* One request on the ring of ring_init, request at rq and response at
+ * rq + 0x100 (both in the hotplug region). Returns the response type,
+ * 0xffff when nothing was answered. */
+static uint16_t ring_req(uint64_t ring, uint16_t *avail_idx, uint16_t type,
+			 uint64_t addr, uint16_t nb, uint64_t rq)
+{
+	uint8_t *base = hp_hva(ring - lay.addr), *req = hp_hva(rq - lay.addr);
+	uint8_t *resp = req + 0x100, *d = base + 16 * (*avail_idx % RING_Q);
+	uint16_t t = htole16(type), n = htole16(nb), used0, used1, rt, idx;
+	uint16_t next = (uint16_t)((*avail_idx + 1) % RING_Q);
+	uint64_t a = htole64(addr), ra = htole64(rq), sa = htole64(rq + 0x100);
+	uint32_t rl = htole32(VIRTIO_MEM_REQ_SIZE);
+	uint32_t sl = htole32(VIRTIO_MEM_RESP_SIZE);
+	uint16_t f0 = htole16(VIRTQ_DESC_F_NEXT),
+		 f1 = htole16(VIRTQ_DESC_F_WRITE);
+	uint16_t nx = htole16(next), zero = 0;
+
+	memset(req, 0, VIRTIO_MEM_REQ_SIZE);
+	memcpy(req, &t, 2);
+	memcpy(req + 8, &a, 8);
+	memcpy(req + 16, &n, 2);
+	memset(resp, 0xee, VIRTIO_MEM_RESP_SIZE);
+	/* Descriptors avail_idx and avail_idx+1 (mod RING_Q). */
+	memcpy(d, &ra, 8);
+	memcpy(d + 8, &rl, 4);
+	memcpy(d + 12, &f0, 2);
+	memcpy(d + 14, &nx, 2);
+	d = base + 16 * next;
+	memcpy(d, &sa, 8);
+	memcpy(d + 8, &sl, 4);
+	memcpy(d + 12, &f1, 2);
+	memcpy(d + 14, &zero, 2);
+	idx = htole16((uint16_t)(*avail_idx % RING_Q));
+	memcpy(base + 0x1000 + 4 + 2 * ((*avail_idx / 2) % RING_Q), &idx, 2);
+	memcpy(&used0, base + 0x2000 + 2, 2);
+	*avail_idx = (uint16_t)(*avail_idx + 2);
+	idx = htole16((uint16_t)(*avail_idx / 2));
+	memcpy(base + 0x1000 + 2, &idx, 2);
+	virtio_mmio_process(&vm.mmio);
+	memcpy(&used1, base + 0x2000 + 2, 2);
+	if (used1 == used0)
+		return 0xffff;
+	memcpy(&rt, resp, 2);
+	return le16toh(rt);
+}
+
+START_TEST(vm_unplug_memory_in_use)
+{
+	struct virtio_mem_info in;
+	const uint64_t a = 128 * MiB, ring = a + BLK + 0x10000;
+	struct virtq other;
+	uint16_t ai = 0;
+
+	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
+	start(16 * MiB);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a, 6), VIRTIO_MEM_RESP_ACK);
+	/* The device's own queue in block 1, its requests in block 2. */
+	ring_init(ring);
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG, a + BLK, 1,
+				   a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	/* Nothing changed: still plugged, still resident, the ring works. */
+	ck_assert_uint_eq(hp_resident(BLK, BLK), BLK);
+	ck_assert_ptr_nonnull(guest_mem_ptr(gm, a + BLK, BLK));
+	/* The request's own buffers are in use too. */
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG,
+				   a + 2 * BLK, 1, a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	ck_assert_uint_eq(hp_resident(2 * BLK, BLK), BLK);
+	/* Another device's ring (a bare queue here) in block 4. */
+	virtq_init(&other, gm);
+	ck_assert_int_eq(virtq_setup(&other, 16, a + 4 * BLK,
+				     a + 4 * BLK + 4096, a + 4 * BLK + 8192, 1,
+				     0),
+			 0);
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG,
+				   a + 4 * BLK, 2, a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	/* UNPLUG_ALL is all or nothing. */
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0,
+				   a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 6 * BLK);
+	ck_assert_uint_eq(hp_resident(0, 6 * BLK), 6 * BLK);
+	/* Memory nothing uses goes back as before. */
+	ck_assert_uint_eq(
+		ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG, a, 1, a + 2 * BLK),
+		VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(0, BLK), 0);
+	/* Once the ring is gone, its block can go. */
+	virtq_reset(&other);
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG,
+				   a + 4 * BLK, 2, a + 2 * BLK),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(4 * BLK, 2 * BLK), 0);
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.c.busy_in_use, 4);
+	ck_assert_uint_eq(in.plugged_size, 3 * BLK);
+	/* The device's own ring moves back to RAM (driver reset): then
+	 * UNPLUG_ALL takes everything and nothing is left resident. */
+	ck_assert_uint_eq(
+		vtest_driver_init(&vm.mmio, F_INACC | F_VERSION_1, 1) &
+			VIRTIO_STATUS_DRIVER_OK,
+		VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(0, 8 * BLK), 0);
+	ck_assert_int_eq(virtio_mmio_live(&vm.mmio), 1);
+}
+END_TEST
+
 Suite *virtio_mem_suite(void);
 Suite *virtio_mem_suite(void)
 {
@@ -569,6 +720,7 @@ Suite *virtio_mem_suite(void)
 	tcase_add_test(dev, vm_no_response_room);
 	tcase_add_test(dev, vm_busy_unbacked);
 	tcase_add_test(dev, vm_hugetlb_pool);
+	tcase_add_test(dev, vm_unplug_memory_in_use);
 	suite_add_tcase(s, dev);
 	return s;
 }
