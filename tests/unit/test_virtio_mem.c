@@ -1,9 +1,11 @@
 /* virtio-mem: layout and block size per policy, config space and its
  * generation, every request type and the spec's error cases, population
  * before the ACK, memory given back per backing, BUSY on a short pool. */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdint.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -702,6 +704,104 @@ START_TEST(vm_unplug_memory_in_use)
 }
 END_TEST
 
+/* Threads of this process (/proc/self/task entries). */
+static unsigned nr_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* The workers' completion, as the event loop would see it: 1 when it
+ * fired within 10 s. */
+static int wait_done(void)
+{
+	struct pollfd p = {.fd = virtio_mem_done_source(&vm).fd,
+			   .events = POLLIN};
+
+	return poll(&p, 1, 10000) == 1;
+}
+
+/*
+ * With workers, a PLUG is populated off the event loop thread, in
+ * parallel: virtio_mmio_process (the loop's handler) returns at once with
+ * the request unanswered, so the loop serves other devices meanwhile; the
+ * answer (ACK, memory resident) goes out from virtio_mem_done when the
+ * workers signal. A device reset meanwhile: no answer, the memory goes
+ * back.
+ */
+START_TEST(vm_plug_off_the_loop)
+{
+	struct virtio_mem_info in;
+	const uint64_t a = 128 * MiB;
+	uint16_t used, rt;
+	unsigned tasks;
+
+	ck_assert_int_eq(virtio_mem_layout(VTEST_RAM_BASE + VTEST_RAM_SIZE,
+					   512 * MiB, REGION_PAGES_BASE, &lay),
+			 0);
+	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
+	start(512 * MiB);
+	tasks = nr_tasks();
+	ck_assert_int_eq(virtio_mem_start_workers(&vm, 2), 0);
+	ck_assert_uint_eq(nr_tasks(), tasks + 2);
+	ck_assert_int_ge(virtio_mem_done_source(&vm).fd, 0);
+
+	used = vtest_used_idx(0);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a, 128), 0xffff);
+	/* Not answered, not plugged yet: the guest may not use it. */
+	ck_assert_uint_eq(vtest_used_idx(0), used);
+	ck_assert_ptr_null(guest_mem_ptr(gm, a, 1));
+	/* A request behind it waits in the ring (one at a time). */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_STATE, a, 1), 0xffff);
+	ck_assert_msg(wait_done(), "the workers never signalled");
+	virtio_mem_done(&vm);
+	ck_assert_uint_eq(vtest_used_idx(0), (uint16_t)(used + 1));
+	memcpy(&rt, vtest_gpa(RESP_GPA), 2);
+	ck_assert_uint_eq(le16toh(rt), VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(0, 64 * MiB), 64 * MiB);
+	ck_assert_ptr_nonnull(guest_mem_ptr(gm, a, 256 * MiB));
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 256 * MiB);
+	/* The STATE behind it is served at the kick virtio_mem_done gave. */
+	virtio_mmio_process(&vm.mmio);
+	ck_assert_uint_eq(vtest_used_idx(0), (uint16_t)(used + 2));
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.c.async_plugs, 1);
+	ck_assert_uint_ge(in.c.plug_threads, 1);
+	ck_assert_uint_le(in.c.plug_threads, 2);
+	ck_assert_uint_eq(in.c.plugs, 1);
+
+	/* A reset while the workers run: nothing answered, nothing
+	 * plugged, the memory given back. */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + 256 * MiB, 16), 0xffff);
+	ck_assert_uint_eq(
+		vtest_driver_init(&vm.mmio, F_INACC | F_VERSION_1, 1) &
+			VIRTIO_STATUS_DRIVER_OK,
+		VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_msg(wait_done(), "the workers never signalled");
+	virtio_mem_done(&vm);
+	ck_assert_uint_eq(vtest_used_idx(0), 0);
+	ck_assert_uint_eq(hp_resident(256 * MiB, 32 * MiB), 0);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 256 * MiB);
+	ck_assert_uint_eq(state_of(a + 256 * MiB, 16),
+			  VIRTIO_MEM_STATE_UNPLUGGED);
+	/* The device goes on: a plug answered as before. */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + 256 * MiB, 1), 0xffff);
+	ck_assert_msg(wait_done(), "the workers never signalled");
+	virtio_mem_done(&vm);
+	memcpy(&rt, vtest_gpa(RESP_GPA), 2);
+	ck_assert_uint_eq(le16toh(rt), VIRTIO_MEM_RESP_ACK);
+	virtio_mem_stop_workers(&vm);
+	ck_assert_uint_eq(nr_tasks(), tasks);
+}
+END_TEST
+
 Suite *virtio_mem_suite(void);
 Suite *virtio_mem_suite(void)
 {
@@ -721,6 +821,7 @@ Suite *virtio_mem_suite(void)
 	tcase_add_test(dev, vm_busy_unbacked);
 	tcase_add_test(dev, vm_hugetlb_pool);
 	tcase_add_test(dev, vm_unplug_memory_in_use);
+	tcase_add_test(dev, vm_plug_off_the_loop);
 	suite_add_tcase(s, dev);
 	return s;
 }
