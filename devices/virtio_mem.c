@@ -662,6 +662,8 @@ int virtio_mem_start_workers(struct virtio_mem *m, unsigned threads)
 			virtio_mem_stop_workers(m);
 			return ret;
 		}
+		/* For ps and the tests; a name is only a label. */
+		(void)pthread_setname_np(j->threads[i], VIRTIO_MEM_WORKER_NAME);
 	}
 	j->nr_threads = threads;
 	return 0;

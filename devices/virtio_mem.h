@@ -162,6 +162,7 @@ struct virtio_mem_info {
 };
 
 #define VIRTIO_MEM_MAX_WORKERS 8
+#define VIRTIO_MEM_WORKER_NAME "vmem-populate" /* the workers' comm */
 /* Workers take the range of a PLUG in chunks of this (or of one page,
  * when a page is bigger). */
 #define VIRTIO_MEM_CHUNK (32ULL << 20)

@@ -5,6 +5,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -704,16 +705,30 @@ START_TEST(vm_unplug_memory_in_use)
 }
 END_TEST
 
-/* Threads of this process (/proc/self/task entries). */
-static unsigned nr_tasks(void)
+/* Threads of this process named as virtio-mem's workers. */
+static unsigned nr_workers(void)
 {
 	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
 	unsigned n = 0;
 
 	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		n += !strcmp(comm, VIRTIO_MEM_WORKER_NAME);
+	}
 	closedir(d);
 	return n;
 }
@@ -741,16 +756,15 @@ START_TEST(vm_plug_off_the_loop)
 	struct virtio_mem_info in;
 	const uint64_t a = 128 * MiB;
 	uint16_t used, rt;
-	unsigned tasks;
 
 	ck_assert_int_eq(virtio_mem_layout(VTEST_RAM_BASE + VTEST_RAM_SIZE,
 					   512 * MiB, REGION_PAGES_BASE, &lay),
 			 0);
 	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
 	start(512 * MiB);
-	tasks = nr_tasks();
+	ck_assert_uint_eq(nr_workers(), 0);
 	ck_assert_int_eq(virtio_mem_start_workers(&vm, 2), 0);
-	ck_assert_uint_eq(nr_tasks(), tasks + 2);
+	ck_assert_uint_eq(nr_workers(), 2);
 	ck_assert_int_ge(virtio_mem_done_source(&vm).fd, 0);
 
 	used = vtest_used_idx(0);
@@ -798,7 +812,7 @@ START_TEST(vm_plug_off_the_loop)
 	memcpy(&rt, vtest_gpa(RESP_GPA), 2);
 	ck_assert_uint_eq(le16toh(rt), VIRTIO_MEM_RESP_ACK);
 	virtio_mem_stop_workers(&vm);
-	ck_assert_uint_eq(nr_tasks(), tasks);
+	ck_assert_uint_eq(nr_workers(), 0);
 }
 END_TEST
 
