@@ -565,7 +565,7 @@ int virtio_mem_init(struct virtio_mem *m, const struct virtio_mem_cfg *cfg)
 	    l->addr % l->block_size || !l->region_size ||
 	    l->region_size % l->block_size || l->usable_size > l->region_size ||
 	    l->usable_size % l->block_size || cfg->requested % l->block_size ||
-	    cfg->requested > l->usable_size)
+	    cfg->requested > l->usable_size || cfg->node_id)
 		return -EINVAL;
 	m->lay = *l;
 	m->node_id = cfg->node_id;

@@ -32,6 +32,15 @@
  * without it is refused at FEATURES_OK): the guest does not read
  * unplugged blocks, so they cost the host nothing.
  *
+ * VIRTIO_MEM_F_ACPI_PXM is not offered and node_id is always 0. With the
+ * feature, node_id is an ACPI proximity domain (5.15.3): Linux accepts it
+ * only when built with CONFIG_ACPI_NUMA and turns it into a node with
+ * pxm_to_node(), from the SRAT. microvm gives the guest no ACPI tables (an
+ * MP table; the guest kernel has CONFIG_ACPI off), so there is no PXM to
+ * name: the guest puts the memory on the node of its address, node 0. A
+ * zone's host-node= binds host memory only; offering guest NUMA would
+ * need an SRAT first.
+ *
  * Block state survives a device reset (the spec: a reset does not change
  * memory blocks); Linux sends UNPLUG_ALL at probe when plugged_size > 0.
  *
@@ -120,6 +129,8 @@ int virtio_mem_layout(uint64_t ram_end, uint64_t max, enum region_pages pages,
 struct virtio_mem_cfg {
 	struct virtio_mem_layout lay;
 	uint64_t requested; /* requested_size at start (plugged=) */
+	/* Must be 0: node_id only means something with
+	 * VIRTIO_MEM_F_ACPI_PXM, which is not offered (see above). */
 	uint16_t node_id;
 };
 

@@ -221,6 +221,12 @@ START_TEST(vm_init_checks)
 	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), -EINVAL);
 	virtio_mem_close(&vm);
 	cfg.lay = lay;
+	/* node_id names an ACPI proximity domain (VIRTIO_MEM_F_ACPI_PXM):
+	 * without ACPI there is none, so anything but 0 is refused. */
+	cfg.node_id = 1;
+	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), -EINVAL);
+	virtio_mem_close(&vm);
+	cfg.node_id = 0;
 	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), 0);
 }
 END_TEST
@@ -292,6 +298,10 @@ START_TEST(vm_feature_required)
 				  F(VIRTIO_MEM_F_ACPI_PXM),
 			  0);
 	st = vtest_driver_init(&vm.mmio, F_VERSION_1, 1);
+	ck_assert_uint_eq(st & VIRTIO_STATUS_FEATURES_OK, 0);
+	/* A driver asking for ACPI_PXM anyway is refused. */
+	st = vtest_driver_init(
+		&vm.mmio, F_VERSION_1 | F_INACC | F(VIRTIO_MEM_F_ACPI_PXM), 1);
 	ck_assert_uint_eq(st & VIRTIO_STATUS_FEATURES_OK, 0);
 	st = vtest_driver_init(&vm.mmio, F_VERSION_1 | F_INACC, 1);
 	ck_assert_uint_eq(st & VIRTIO_STATUS_DRIVER_OK,
