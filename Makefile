@@ -233,6 +233,8 @@ bench-balloon: ; scripts/bench-balloon $(BENCH_ARGS)
 bench-cmdline: ; scripts/bench-cmdline $(BENCH_ARGS)
 .PHONY: bench-restore
 bench-restore: ; scripts/bench-restore $(BENCH_ARGS)
+.PHONY: bench-hotplug
+bench-hotplug: ; scripts/bench-hotplug $(BENCH_ARGS)
 
 .PHONY: guest-kernel guest-initramfs lint-sh check-layers
 guest-kernel:

@@ -25,6 +25,8 @@ void virtq_init(struct virtq *q, const struct guest_mem *gm)
 
 void virtq_reset(struct virtq *q)
 {
+	for (unsigned i = 0; i < q->nr_pinned; i++)
+		guest_mem_unpin(q->gm, q->area_gpa[i], q->area_len[i]);
 	virtq_init(q, q->gm);
 }
 
@@ -41,14 +43,21 @@ static int virtq_fail(struct virtq *q, const char *why)
 }
 
 /* The whole of [gpa, gpa+len) must be one region's RAM: the rings are
- * accessed through plain pointers afterwards. */
-static uint8_t *virtq_area(const struct virtq *q, uint64_t gpa, uint64_t len)
+ * accessed through plain pointers afterwards, so the area is pinned (a
+ * hotplug block under it stays plugged) until virtq_reset. */
+static uint8_t *virtq_area(struct virtq *q, uint64_t gpa, uint64_t len)
 {
 	uint64_t end;
+	uint8_t *p;
 
 	if (__builtin_add_overflow(gpa, len, &end))
 		return NULL;
-	return guest_mem_ptr(q->gm, gpa, len);
+	p = guest_mem_ptr_pin(q->gm, gpa, len);
+	if (p) {
+		q->area_gpa[q->nr_pinned] = gpa;
+		q->area_len[q->nr_pinned++] = len;
+	}
+	return p;
 }
 
 int virtq_setup(struct virtq *q, uint16_t size, uint64_t desc_gpa,
@@ -69,7 +78,7 @@ int virtq_setup(struct virtq *q, uint16_t size, uint64_t desc_gpa,
 			     VIRTQ_USED_RING +
 				     (uint64_t)VIRTQ_USED_ELEM * size + extra);
 	if (!q->desc || !q->avail || !q->used) {
-		q->desc = q->avail = q->used = NULL;
+		virtq_reset(q); /* unpins what was pinned */
 		return virtq_fail(q, "queue area outside guest RAM");
 	}
 	q->size = size;

@@ -60,6 +60,10 @@ struct virtq {
 	uint8_t *desc; /* host views of the three areas */
 	uint8_t *avail;
 	uint8_t *used;
+	/* The areas' guest ranges, pinned while set up (guest_mem_ptr_pin):
+	 * the views above are kept, so virtio-mem must not unplug them. */
+	uint64_t area_gpa[3], area_len[3];
+	unsigned nr_pinned;
 	uint16_t last_avail;	 /* next avail ring slot to consume */
 	uint16_t used_idx;	 /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx at the last notify decision */
@@ -75,14 +79,17 @@ void virtq_init(struct virtq *q, const struct guest_mem *gm);
  * descriptor table at desc_gpa (16-aligned), available ring at avail_gpa
  * (2-aligned), used ring at used_gpa (4-aligned). Each area must lie
  * entirely inside one RAM region, for its full length (the event fields
- * included when event_idx is set). Resets the indices. 0 or -EINVAL (with
- * q->err set; the queue then stays unusable).
+ * included when event_idx is set), in plugged memory; the areas stay
+ * pinned (a virtio-mem UNPLUG of them is refused) until virtq_reset.
+ * Resets the indices. 0 or -EINVAL (with q->err set; the queue then stays
+ * unusable).
  */
 int virtq_setup(struct virtq *q, uint16_t size, uint64_t desc_gpa,
 		uint64_t avail_gpa, uint64_t used_gpa, int event_idx,
 		int indirect) __attribute__((warn_unused_result));
 
-/* Forget the placement and indices (queue reset / device reset). */
+/* Forget the placement and indices, unpinning the areas (queue reset /
+ * device reset). */
 void virtq_reset(struct virtq *q);
 
 /* 1 if the queue is set up and not broken. */

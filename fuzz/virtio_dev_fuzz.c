@@ -258,7 +258,10 @@ static void fz_mem_down(void)
 	virtio_mem_close(&fz_mem);
 	if (!r)
 		fz_die("hotplug region");
-	region_set_plugged(r, 0, FUZZ_HP_SIZE, 0);
+	/* A fresh block map: unplugged, and no pin a queue left behind
+	 * (devices are closed here, not reset). */
+	if (region_track_plugs(r, 2ULL << 20))
+		fz_die("hotplug block map");
 	if (region_discard(r, 0, FUZZ_HP_SIZE, &got))
 		fz_die("hotplug discard");
 }

@@ -88,6 +88,28 @@ void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 	return r->hva + (gpa - r->gpa);
 }
 
+void *guest_mem_ptr_pin(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	struct region *r;
+
+	if (!len)
+		return NULL;
+	r = guest_mem_find(gm, gpa, len);
+	/* The pin checks the blocks plugged itself, atomically with
+	 * taking it. */
+	if (!r || region_pin(r, gpa - r->gpa, len))
+		return NULL;
+	return r->hva + (gpa - r->gpa);
+}
+
+void guest_mem_unpin(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	struct region *r = guest_mem_find(gm, gpa, len);
+
+	if (r)
+		region_unpin(r, gpa - r->gpa, len);
+}
+
 /*
  * Walk [gpa, gpa+len) region by region. With `check` set nothing is copied:
  * the walk only proves every byte is RAM, so a failed copy copies nothing.

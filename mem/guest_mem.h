@@ -44,6 +44,18 @@ struct region *guest_mem_find(const struct guest_mem *gm, uint64_t gpa,
  */
 void *guest_mem_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 
+/*
+ * Host pointer for [gpa, gpa+len) as guest_mem_ptr, and the blocks under
+ * it pinned (region_pin): for a pointer kept past the call (a ring), so a
+ * hotplug block under it cannot be unplugged until guest_mem_unpin with
+ * the same range. NULL as guest_mem_ptr, or when a block was unplugged in
+ * between (nothing pinned then).
+ */
+void *guest_mem_ptr_pin(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
+/* Drop the pin of a guest_mem_ptr_pin that returned non-NULL. */
+void guest_mem_unpin(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+
 /* Copy to/from guest memory, possibly spanning adjacent regions.
  * 0, or -EFAULT if any byte is outside RAM or in an unplugged hotplug
  * block (then nothing is copied). */

@@ -622,7 +622,7 @@ int region_unmap(struct region *r)
 	}
 	if (r->fd >= 0 && r->map_base)
 		close(r->fd);
-	free(r->plug_map);
+	free(r->plug_state);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	r->host_node = -1;
@@ -688,47 +688,132 @@ int region_track_plugs(struct region *r, uint64_t block)
 	if (!block || (block & (block - 1)) || r->size % block)
 		return -EINVAL;
 	n = r->size / block;
-	free(r->plug_map);
-	r->plug_map = calloc((n + 63) / 64, sizeof(uint64_t));
-	if (!r->plug_map)
+	free(r->plug_state);
+	r->plug_state = calloc(n, sizeof(uint32_t));
+	if (!r->plug_state)
 		return -ENOMEM;
 	r->plug_block = block;
 	return 0;
 }
 
+/* Blocks covering [off, off+len) as [*first, *last]; -EFAULT when the
+ * range leaves the region. len 0 counts as 1 byte. */
+static int region_blocks(const struct region *r, uint64_t off, uint64_t len,
+			 uint64_t *first, uint64_t *last)
+{
+	if (!len)
+		len = 1;
+	if (off >= r->size || len > r->size - off)
+		return -EFAULT;
+	*first = off / r->plug_block;
+	*last = (off + len - 1) / r->plug_block;
+	return 0;
+}
+
 void region_set_plugged(struct region *r, uint64_t off, uint64_t len, int on)
 {
-	if (!r->plug_map || !len || off >= r->size)
+	uint64_t first, last;
+
+	if (!r->plug_state || !len || off >= r->size)
 		return;
 	if (len > r->size - off)
 		len = r->size - off;
-	for (uint64_t b = off / r->plug_block;
-	     b <= (off + len - 1) / r->plug_block; b++) {
-		uint64_t bit = 1ULL << (b % 64);
-
+	if (region_blocks(r, off, len, &first, &last))
+		return;
+	for (uint64_t b = first; b <= last; b++) {
 		if (on)
-			__atomic_fetch_or(&r->plug_map[b / 64], bit,
+			__atomic_fetch_or(&r->plug_state[b], 1U,
 					  __ATOMIC_RELEASE);
 		else
-			__atomic_fetch_and(&r->plug_map[b / 64], ~bit,
+			__atomic_fetch_and(&r->plug_state[b], ~1U,
 					   __ATOMIC_RELEASE);
 	}
 }
 
 int region_plugged(const struct region *r, uint64_t off, uint64_t len)
 {
-	if (!r->plug_map)
+	uint64_t first, last;
+
+	if (!r->plug_state)
 		return 1;
-	if (!len)
-		len = 1;
-	if (off >= r->size || len > r->size - off)
+	if (region_blocks(r, off, len, &first, &last))
 		return 0;
-	for (uint64_t b = off / r->plug_block;
-	     b <= (off + len - 1) / r->plug_block; b++)
-		if (!((__atomic_load_n(&r->plug_map[b / 64],
-				       __ATOMIC_ACQUIRE) >>
-		       (b % 64)) &
-		      1))
+	for (uint64_t b = first; b <= last; b++)
+		if (!(__atomic_load_n(&r->plug_state[b], __ATOMIC_ACQUIRE) &
+		      1U))
 			return 0;
 	return 1;
+}
+
+int region_pin(const struct region *r, uint64_t off, uint64_t len)
+{
+	uint64_t first, last, b;
+
+	if (!r->plug_state)
+		return 0;
+	if (region_blocks(r, off, len, &first, &last))
+		return -EFAULT;
+	for (b = first; b <= last; b++) {
+		uint32_t s =
+			__atomic_load_n(&r->plug_state[b], __ATOMIC_ACQUIRE);
+
+		/* Plugged and pinned in one step: an unplug that gets in
+		 * first makes this fail, one that comes later sees the
+		 * pin. */
+		do {
+			if (!(s & 1U))
+				goto undo;
+		} while (!__atomic_compare_exchange_n(
+			&r->plug_state[b], &s, s + REGION_PIN, 1,
+			__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	}
+	return 0;
+undo:
+	while (b-- > first)
+		__atomic_fetch_sub(&r->plug_state[b], REGION_PIN,
+				   __ATOMIC_RELEASE);
+	return -EFAULT;
+}
+
+void region_unpin(const struct region *r, uint64_t off, uint64_t len)
+{
+	uint64_t first, last;
+
+	if (!r->plug_state || region_blocks(r, off, len, &first, &last))
+		return;
+	for (uint64_t b = first; b <= last; b++)
+		__atomic_fetch_sub(&r->plug_state[b], REGION_PIN,
+				   __ATOMIC_RELEASE);
+}
+
+int region_try_unplug(struct region *r, uint64_t off, uint64_t len)
+{
+	uint64_t first, last, b;
+
+	if (!r->plug_state)
+		return -EINVAL;
+	if (region_blocks(r, off, len, &first, &last))
+		return -EFAULT;
+	/* Only this thread changes the plugged bits: a plain check is
+	 * enough for them. */
+	for (b = first; b <= last; b++)
+		if (!(__atomic_load_n(&r->plug_state[b], __ATOMIC_ACQUIRE) &
+		      1U))
+			return -EINVAL;
+	for (b = first; b <= last; b++) {
+		uint32_t s = 1U;
+
+		/* Exactly "plugged, no pin" becomes "unplugged". */
+		if (!__atomic_compare_exchange_n(&r->plug_state[b], &s, 0U, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			goto undo;
+	}
+	return 0;
+undo:
+	/* Nothing can pin an unplugged block: putting the bit back is
+	 * safe. */
+	while (b-- > first)
+		__atomic_fetch_or(&r->plug_state[b], 1U, __ATOMIC_RELEASE);
+	return -EBUSY;
 }

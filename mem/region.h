@@ -63,10 +63,12 @@ struct region {
 	 * entry, no prefault, no lock), its blocks backed only while
 	 * plugged. */
 	int hotplug;
-	/* Hotplug regions: one bit per block of plug_block bytes, set while
-	 * the block is plugged (region_track_plugs); guest_mem's
-	 * translations refuse unplugged blocks. NULL: every byte usable. */
-	uint64_t *plug_map;
+	/* Hotplug regions: one word per block of plug_block bytes
+	 * (region_track_plugs): bit 0 set while the block is plugged, the
+	 * rest counts pins (REGION_PIN each), host pointers the VMM keeps
+	 * into the block. guest_mem's translations refuse unplugged blocks;
+	 * region_try_unplug refuses pinned ones. NULL: every byte usable. */
+	uint32_t *plug_state;
 	uint64_t plug_block;
 };
 
@@ -157,9 +159,37 @@ int region_discard(struct region *r, uint64_t off, uint64_t len,
 int region_track_plugs(struct region *r, uint64_t block)
 	__attribute__((warn_unused_result));
 
-/* Mark the blocks covering [off, off+len) plugged (on) or not. No-op
- * without tracking. Any thread (atomic bit updates). */
+/* One pin in a block's state word (bit 0 is the plugged bit). */
+#define REGION_PIN 2U
+
+/* Mark the blocks covering [off, off+len) plugged (on) or not; pins are
+ * kept (unplugging what is pinned is region_try_unplug's to refuse). No-op
+ * without tracking. Any thread (atomic updates). */
 void region_set_plugged(struct region *r, uint64_t off, uint64_t len, int on);
+
+/*
+ * Pin the blocks covering [off, off+len): the caller keeps a host pointer
+ * into them (a ring) and region_try_unplug refuses them until
+ * region_unpin. Each block is checked plugged and pinned in one atomic
+ * step, so a pin and an unplug on two threads never both succeed.
+ * 0 (also without tracking), -EFAULT if a block is unplugged or the range
+ * is outside the region (nothing left pinned). Any thread.
+ */
+int region_pin(const struct region *r, uint64_t off, uint64_t len)
+	__attribute__((warn_unused_result));
+
+/* Drop one pin from each block covering [off, off+len) (a range pinned
+ * before). Any thread. */
+void region_unpin(const struct region *r, uint64_t off, uint64_t len);
+
+/*
+ * Mark the blocks covering [off, off+len), all plugged, unplugged unless
+ * one is pinned: 0, -EBUSY (one is pinned: nothing changed), -EINVAL (one
+ * is not plugged, or no tracking), -EFAULT outside the region. One
+ * thread owns plugging (the virtio-mem device); pins come from any.
+ */
+int region_try_unplug(struct region *r, uint64_t off, uint64_t len)
+	__attribute__((warn_unused_result));
 
 /* 1 if every block touching [off, off+len) is plugged (always 1 without
  * tracking), else 0. len 0 counts as 1 byte. Any thread. */

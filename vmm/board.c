@@ -220,6 +220,7 @@ static int board_hotplug(struct board *b, char *err, size_t errlen)
 {
 	struct virtio_mem_cfg cfg = {.requested = b->o->hotplug.plugged};
 	const struct region *r = NULL;
+	struct event_source done;
 	int ret;
 
 	for (unsigned i = 0; i < b->gm->nr; i++)
@@ -248,7 +249,22 @@ static int board_hotplug(struct board *b, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
-	return board_add_virtio(b, &b->vmem->mmio, "virtio-mem", err, errlen);
+	ret = board_add_virtio(b, &b->vmem->mmio, "virtio-mem", err, errlen);
+	if (ret)
+		return ret;
+	/* PLUG populates on these, off the event loop: now, before
+	 * seccomp (the VMM thread may not create threads). */
+	ret = virtio_mem_start_workers(b->vmem, 0);
+	if (ret) {
+		snprintf(err, errlen,
+			 "virtio-mem: cannot start populate threads: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	done = virtio_mem_done_source(b->vmem);
+	if ((ret = b->h->watch(b->h->opaque, &done)))
+		snprintf(err, errlen, "epoll_ctl: %s", strerror(-ret));
+	return ret;
 }
 
 /* --control-socket: serves the balloon (set target, read counters). */

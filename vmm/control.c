@@ -280,10 +280,12 @@ static int control_mem_stats(struct control *c, char *reply, size_t len)
 		    ",\"unplug_alls\":%" PRIu64 ",\"plugged_bytes\":%" PRIu64
 		    ",\"unplugged_bytes\":%" PRIu64 ",\"busy\":%" PRIu64
 		    ",\"busy_pool\":%" PRIu64 ",\"busy_alloc\":%" PRIu64
-		    ",\"nacks\":%" PRIu64 ",\"errors\":%" PRIu64,
+		    ",\"busy_in_use\":%" PRIu64 ",\"nacks\":%" PRIu64
+		    ",\"errors\":%" PRIu64,
 		    k->plugs, k->unplugs, k->unplug_alls, k->plugged_bytes,
-		    k->unplugged_bytes, k->busy_pool + k->busy_alloc,
-		    k->busy_pool, k->busy_alloc, k->nacks, k->errors);
+		    k->unplugged_bytes,
+		    k->busy_pool + k->busy_alloc + k->busy_in_use, k->busy_pool,
+		    k->busy_alloc, k->busy_in_use, k->nacks, k->errors);
 	control_put(reply, len, &at,
 		    ",\"returned_bytes\":%" PRIu64 ",\"returned_4k\":%" PRIu64
 		    ",\"returned_2m\":%" PRIu64 ",\"returned_1g\":%" PRIu64

@@ -58,11 +58,13 @@
  *      "region_addr":N,"region_mib":N,"usable_mib":N,"block_bytes":N,
  *      "page_bytes":N,"plugs":N,"unplugs":N,"unplug_alls":N,
  *      "plugged_bytes":N,"unplugged_bytes":N,"busy":N,"busy_pool":N,
- *      "busy_alloc":N,"nacks":N,"errors":N,"returned_bytes":N,
- *      "returned_4k":N,"returned_2m":N,"returned_1g":N,
- *      "discard_errors":N}
+ *      "busy_alloc":N,"busy_in_use":N,"nacks":N,"errors":N,
+ *      "returned_bytes":N,"returned_4k":N,"returned_2m":N,
+ *      "returned_1g":N,"discard_errors":N}
  *     busy_pool: PLUG answered BUSY because the hugetlb pool was short;
- *     busy_alloc: because the host could not allocate otherwise.
+ *     busy_alloc: because the host could not allocate otherwise;
+ *     busy_in_use: UNPLUG (or UNPLUG_ALL) answered BUSY because the VMM
+ *     holds a pointer into the memory (a virtqueue ring, the request).
  *   anything else
  *     {"ok":false,"error":"<one line saying what was wrong and what to send>"}
  *

@@ -10,6 +10,10 @@
  * libseccomp; installing one is then two syscalls and no allocation, so the
  * thread does nothing its own filter would refuse on the way in.
  *
+ * virtio-mem's populate workers (virtio_mem_start_workers, made by the
+ * board before any filter) get none either, for the same reasons: they
+ * only fallocate/madvise ranges the device checked and write its eventfd.
+ *
  * Background prefault workers (--prefault=background) get no filter: they
  * start before any thread serves the guest, run only madvise/page touches
  * over ranges fixed at setup, read nothing the guest writes, and are joined

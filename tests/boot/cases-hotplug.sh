@@ -3,14 +3,16 @@
 # guest's MemTotal and a process can use the memory; shrinking gives it back
 # to the host (RSS drops); with a hugetlb pool smaller than the request the
 # guest stays healthy, `mem stats` shows the BUSY answers, and the pool gets
-# its pages back when the guest unplugs. Runs where KVM can boot Linux: on
+# its pages back when the guest unplugs; with a pool big enough, plugging
+# 128 MiB of 2M pages and unplugging it puts every page back in the pool
+# (free_hugepages as before the plug). Runs where KVM can boot Linux: on
 # the host, or inside the nested L1 (busybox sh there, so POSIX sh only).
 # Prints one line per case:
 #   BOOT-TEST <name> PASS|FAIL|SKIP [why]
 # Needs: MICROVM VMLINUX INITRD (paths), HUGEPOOL_LIB, a writable TMPDIR.
 : "${MICROVM:?}" "${VMLINUX:?}" "${INITRD:?}"
 # Declare every case before any result (tests/boot/run checks them).
-echo "BOOT-EXPECT hotplug-grow-use-shrink hotplug-short-pool"
+echo "BOOT-EXPECT hotplug-grow-use-shrink hotplug-short-pool hotplug-huge-returned"
 T=${TMPDIR:-/tmp}/microvm-hotplug.$$
 mkdir -p "$T"
 DEFAULT="console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd memhp_default_state=online_movable"
@@ -183,6 +185,56 @@ else
 			else
 				result "$name" PASS "asked $want MiB with $free0 free 2M pages: plugged $p1 MiB, busy_pool $busy, guest healthy; after mem set 0 the pool is back to $free2 free"
 			fi
+		fi
+	fi
+fi
+# --- a hugetlb pool big enough: plug 128 MiB (the guest's memory block),
+# unplug it, and the pool has every page back ---
+name=hotplug-huge-returned
+if ! hugepool_reserve huge 256; then
+	result "$name" SKIP "$hugepool_why"
+else
+	vm_start "$name" hp-idle --mem 256M --mem-hotplug size=512M,pages=huge \
+		--cmdline-append mvtest.idle_s=90
+	if ! wait_for "HP-READY" 240; then
+		fail "$name" "the guest never got ready"
+		vm_finish 5
+	else
+		free0=$(cat $HPFREE)
+		r1=$(ctl mem set 128)
+		n=0
+		p1=0
+		while [ $n -lt 60 ] && [ "${p1:-0}" -ne 128 ]; do
+			sleep 1
+			p1=$(ctl mem stats | field plugged_mib)
+			n=$((n + 1))
+		done
+		free1=$(cat $HPFREE)
+		r2=$(ctl mem set 0)
+		n=0
+		p2=1
+		while [ $n -lt 60 ] && [ "${p2:-1}" -ne 0 ]; do
+			sleep 1
+			p2=$(ctl mem stats | field plugged_mib)
+			n=$((n + 1))
+		done
+		free2=$(cat $HPFREE)
+		s2=$(ctl mem stats)
+		ret2m=$(echo "$s2" | field returned_2m)
+		wait_for "HP-END" 240
+		vm_finish 60
+		if [ "$VM_RC" -ne 0 ] || [ "$r1" != '{"ok":true}' ] || [ "$r2" != '{"ok":true}' ]; then
+			fail "$name" "exit status $VM_RC; mem set answered '$r1' / '$r2'"
+		elif [ "${p1:-0}" -ne 128 ] || [ $((free0 - free1)) -ne 64 ]; then
+			fail "$name" "after mem set 128: plugged ${p1:-?} MiB, free 2M pages $free0 -> $free1 (want 128 MiB, 64 pages taken)"
+		elif [ "${p2:-1}" -ne 0 ] || [ "$free2" -ne "$free0" ]; then
+			fail "$name" "after mem set 0: plugged ${p2:-?} MiB, free 2M pages $free0 -> $free1 -> $free2 (want all back): $s2"
+		elif [ "${ret2m:-0}" -ne 134217728 ]; then
+			fail "$name" "returned_2m ${ret2m:-?} bytes, want 128 MiB: $s2"
+		elif ! grep -qF "HP-ALIVE" "$VM_LOG"; then
+			fail "$name" "the guest was not healthy after the unplug"
+		else
+			result "$name" PASS "free 2M pages $free0 -> $free1 with 128 MiB plugged -> $free2 after mem set 0 (returned_2m 128 MiB), guest healthy"
 		fi
 	fi
 fi

@@ -140,6 +140,39 @@ START_TEST(gm_discard_span)
 }
 END_TEST
 
+/* Pins on hotplug blocks (the region at 4G, tracked in 4K blocks here):
+ * only plugged blocks pin, pinned blocks do not unplug, a failed pin or
+ * unplug leaves nothing changed, and regions without tracking pin
+ * freely. */
+START_TEST(gm_pin_blocks)
+{
+	struct region *r = &gm.regions[2];
+	const uint64_t a = 4 * GiB;
+
+	ck_assert_int_eq(region_track_plugs(r, 4096), 0);
+	ck_assert_ptr_null(guest_mem_ptr_pin(&gm, a, 8192));
+	region_set_plugged(r, 0, 8192, 1);
+	ck_assert_ptr_eq(guest_mem_ptr_pin(&gm, a + 4096, 4096), r->hva + 4096);
+	/* Blocks 1 and 2: block 2 is unplugged, so block 1 gets no
+	 * second pin either. */
+	ck_assert_ptr_null(guest_mem_ptr_pin(&gm, a + 4096, 8192));
+	ck_assert_uint_eq(r->plug_state[1], 1 + REGION_PIN);
+	ck_assert_int_eq(region_try_unplug(r, 0, 8192), -EBUSY);
+	ck_assert_int_eq(region_plugged(r, 0, 8192), 1);
+	ck_assert_int_eq(region_try_unplug(r, 0, 4096), 0);
+	ck_assert_int_eq(region_plugged(r, 0, 1), 0);
+	ck_assert_int_eq(region_try_unplug(r, 0, 4096), -EINVAL);
+	guest_mem_unpin(&gm, a + 4096, 4096);
+	ck_assert_int_eq(region_try_unplug(r, 4096, 4096), 0);
+	ck_assert_ptr_null(guest_mem_ptr(&gm, a, 1));
+	ck_assert_int_eq(region_try_unplug(r, 2 * MiB, 1), -EFAULT);
+	/* No tracking: pins are free and change nothing. */
+	ck_assert_ptr_eq(guest_mem_ptr_pin(&gm, 0, 2 * MiB), gm.regions[0].hva);
+	guest_mem_unpin(&gm, 0, 2 * MiB);
+	ck_assert_int_eq(region_try_unplug(&gm.regions[0], 0, 4096), -EINVAL);
+}
+END_TEST
+
 Suite *guest_mem_suite(void);
 Suite *guest_mem_suite(void)
 {
@@ -151,6 +184,7 @@ Suite *guest_mem_suite(void)
 	tcase_add_test(tc, gm_ptr_boundaries);
 	tcase_add_test(tc, gm_spanning_copy);
 	tcase_add_test(tc, gm_discard_span);
+	tcase_add_test(tc, gm_pin_blocks);
 	suite_add_tcase(s, tc);
 	return s;
 }

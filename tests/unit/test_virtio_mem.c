@@ -1,9 +1,12 @@
 /* virtio-mem: layout and block size per policy, config space and its
  * generation, every request type and the spec's error cases, population
  * before the ACK, memory given back per backing, BUSY on a short pool. */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -218,6 +221,12 @@ START_TEST(vm_init_checks)
 	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), -EINVAL);
 	virtio_mem_close(&vm);
 	cfg.lay = lay;
+	/* node_id names an ACPI proximity domain (VIRTIO_MEM_F_ACPI_PXM):
+	 * without ACPI there is none, so anything but 0 is refused. */
+	cfg.node_id = 1;
+	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), -EINVAL);
+	virtio_mem_close(&vm);
+	cfg.node_id = 0;
 	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), 0);
 }
 END_TEST
@@ -289,6 +298,10 @@ START_TEST(vm_feature_required)
 				  F(VIRTIO_MEM_F_ACPI_PXM),
 			  0);
 	st = vtest_driver_init(&vm.mmio, F_VERSION_1, 1);
+	ck_assert_uint_eq(st & VIRTIO_STATUS_FEATURES_OK, 0);
+	/* A driver asking for ACPI_PXM anyway is refused. */
+	st = vtest_driver_init(
+		&vm.mmio, F_VERSION_1 | F_INACC | F(VIRTIO_MEM_F_ACPI_PXM), 1);
 	ck_assert_uint_eq(st & VIRTIO_STATUS_FEATURES_OK, 0);
 	st = vtest_driver_init(&vm.mmio, F_VERSION_1 | F_INACC, 1);
 	ck_assert_uint_eq(st & VIRTIO_STATUS_DRIVER_OK,
@@ -551,6 +564,268 @@ START_TEST(vm_hugetlb_pool)
 }
 END_TEST
 
+/*
+ * A driver that places rings or request buffers in plugged hotplug
+ * memory and then unplugs it (virtio 1.2 5.15.6: the driver MUST NOT
+ * unplug memory in use; the device MAY answer BUSY). The VMM holds host
+ * pointers to every ready ring: giving those blocks back would leave it
+ * writing into memory it returned (repopulating it; on hugetlb with an
+ * empty pool, a SIGBUS). Such an UNPLUG or UNPLUG_ALL is BUSY and changes
+ * nothing, until the ring is gone.
+ */
+#define RING_Q 8 /* entries */
+
+/* Driver re-init with queue 0's rings at ring (desc, avail +0x1000, used
+ * +0x2000), all written through the region's host view. */
+static void ring_init(uint64_t ring)
+{
+	struct virtio_mmio_dev *d = &vm.mmio;
+
+	memset(hp_hva(ring - lay.addr), 0, 0x3000);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS,
+		 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES, (uint32_t)F_INACC);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 1);
+	vtest_wr(d, VIRTIO_MMIO_REG_DRIVER_FEATURES, 1); /* VERSION_1 */
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0xb);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_SEL, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_NUM, RING_Q);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DESC_LOW, (uint32_t)ring);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DESC_HIGH, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW, (uint32_t)ring + 0x1000);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW, (uint32_t)ring + 0x2000);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH, 0);
+	vtest_wr(d, VIRTIO_MMIO_REG_QUEUE_READY, 1);
+	vtest_wr(d, VIRTIO_MMIO_REG_STATUS, 0xf);
+	ck_assert_uint_eq(vtest_rd(d, VIRTIO_MMIO_REG_STATUS), 0xf);
+}
+
+/* One request on the ring of ring_init, request at rq and response at
+ * rq + 0x100 (both in the hotplug region). Returns the response type,
+ * 0xffff when nothing was answered. */
+static uint16_t ring_req(uint64_t ring, uint16_t *avail_idx, uint16_t type,
+			 uint64_t addr, uint16_t nb, uint64_t rq)
+{
+	uint8_t *base = hp_hva(ring - lay.addr), *req = hp_hva(rq - lay.addr);
+	uint8_t *resp = req + 0x100, *d = base + 16 * (*avail_idx % RING_Q);
+	uint16_t t = htole16(type), n = htole16(nb), used0, used1, rt, idx;
+	uint16_t next = (uint16_t)((*avail_idx + 1) % RING_Q);
+	uint64_t a = htole64(addr), ra = htole64(rq), sa = htole64(rq + 0x100);
+	uint32_t rl = htole32(VIRTIO_MEM_REQ_SIZE);
+	uint32_t sl = htole32(VIRTIO_MEM_RESP_SIZE);
+	uint16_t f0 = htole16(VIRTQ_DESC_F_NEXT),
+		 f1 = htole16(VIRTQ_DESC_F_WRITE);
+	uint16_t nx = htole16(next), zero = 0;
+
+	memset(req, 0, VIRTIO_MEM_REQ_SIZE);
+	memcpy(req, &t, 2);
+	memcpy(req + 8, &a, 8);
+	memcpy(req + 16, &n, 2);
+	memset(resp, 0xee, VIRTIO_MEM_RESP_SIZE);
+	/* Descriptors avail_idx and avail_idx+1 (mod RING_Q). */
+	memcpy(d, &ra, 8);
+	memcpy(d + 8, &rl, 4);
+	memcpy(d + 12, &f0, 2);
+	memcpy(d + 14, &nx, 2);
+	d = base + 16 * next;
+	memcpy(d, &sa, 8);
+	memcpy(d + 8, &sl, 4);
+	memcpy(d + 12, &f1, 2);
+	memcpy(d + 14, &zero, 2);
+	idx = htole16((uint16_t)(*avail_idx % RING_Q));
+	memcpy(base + 0x1000 + 4 + 2 * ((*avail_idx / 2) % RING_Q), &idx, 2);
+	memcpy(&used0, base + 0x2000 + 2, 2);
+	*avail_idx = (uint16_t)(*avail_idx + 2);
+	idx = htole16((uint16_t)(*avail_idx / 2));
+	memcpy(base + 0x1000 + 2, &idx, 2);
+	virtio_mmio_process(&vm.mmio);
+	memcpy(&used1, base + 0x2000 + 2, 2);
+	if (used1 == used0)
+		return 0xffff;
+	memcpy(&rt, resp, 2);
+	return le16toh(rt);
+}
+
+START_TEST(vm_unplug_memory_in_use)
+{
+	struct virtio_mem_info in;
+	const uint64_t a = 128 * MiB, ring = a + BLK + 0x10000;
+	struct virtq other;
+	uint16_t ai = 0;
+
+	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
+	start(16 * MiB);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a, 6), VIRTIO_MEM_RESP_ACK);
+	/* The device's own queue in block 1, its requests in block 2. */
+	ring_init(ring);
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG, a + BLK, 1,
+				   a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	/* Nothing changed: still plugged, still resident, the ring works. */
+	ck_assert_uint_eq(hp_resident(BLK, BLK), BLK);
+	ck_assert_ptr_nonnull(guest_mem_ptr(gm, a + BLK, BLK));
+	/* The request's own buffers are in use too. */
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG,
+				   a + 2 * BLK, 1, a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	ck_assert_uint_eq(hp_resident(2 * BLK, BLK), BLK);
+	/* Another device's ring (a bare queue here) in block 4. */
+	virtq_init(&other, gm);
+	ck_assert_int_eq(virtq_setup(&other, 16, a + 4 * BLK,
+				     a + 4 * BLK + 4096, a + 4 * BLK + 8192, 1,
+				     0),
+			 0);
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG,
+				   a + 4 * BLK, 2, a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	/* UNPLUG_ALL is all or nothing. */
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0,
+				   a + 2 * BLK),
+			  VIRTIO_MEM_RESP_BUSY);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 6 * BLK);
+	ck_assert_uint_eq(hp_resident(0, 6 * BLK), 6 * BLK);
+	/* Memory nothing uses goes back as before. */
+	ck_assert_uint_eq(
+		ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG, a, 1, a + 2 * BLK),
+		VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(0, BLK), 0);
+	/* Once the ring is gone, its block can go. */
+	virtq_reset(&other);
+	ck_assert_uint_eq(ring_req(ring, &ai, VIRTIO_MEM_REQ_UNPLUG,
+				   a + 4 * BLK, 2, a + 2 * BLK),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(4 * BLK, 2 * BLK), 0);
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.c.busy_in_use, 4);
+	ck_assert_uint_eq(in.plugged_size, 3 * BLK);
+	/* The device's own ring moves back to RAM (driver reset): then
+	 * UNPLUG_ALL takes everything and nothing is left resident. */
+	ck_assert_uint_eq(
+		vtest_driver_init(&vm.mmio, F_INACC | F_VERSION_1, 1) &
+			VIRTIO_STATUS_DRIVER_OK,
+		VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_UNPLUG_ALL, 0, 0),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(0, 8 * BLK), 0);
+	ck_assert_int_eq(virtio_mmio_live(&vm.mmio), 1);
+}
+END_TEST
+
+/* Threads of this process named as virtio-mem's workers. */
+static unsigned nr_workers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	unsigned n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(f);
+		n += !strcmp(comm, VIRTIO_MEM_WORKER_NAME);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The workers' completion, as the event loop would see it: 1 when it
+ * fired within 10 s. */
+static int wait_done(void)
+{
+	struct pollfd p = {.fd = virtio_mem_done_source(&vm).fd,
+			   .events = POLLIN};
+
+	return poll(&p, 1, 10000) == 1;
+}
+
+/*
+ * With workers, a PLUG is populated off the event loop thread, in
+ * parallel: virtio_mmio_process (the loop's handler) returns at once with
+ * the request unanswered, so the loop serves other devices meanwhile; the
+ * answer (ACK, memory resident) goes out from virtio_mem_done when the
+ * workers signal. A device reset meanwhile: no answer, the memory goes
+ * back.
+ */
+START_TEST(vm_plug_off_the_loop)
+{
+	struct virtio_mem_info in;
+	const uint64_t a = 128 * MiB;
+	uint16_t used, rt;
+
+	ck_assert_int_eq(virtio_mem_layout(VTEST_RAM_BASE + VTEST_RAM_SIZE,
+					   512 * MiB, REGION_PAGES_BASE, &lay),
+			 0);
+	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
+	start(512 * MiB);
+	ck_assert_uint_eq(nr_workers(), 0);
+	ck_assert_int_eq(virtio_mem_start_workers(&vm, 2), 0);
+	ck_assert_uint_eq(nr_workers(), 2);
+	ck_assert_int_ge(virtio_mem_done_source(&vm).fd, 0);
+
+	used = vtest_used_idx(0);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a, 128), 0xffff);
+	/* Not answered, not plugged yet: the guest may not use it. */
+	ck_assert_uint_eq(vtest_used_idx(0), used);
+	ck_assert_ptr_null(guest_mem_ptr(gm, a, 1));
+	/* A request behind it waits in the ring (one at a time). */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_STATE, a, 1), 0xffff);
+	ck_assert_msg(wait_done(), "the workers never signalled");
+	virtio_mem_done(&vm);
+	ck_assert_uint_eq(vtest_used_idx(0), (uint16_t)(used + 1));
+	memcpy(&rt, vtest_gpa(RESP_GPA), 2);
+	ck_assert_uint_eq(le16toh(rt), VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(hp_resident(0, 64 * MiB), 64 * MiB);
+	ck_assert_ptr_nonnull(guest_mem_ptr(gm, a, 256 * MiB));
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 256 * MiB);
+	/* The STATE behind it is served at the kick virtio_mem_done gave. */
+	virtio_mmio_process(&vm.mmio);
+	ck_assert_uint_eq(vtest_used_idx(0), (uint16_t)(used + 2));
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.c.async_plugs, 1);
+	ck_assert_uint_ge(in.c.plug_threads, 1);
+	ck_assert_uint_le(in.c.plug_threads, 2);
+	ck_assert_uint_eq(in.c.plugs, 1);
+
+	/* A reset while the workers run: nothing answered, nothing
+	 * plugged, the memory given back. */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + 256 * MiB, 16), 0xffff);
+	ck_assert_uint_eq(
+		vtest_driver_init(&vm.mmio, F_INACC | F_VERSION_1, 1) &
+			VIRTIO_STATUS_DRIVER_OK,
+		VIRTIO_STATUS_DRIVER_OK);
+	ck_assert_msg(wait_done(), "the workers never signalled");
+	virtio_mem_done(&vm);
+	ck_assert_uint_eq(vtest_used_idx(0), 0);
+	ck_assert_uint_eq(hp_resident(256 * MiB, 32 * MiB), 0);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 256 * MiB);
+	ck_assert_uint_eq(state_of(a + 256 * MiB, 16),
+			  VIRTIO_MEM_STATE_UNPLUGGED);
+	/* The device goes on: a plug answered as before. */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + 256 * MiB, 1), 0xffff);
+	ck_assert_msg(wait_done(), "the workers never signalled");
+	virtio_mem_done(&vm);
+	memcpy(&rt, vtest_gpa(RESP_GPA), 2);
+	ck_assert_uint_eq(le16toh(rt), VIRTIO_MEM_RESP_ACK);
+	virtio_mem_stop_workers(&vm);
+	ck_assert_uint_eq(nr_workers(), 0);
+}
+END_TEST
+
 Suite *virtio_mem_suite(void);
 Suite *virtio_mem_suite(void)
 {
@@ -569,6 +844,8 @@ Suite *virtio_mem_suite(void)
 	tcase_add_test(dev, vm_no_response_room);
 	tcase_add_test(dev, vm_busy_unbacked);
 	tcase_add_test(dev, vm_hugetlb_pool);
+	tcase_add_test(dev, vm_unplug_memory_in_use);
+	tcase_add_test(dev, vm_plug_off_the_loop);
 	suite_add_tcase(s, dev);
 	return s;
 }

@@ -34,4 +34,5 @@ cmd readme-bench-io '^write +[0-9]' make -s bench-io BENCH_ARGS="--runs 1 --mib 
 cmd readme-bench-balloon '^huge +256 +[0-9]+ +[0-9]+%' make -s bench-balloon BENCH_ARGS="--runs 1 --policies huge"
 cmd readme-bench-cmdline '^microvm-plain +[0-9]+ +[0-9]+' make -s bench-cmdline BENCH_ARGS="--runs 1"
 cmd readme-bench-restore '^base +lazy +[0-9]+ +[0-9]+ +[0-9.]+' make -s bench-restore BENCH_ARGS="--runs 1 --policies base"
+cmd readme-bench-hotplug '^base +virtio-mem +plug +[0-9]+ ' make -s bench-hotplug BENCH_ARGS="--quick"
 exit 0
