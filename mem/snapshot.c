@@ -948,10 +948,16 @@ static void memsnap_lazy_fail(struct memsnap_lazy *l, int ret, const char *what,
 	if (!__atomic_compare_exchange_n(&l->error, &zero, ret, 0,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	snprintf(l->error_msg, sizeof(l->error_msg),
-		 "lazy restore: %s at host address %#" PRIx64 ": %s", what,
-		 addr,
-		 ret == -ENODATA ? "memory file truncated" : strerror(-ret));
+	const char *why =
+		ret == -ENODATA ? "memory file truncated" : strerror(-ret);
+
+	if (addr)
+		snprintf(l->error_msg, sizeof(l->error_msg),
+			 "lazy restore: %s at host address %#" PRIx64 ": %s",
+			 what, addr, why);
+	else
+		snprintf(l->error_msg, sizeof(l->error_msg),
+			 "lazy restore: %s: %s", what, why);
 	if (write(l->error_fd, &one, sizeof(one)) < 0) {
 		/* the counter cannot overflow from one write */
 	}
@@ -1204,6 +1210,16 @@ static void *memsnap_handler(void *arg)
 	struct memsnap_lazy *l = arg;
 	struct uffd_msg msg[16];
 
+	/* Before any page is served: a guest that could take this thread
+	 * over through a page finds it already confined. */
+	if (l->on_start.fn) {
+		int ret = l->on_start.fn(l->on_start.opaque);
+
+		if (ret) {
+			memsnap_lazy_fail(l, ret, "setting up its thread", 0);
+			return NULL;
+		}
+	}
 	for (;;) {
 		struct pollfd p[2] = {{.fd = l->uffd, .events = POLLIN},
 				      {.fd = l->stop_fd, .events = POLLIN}};
@@ -1487,7 +1503,8 @@ static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
 
 int memsnap_restore(struct guest_mem *gm, const char *dir,
 		    enum memsnap_mode mode, struct memsnap_lazy *lazy,
-		    struct memsnap_stats *st, char *err, size_t errlen)
+		    const struct memsnap_hook *hook, struct memsnap_stats *st,
+		    char *err, size_t errlen)
 {
 	struct memsnap_entry *e;
 	struct memsnap_src src[GUEST_MEM_MAX_REGIONS];
@@ -1505,6 +1522,8 @@ int memsnap_restore(struct guest_mem *gm, const char *dir,
 	memset(st, 0, sizeof(*st));
 	memset(lazy, 0, sizeof(*lazy));
 	lazy->uffd = lazy->stop_fd = lazy->error_fd = -1;
+	if (hook)
+		lazy->on_start = *hook;
 	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
 		src[i].fd = lazy->regions[i].src_fd = -1;
 	if (mode == MEMSNAP_LAZY && lazy == &local_lazy)

@@ -52,6 +52,8 @@ struct machine {
 	struct console_in con; /* terminal -> serial, when it is ours */
 	int con_ready;
 	struct seccomp_filters seccomp; /* built unless --no-seccomp */
+	/* what the vCPU threads get: &seccomp, or NULL (--no-seccomp) */
+	const struct seccomp_filters *vcpu_filters;
 	struct kvm_stats_src stats;
 	int setup_stopped; /* a stop signal came before the guest ran */
 	struct machine_timing first_run; /* vCPU 0 entered the guest */
@@ -164,6 +166,11 @@ static int machine_open(struct machine *m, char *err, size_t errlen)
 	}
 	ret = vm_open(&m->vm, err, errlen);
 	m->vm_open = !ret;
+	/* The seccomp lists, compiled now: a lazy restore's handler thread
+	 * (machine_memory) loads its own as it starts. */
+	if (!ret)
+		ret = seccomp_setup(&m->seccomp, m->o, &m->vcpu_filters, err,
+				    errlen);
 	return ret;
 }
 
@@ -189,11 +196,15 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 		ret = machine_setup_check(m, err, errlen);
 	if (!ret && o->restore) {
 		struct memsnap_stats st = {0};
+		/* The handler thread loads its own seccomp list first thing
+		 * (the lists are built in machine_open). */
+		struct memsnap_hook hook = {.fn = seccomp_enter_uffd,
+					    .opaque = &m->seccomp};
 
-		ret = memsnap_restore(&m->mem.gm, o->restore,
-				      o->restore_copy ? MEMSNAP_COPY
-						      : MEMSNAP_LAZY,
-				      &m->lazy, &st, err, errlen);
+		ret = memsnap_restore(
+			&m->mem.gm, o->restore,
+			o->restore_copy ? MEMSNAP_COPY : MEMSNAP_LAZY, &m->lazy,
+			m->vcpu_filters ? &hook : NULL, &st, err, errlen);
 		if (!ret)
 			log_info("guest memory restored (%s) from %s in %.1f "
 				 "ms",
@@ -485,16 +496,14 @@ static void machine_on_quit(void *opaque)
 			"stopped from the console (Ctrl-A x)");
 }
 
-/* Seccomp lists built, vCPU threads started (each loads its list), then
- * the main thread's list: from here on it serves the guest. Background
- * prefault workers stay unfiltered: see vmm/seccomp.h. */
+/* vCPU threads started (each loads its list, built in machine_open),
+ * then the main thread's list: from here on it serves the guest.
+ * Background prefault workers stay unfiltered: see vmm/seccomp.h. */
 static int machine_threads(struct machine *m, char *err, size_t errlen)
 {
-	const struct seccomp_filters *vcpu;
-	int ret = seccomp_setup(&m->seccomp, m->o, &vcpu, err, errlen);
+	int ret = vcpu_start_all(m->vcpus, m->nr_vcpus, m->vcpu_filters, err,
+				 errlen);
 
-	if (!ret)
-		ret = vcpu_start_all(m->vcpus, m->nr_vcpus, vcpu, err, errlen);
 	return ret ? ret : seccomp_enter_vmm(&m->seccomp, err, errlen);
 }
 

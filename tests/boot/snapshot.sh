@@ -25,7 +25,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus snapshot-restore-missing snapshot-restore-disk-gone"
+names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus snapshot-restore-missing snapshot-restore-disk-gone snapshot-lazy-handler-seccomp"
 # Declare every case before any result: tests/boot/run fails each one that
 # gets no result line (the file died half-way).
 echo "BOOT-EXPECT $names"
@@ -376,4 +376,32 @@ if [ -d "$T/snapshot-devices.snap" ]; then
 	fi
 else
 	fail $name "no snapshot from snapshot-devices"
+fi
+
+# --- the lazy restore's userfaultfd handler thread runs under a seccomp
+# list of its own: every thread of a restored VM (THP: the handler serves
+# it) is filtered (Seccomp: 2), and the restore still counts on ---
+name=snapshot-lazy-handler-seccomp
+if snap_paused $name thp; then
+	restore $name r --restore "$T/$name.snap"
+	wait_ticks "$T/$name.r.log" $((paused_at + 2))
+	nthreads=0
+	unfiltered=""
+	for st in /proc/"$r_pid"/task/*/status; do
+		nthreads=$((nthreads + 1))
+		mode=$(awk '/^Seccomp:/ {print $2}' "$st" 2>/dev/null)
+		[ "$mode" = 2 ] || unfiltered="$unfiltered $(awk '/^Name:/ {print $2}' "$st")($mode)"
+	done
+	f=$(first_tick "$T/$name.r.log")
+	# The main thread, the vCPU and the handler at least.
+	if [ "$f" -eq $((paused_at + 1)) ] && ! grep -q PATTERN-BAD "$T/$name.r.log" &&
+		[ "$(last_tick "$T/$name.r.log")" -ge $((paused_at + 2)) ] &&
+		[ "$nthreads" -ge 3 ] && [ -z "$unfiltered" ]; then
+		result $name PASS "$nthreads threads, all with Seccomp: 2; counting on at $f"
+	else
+		fail $name "first tick $f (want $((paused_at + 1))), $nthreads threads, unfiltered:${unfiltered:- none}"
+	fi
+	stop "$r_pid"
+else
+	fail $name "$why"
 fi

@@ -286,8 +286,8 @@ static void snap_roundtrip(enum region_pages pages)
 
 	/* copy */
 	ck_assert_int_eq(snap_build(&c1, pages), 0);
-	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_COPY, &l1, &st, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_COPY, &l1, NULL, &st,
+				      err, sizeof(err)) == 0,
 		      "copy restore: %s", err);
 	ck_assert_int_eq(l1.active, 0);
 	ck_assert_uint_eq(st.bytes_populated, SNAP_SIZE / 1024 * 4);
@@ -299,11 +299,11 @@ static void snap_roundtrip(enum region_pages pages)
 	/* two lazy clones at once */
 	ck_assert_int_eq(snap_build(&c1, pages), 0);
 	ck_assert_int_eq(snap_build(&c2, pages), 0);
-	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_LAZY, &l1, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_LAZY, &l1, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "lazy restore: %s", err);
-	ck_assert_msg(memsnap_restore(&c2, dir, MEMSNAP_LAZY, &l2, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c2, dir, MEMSNAP_LAZY, &l2, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "second lazy restore: %s", err);
 	ck_assert_int_eq(l1.active, 1);
 	if (pages == REGION_PAGES_BASE) {
@@ -367,15 +367,15 @@ static void snap_roundtrip(enum region_pages pages)
 	ck_assert_int_eq(guest_mem_destroy(&c2), 0);
 
 	ck_assert_int_eq(snap_build(&c3, pages), 0);
-	ck_assert_msg(memsnap_restore(&c3, dir2, MEMSNAP_LAZY, &l3, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c3, dir2, MEMSNAP_LAZY, &l3, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "restore of the clone's snapshot: %s", err);
 	snap_check(&c3);
 	memsnap_lazy_stop(&l3);
 	ck_assert_int_eq(guest_mem_destroy(&c3), 0);
 	ck_assert_int_eq(snap_build(&c3, pages), 0);
 	ck_assert_int_eq(memsnap_restore(&c3, dir3, MEMSNAP_COPY, NULL, NULL,
-					 err, sizeof(err)),
+					 NULL, err, sizeof(err)),
 			 0);
 	snap_check(&c3);
 	ck_assert_int_eq(guest_mem_destroy(&c3), 0);
@@ -417,8 +417,8 @@ START_TEST(policy_change)
 	ck_assert_int_eq(guest_mem_destroy(&g), 0);
 	if (snap_build(&g, REGION_PAGES_THP))
 		HARNESS_SKIP("--pages thp unavailable: %s", err);
-	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "%s", err);
 	snap_check(&g);
 	snap_check_pages(&g, REGION_PAGES_THP);
@@ -463,7 +463,7 @@ static void snap_refused(const char *dir, const char *why, uint64_t size)
 		ck_assert_int_lt(
 			memsnap_restore(&g, dir,
 					m ? MEMSNAP_COPY : MEMSNAP_LAZY, &l,
-					NULL, err, sizeof(err)),
+					NULL, NULL, err, sizeof(err)),
 			0);
 		ck_assert_msg(strstr(err, why), "'%s' does not say '%s'", err,
 			      why);
@@ -548,8 +548,8 @@ START_TEST(lazy_source_truncated)
 			 0);
 	ck_assert_int_eq(guest_mem_destroy(&g), 0);
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_THP), 0);
-	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_int_eq(truncate(snap_path(dir, "mem-0"), 0), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, snap_toucher,
@@ -607,9 +607,9 @@ START_TEST(mem_file_recorded)
 
 	for (int m = 0; m < 2; m++) {
 		ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
-		ck_assert_msg(memsnap_restore(&g, dir,
-					      m ? MEMSNAP_LAZY : MEMSNAP_COPY,
-					      &l, NULL, err, sizeof(err)) == 0,
+		ck_assert_msg(memsnap_restore(
+				      &g, dir, m ? MEMSNAP_LAZY : MEMSNAP_COPY,
+				      &l, NULL, NULL, err, sizeof(err)) == 0,
 			      "%s", err);
 		snap_check(&g);
 		memsnap_lazy_stop(&l);
@@ -619,8 +619,8 @@ START_TEST(mem_file_recorded)
 	ck_assert_int_eq(memmap_build(&g, SNAP_SIZE, HOLE_START, HOLE_END, &pol,
 				      &info, err, sizeof(err)),
 			 0);
-	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, &st, err,
-					 sizeof(err)),
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, &st,
+					 err, sizeof(err)),
 			 0);
 	ck_assert_int_eq(l.active, 0);
 	ck_assert_uint_eq(st.bytes_populated, 0);
@@ -654,8 +654,8 @@ START_TEST(lazy_base_keeps_holes)
 	snprintf(file, sizeof(file), "%s/mem-0", dir);
 	ck_assert_int_eq(stat(file, &before), 0);
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
-	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
-					 sizeof(err)),
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+					 err, sizeof(err)),
 			 0);
 	snap_check(&g); /* reads every byte */
 	ck_assert_int_eq(stat(file, &after), 0);
