@@ -953,11 +953,11 @@ static void memsnap_lazy_fail(struct memsnap_lazy *l, int ret, const char *what,
 
 	if (addr)
 		snprintf(l->error_msg, sizeof(l->error_msg),
-			 "lazy restore: %s at host address %#" PRIx64 ": %s",
-			 what, addr, why);
+			 "%s at host address %#" PRIx64 ": %s", what, addr,
+			 why);
 	else
-		snprintf(l->error_msg, sizeof(l->error_msg),
-			 "lazy restore: %s: %s", what, why);
+		snprintf(l->error_msg, sizeof(l->error_msg), "%s: %s", what,
+			 why);
 	if (write(l->error_fd, &one, sizeof(one)) < 0) {
 		/* the counter cannot overflow from one write */
 	}
@@ -1266,6 +1266,11 @@ static void *memsnap_handler(void *arg)
 			}
 		}
 	}
+}
+
+int memsnap_lazy_failed(const struct memsnap_lazy *l)
+{
+	return l->active && __atomic_load_n(&l->error, __ATOMIC_RELAXED) != 0;
 }
 
 void memsnap_lazy_stop(struct memsnap_lazy *l)

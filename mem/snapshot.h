@@ -138,8 +138,14 @@ int memsnap_restore(struct guest_mem *gm, const char *dir,
 
 /* Stop and join a lazy restore's handler thread and close its files; safe
  * on a zeroed struct and when called twice. Pages not yet faulted in read
- * as zero afterwards: call it only when the guest is done. */
+ * as zero afterwards: call it only when the guest is done. Closing the
+ * userfaultfd also releases every thread still waiting for a page (it
+ * then reads zeros): after a handler failure, call it before joining the
+ * vCPUs, which may wait for a page that never comes. */
 void memsnap_lazy_stop(struct memsnap_lazy *lazy);
+
+/* 1 once the handler failed (error_fd readable, error_msg set). */
+int memsnap_lazy_failed(const struct memsnap_lazy *lazy);
 
 /* "lazy" or "copy"; memsnap_mode_parse returns 0 or -EINVAL. */
 const char *memsnap_mode_name(enum memsnap_mode mode);

@@ -483,7 +483,9 @@ static void machine_lazy_failed(void *opaque, uint32_t revents)
 	char why[256];
 
 	(void)revents;
-	snprintf(why, sizeof(why), "lazy memory restore failed: %s",
+	snprintf(why, sizeof(why),
+		 "lazy memory restore failed: %s (keep the snapshot's memory "
+		 "files unchanged while a restore runs)",
 		 m->lazy.error_msg[0] ? m->lazy.error_msg : "handler error");
 	vm_request_stop(&m->vm, 1, why);
 	vcpu_kick_all(m->vcpus, m->nr_vcpus);
@@ -580,6 +582,18 @@ static int machine_stats(struct machine *m, char *err, size_t errlen)
 				m->o->stats_json, err, errlen);
 }
 
+/* Stop and join every vCPU. After a lazy restore's handler failed, a vCPU
+ * may wait for a page forever, where no kick reaches it (a fault taken in
+ * user mode retries after the signal): the handler's userfaultfd goes
+ * first, which releases it. The loop has ended, so no device works on
+ * what the guest does after that. */
+static void machine_vcpus_stop(struct machine *m)
+{
+	if (memsnap_lazy_failed(&m->lazy))
+		memsnap_lazy_stop(&m->lazy);
+	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+}
+
 /* After the loop: stop every vCPU and a background prefault, flush what
  * the guest wrote (--mem-file), report; *status from why the VM stopped. */
 static int machine_stop(struct machine *m, int *status, char *err,
@@ -588,7 +602,7 @@ static int machine_stop(struct machine *m, int *status, char *err,
 	int ret;
 
 	memory_prefault_stop(&m->mem);
-	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+	machine_vcpus_stop(m);
 	ret = memory_prefault_join(&m->mem, 1, err, errlen);
 	if (!ret)
 		ret = memory_sync(&m->mem, m->o->zones, err, errlen);
@@ -623,7 +637,7 @@ static void machine_free(struct machine *m)
 	memory_prefault_stop(&m->mem);
 	if (m->vm_open)
 		vm_request_stop(&m->vm, 1, "teardown");
-	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+	machine_vcpus_stop(m);
 	memsnap_lazy_stop(&m->lazy); /* the guest is done with its pages */
 	if (memory_prefault_join(&m->mem, 0, err, sizeof(err)))
 		log_err("%s", err);
