@@ -99,15 +99,40 @@ static void machine_restore_opts(struct machine *m)
 		r->policy.pages = (enum region_pages)c->pages;
 		r->policy.has_fallback = 0;
 	}
-	/* One zone of the saved size and the (possibly overridden) policy,
-	 * populated lazily: memsnap_restore fills it. Snapshots keep no zone
-	 * list yet, so a VM made of several --mem-zone zones restores only
-	 * if its layout matches one zone (memsnap_restore checks it). */
-	r->nr_zones = 1;
-	r->zones[0] = (struct memmap_zone){.id = "mem",
-					   .size = c->mem_size,
-					   .policy = r->policy,
-					   .host_node = -1};
+	/* The zones as saved, populated from the snapshot (no prefault),
+	 * each with its saved page policy unless --pages overrides them
+	 * all. A --mem-file zone restores as anonymous memory copied from
+	 * the file: the file stays the first VM's (clones must not share
+	 * it), and the snapshot only names it. */
+	r->nr_zones = c->nr_zones;
+	memset(r->zones, 0, sizeof(r->zones));
+	for (unsigned i = 0; i < c->nr_zones; i++) {
+		const struct snapshot_zone *sz = &c->zones[i];
+		struct memmap_zone *z = &r->zones[i];
+
+		snprintf(z->id, sizeof(z->id), "%s", sz->id);
+		z->size = sz->size;
+		z->policy = r->policy;
+		if (!m->o->pages_set)
+			z->policy.pages = (enum region_pages)sz->pages;
+		z->policy.has_fallback = 0;
+		z->policy.backing = sz->backing == REGION_BACKING_SHARED
+					    ? REGION_BACKING_SHARED
+					    : REGION_BACKING_ANON;
+		z->policy.path = NULL;
+		z->policy.origin = NULL;
+		z->host_node = sz->host_node;
+	}
+	r->has_hotplug = (int)c->has_hotplug;
+	memset(&r->hotplug, 0, sizeof(r->hotplug));
+	if (c->has_hotplug) {
+		r->hotplug.size = c->hotplug_size;
+		r->hotplug.pages = (enum region_pages)c->hotplug_pages;
+		r->hotplug.plugged = c->hotplug_plugged;
+		r->hotplug.host_node = c->hotplug_node;
+		snprintf(r->hotplug.id, sizeof(r->hotplug.id), "%s",
+			 c->hotplug_id);
+	}
 	r->cpus = c->cpus;
 	r->boot_timer = (int)c->boot_timer;
 	r->nr_disks = c->nr_disks;
@@ -376,6 +401,38 @@ static void machine_snapshot_config(const struct machine *m,
 	c->balloon_reporting = o->balloon.reporting ? 1 : 0;
 	c->balloon_deflate_on_oom = o->balloon.deflate_on_oom ? 1 : 0;
 	c->balloon_stats = o->balloon.stats_interval;
+	c->nr_zones = o->nr_zones;
+	for (unsigned z = 0; z < o->nr_zones; z++) {
+		struct snapshot_zone *sz = &c->zones[z];
+
+		snprintf(sz->id, sizeof(sz->id), "%s", o->zones[z].id);
+		sz->size = o->zones[z].size;
+		sz->pages = (uint32_t)o->zones[z].policy.pages;
+		sz->backing = (uint32_t)o->zones[z].policy.backing;
+		sz->host_node = o->zones[z].host_node;
+		/* Where it landed and the policy in use (a fallback may
+		 * have downgraded it): its first region's. */
+		for (unsigned i = 0; i < gm->nr; i++)
+			if (!gm->regions[i].hotplug &&
+			    gm->regions[i].zone == z) {
+				sz->gpa = gm->regions[i].gpa;
+				sz->pages = (uint32_t)gm->regions[i].pages;
+				break;
+			}
+		if (o->zones[z].policy.backing == REGION_BACKING_FILE &&
+		    o->zones[z].policy.path)
+			snprintf(sz->path, sizeof(sz->path), "%s",
+				 o->zones[z].policy.path);
+	}
+	c->has_hotplug = o->has_hotplug ? 1 : 0;
+	if (o->has_hotplug) {
+		c->hotplug_size = o->hotplug.size;
+		c->hotplug_pages = (uint32_t)o->hotplug.pages;
+		c->hotplug_plugged = o->hotplug.plugged;
+		c->hotplug_node = o->hotplug.host_node;
+		snprintf(c->hotplug_id, sizeof(c->hotplug_id), "%s",
+			 o->hotplug.id);
+	}
 }
 
 /* Everything but memory into s, with the vCPUs paused. */

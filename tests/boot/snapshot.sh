@@ -25,7 +25,7 @@ result() {
 	echo "BOOT-TEST $*"
 }
 
-names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus snapshot-restore-missing snapshot-restore-disk-gone snapshot-lazy-handler-seccomp snapshot-lazy-handler-fails"
+names="snapshot-base-copy snapshot-base-lazy snapshot-huge-copy snapshot-huge-lazy snapshot-running-stays-running snapshot-pause-resume snapshot-dir-not-empty snapshot-damaged-truncated snapshot-damaged-crc snapshot-damaged-version snapshot-two-restores snapshot-restore-conflict snapshot-devices snapshot-of-restored-2cpus snapshot-restore-missing snapshot-restore-disk-gone snapshot-lazy-handler-seccomp snapshot-lazy-handler-fails snapshot-zones-lazy snapshot-zones-copy"
 # Declare every case before any result: tests/boot/run fails each one that
 # gets no result line (the file died half-way).
 echo "BOOT-EXPECT $names"
@@ -43,7 +43,7 @@ MEM=32M
 fail() {
 	result "$1" FAIL "$2"
 	for f in "$T/$1".*log; do
-		[ -f "$f" ] && sed "s|^|  $(basename "$f")| |" "$f" | tail -n 6
+		[ -f "$f" ] && sed "s#^#  $(basename "$f")| #" "$f" | tail -n 6
 	done
 }
 
@@ -77,7 +77,8 @@ wait_ticks() {
 start() {
 	local name=$1
 	shift
-	"$MICROVM" --kernel "$K" --mem $MEM --control-socket "$T/$name.sock" "$@" \
+	# shellcheck disable=SC2086 # MEM empty: the zones in ARGS
+	"$MICROVM" --kernel "$K" ${MEM:+--mem $MEM} --control-socket "$T/$name.sock" "$@" \
 		</dev/null >"$T/$name.log" 2>&1 &
 	vm_pid=$!
 	pids+=("$vm_pid")
@@ -102,12 +103,16 @@ stop() {
 	wait "$1" 2>/dev/null
 }
 
-# snap_paused NAME PAGES [ARGS...]: start (with ARGS), count a little, pause, remember the count
+# snap_paused NAME PAGES [ARGS...]: start (with ARGS; PAGES - for none), count a little, pause, remember the count
 # in paused_at, snapshot to $T/NAME.snap, kill. 0 on success.
 snap_paused() {
 	local name=$1 pages=$2
 	shift 2
-	start "$name" --pages "$pages" "$@"
+	if [ "$pages" = - ]; then
+		start "$name" "$@" # the zones in ARGS
+	else
+		start "$name" --pages "$pages" "$@"
+	fi
 	if ! wait_ticks "$T/$name.log" 3; then
 		why="the guest did not count"
 		stop "$vm_pid"
@@ -441,3 +446,31 @@ if K=$T/tiny5.elf snap_paused $name thp --balloon; then
 else
 	fail $name "$why"
 fi
+
+# --- two zones with different policies (shared memfd base pages, and
+# hugetlb): the snapshot records them, the restore rebuilds the same zones
+# and the guest counts on with its pattern intact, lazy and copy ---
+for mode in lazy copy; do
+	name=snapshot-zones-$mode
+	hugefree=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+	if [ "$hugefree" -lt 12 ]; then
+		result $name SKIP "needs 12 free 2 MiB hugepages ($hugefree free)"
+		continue
+	fi
+	if MEM='' snap_paused $name - --mem-zone id=low,size=8M,shared=on \
+		--mem-zone id=high,size=24M,pages=huge; then
+		restore $name r --restore "$T/$name.snap" --restore-mode $mode --verbose
+		wait_ticks "$T/$name.r.log" $((paused_at + 2))
+		f=$(first_tick "$T/$name.r.log")
+		if [ "$f" -eq $((paused_at + 1)) ] && ! grep -q PATTERN-BAD "$T/$name.r.log" &&
+			[ "$(last_tick "$T/$name.r.log")" -ge $((paused_at + 2)) ] &&
+			grep -q "^microvm:   low  *8M  *base" "$T/$name.r.log" && grep -q "^microvm:   high  *24M  *huge" "$T/$name.r.log"; then
+			result $name PASS "zones low (shared base) and high (huge) rebuilt; counting on at $f"
+		else
+			fail $name "first tick $f (want $((paused_at + 1))), or the zones were not rebuilt"
+		fi
+		stop "$r_pid"
+	else
+		fail $name "$why"
+	fi
+done
