@@ -280,6 +280,9 @@ Suite *snapshot_suite(void)
 	Suite *s = suite_create("snapshot");
 	TCase *tc = tcase_create("state");
 
+	/* Every truncation of a state file is decoded: seconds on a loaded
+	 * machine. */
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, state_round_trips);
 	tcase_add_test(tc, state_damage_is_an_error);
 	tcase_add_test(tc, serial_and_i8042_save_load);
