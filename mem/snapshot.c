@@ -1488,7 +1488,7 @@ static int memsnap_anon_holes(const struct region *r, int fd, uint64_t off,
 
 /* Base pages, anonymous private memory: the file itself, privately, over
  * the region. Clean pages stay the page cache's, shared by every clone. */
-static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
+static int memsnap_map_private(struct region *r, int fd, uint64_t off,
 			       char *err, size_t errlen)
 {
 	void *m = mmap(r->hva, r->size, PROT_READ | PROT_WRITE,
@@ -1503,6 +1503,8 @@ static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
 	/* The page cache may hold the file in large folios and map them
 	 * with 2 MiB entries: base is 4K pages, as at boot. */
 	(void)madvise(r->hva, r->size, MADV_NOHUGEPAGE);
+	/* A page given back later must read zeros, not the file again. */
+	r->file_behind = 1;
 	return memsnap_anon_holes(r, fd, off, err, errlen);
 }
 

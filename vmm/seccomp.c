@@ -130,7 +130,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	/* vcpu_destroy (kvm_run), region_unmap, glibc free() of big blocks. */
 	ALLOW(munmap),
 	/* glibc malloc: heap growth, and big blocks as anonymous maps, never
-	 * executable. */
+	 * executable; region_discard over a lazily restored base region
+	 * (anonymous memory mapped over the snapshot file). */
 	ALLOW(brk),
 	ALLOW_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
 	/* Teardown: device, vCPU, VM, epoll and signalfd descriptors. */

@@ -668,6 +668,81 @@ START_TEST(lazy_base_keeps_holes)
 }
 END_TEST
 
+/*
+ * A page given back after a lazy restore (the balloon, free page
+ * reporting: region_discard) reads as zeros again, as without a
+ * snapshot, never the snapshot's bytes: base pages map the file privately
+ * (a plain MADV_DONTNEED would show the file again), THP and hugetlb
+ * answer a later fault on a filled unit with zeros. Pages next to it keep
+ * their data.
+ */
+static void snap_discard_after_lazy(enum region_pages pages)
+{
+	struct guest_mem g;
+	struct memsnap_lazy l;
+	struct region *r;
+	uint64_t got, unit, first = 1024 * PAGE; /* page 1024: touched */
+	const char *dir;
+
+	if (snap_build(&g, pages))
+		HARNESS_SKIP("--pages %s unavailable: %s",
+			     region_pages_name(pages), err);
+	snap_fill(&g);
+	dir = snap_tmpdir(0);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	ck_assert_int_eq(snap_build(&g, pages), 0);
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, sizeof(err)) == 0,
+		      "%s", err);
+	r = &g.regions[0];
+	unit = r->discard_granule;
+	/* Read in from the snapshot, then given back. */
+	ck_assert_uint_eq(r->hva[first + 5], snap_byte(first + 5));
+	ck_assert_int_eq(region_discard(r, first, unit, &got), 0);
+	ck_assert_uint_eq(got, unit);
+	for (uint64_t o = first; o < first + unit; o++)
+		if (r->hva[o])
+			ck_abort_msg("%s: byte %#" PRIx64 " is %#x after the "
+				     "discard, want 0",
+				     region_pages_name(pages), o, r->hva[o]);
+	/* The unit after it is untouched by the discard. */
+	ck_assert_uint_eq(r->hva[first + unit + 5],
+			  snap_byte(first + unit + 5));
+	/* Given back before it was ever read in: zeros too. */
+	first = 2048 * PAGE + (pages == REGION_PAGES_BASE ? 0 : 2 * unit);
+	first -= first % unit;
+	ck_assert_int_eq(region_discard(r, first, unit, &got), 0);
+	if (pages == REGION_PAGES_BASE)
+		for (uint64_t o = first; o < first + unit; o++)
+			if (r->hva[o])
+				ck_abort_msg("byte %#" PRIx64 " is %#x after "
+					     "the discard, want 0",
+					     o, r->hva[o]);
+	memsnap_lazy_stop(&l);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+}
+
+START_TEST(discard_after_lazy_base)
+{
+	snap_discard_after_lazy(REGION_PAGES_BASE);
+}
+END_TEST
+
+START_TEST(discard_after_lazy_thp)
+{
+	snap_discard_after_lazy(REGION_PAGES_THP);
+}
+END_TEST
+
+START_TEST(discard_after_lazy_huge)
+{
+	snap_discard_after_lazy(REGION_PAGES_HUGE);
+}
+END_TEST
+
 START_TEST(mode_names)
 {
 	enum memsnap_mode m;
@@ -697,6 +772,9 @@ Suite *memsnap_suite(void)
 	tcase_add_test(tc, lazy_source_truncated);
 	tcase_add_test(tc, mem_file_recorded);
 	tcase_add_test(tc, lazy_base_keeps_holes);
+	tcase_add_test(tc, discard_after_lazy_base);
+	tcase_add_test(tc, discard_after_lazy_thp);
+	tcase_add_test(tc, discard_after_lazy_huge);
 	tcase_add_test(tc, mode_names);
 	suite_add_tcase(s, tc);
 	return s;
