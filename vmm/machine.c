@@ -101,9 +101,10 @@ static void machine_restore_opts(struct machine *m)
 	}
 	/* The zones as saved, populated from the snapshot (no prefault),
 	 * each with its saved page policy unless --pages overrides them
-	 * all. A --mem-file zone restores as anonymous memory copied from
-	 * the file: the file stays the first VM's (clones must not share
-	 * it), and the snapshot only names it. */
+	 * all. A --mem-file zone restores as anonymous memory filled from
+	 * the file (lazily or by copy, as the rest): the file stays the
+	 * first VM's (clones must not share it), the snapshot only names
+	 * it. */
 	r->nr_zones = c->nr_zones;
 	memset(r->zones, 0, sizeof(r->zones));
 	for (unsigned i = 0; i < c->nr_zones; i++) {
