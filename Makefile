@@ -251,6 +251,7 @@ LINT_SH := .ci/run $(wildcard scripts/bench-balloon scripts/bench-boot \
 	scripts/check-layers scripts/build-rootfs scripts/install-deps \
 	scripts/kvm-mode scripts/nested scripts/run-tests scripts/run-vm scripts/test \
 	scripts/lib.sh scripts/summary.sh scripts/bench-boot.d/*.sh scripts/bench-boot.d/fake-vmm \
+	scripts/bench-restore.d/*.sh \
 	tests/boot/run tests/boot/errors.sh tests/boot/seccomp.sh \
 	tests/boot/reliability.sh tests/boot/files.sh tests/boot/zones.sh \
 	tests/boot/snapshot.sh \

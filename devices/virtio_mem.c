@@ -535,6 +535,116 @@ static void virtio_mem_reset(void *opaque)
 	}
 }
 
+/*
+ * Snapshot blob (after the transport's, devices/virtio_mmio.h): the layout
+ * the device was built with (checked on load: the board must be the same),
+ * requested and plugged size, the counters, then the plugged bitmap, one
+ * bit per block. The memory of plugged blocks is guest memory: the
+ * snapshot's memory files carry it.
+ */
+#define VIRTIO_MEM_SNAP_VERSION 1
+
+struct virtio_mem_snap {
+	uint32_t version;
+	uint16_t node_id;
+	uint16_t pad;
+	uint64_t addr, region_size, usable_size, block_size;
+	uint64_t requested_size, plugged_size, nr_blocks;
+	struct virtio_mem_counters c;
+};
+
+static ssize_t virtio_mem_save(void *opaque, void *buf, size_t len)
+{
+	struct virtio_mem *m = opaque;
+	struct virtio_mem_snap s;
+	size_t words = (size_t)((m->nr_blocks + 63) / 64);
+	size_t need = sizeof(s) + words * 8;
+
+	if (len < need)
+		return -ENOSPC;
+	/* A PLUG with the workers: the transport already counted the
+	 * request as taken, so a snapshot now would restore a guest that
+	 * waits forever for its answer. The loop answers it shortly; the
+	 * snapshot fails with nothing written and can be asked again. */
+	if (m->inflight)
+		return -EBUSY;
+	memset(&s, 0, sizeof(s));
+	s.version = VIRTIO_MEM_SNAP_VERSION;
+	s.node_id = m->node_id;
+	s.addr = m->lay.addr;
+	s.region_size = m->lay.region_size;
+	s.usable_size = m->lay.usable_size;
+	s.block_size = m->lay.block_size;
+	s.requested_size = m->requested_size;
+	s.plugged_size = m->plugged_size;
+	s.nr_blocks = m->nr_blocks;
+	s.c = m->c;
+	memcpy(buf, &s, sizeof(s));
+	memcpy((uint8_t *)buf + sizeof(s), m->plugged, words * 8);
+	return (ssize_t)need;
+}
+
+/* Called with the transport's lock held (virtio_mmio_load). Nothing
+ * changes unless the whole blob is consistent with this device. */
+static int virtio_mem_load(void *opaque, const void *buf, size_t len)
+{
+	struct virtio_mem *m = opaque;
+	struct virtio_mem_snap s;
+	size_t words = (size_t)((m->nr_blocks + 63) / 64);
+	const uint8_t *bits = (const uint8_t *)buf + sizeof(s);
+	uint64_t *map, count = 0;
+
+	if (len != sizeof(s) + words * 8)
+		return -EINVAL;
+	memcpy(&s, buf, sizeof(s));
+	if (s.version != VIRTIO_MEM_SNAP_VERSION || s.node_id != m->node_id ||
+	    s.addr != m->lay.addr || s.region_size != m->lay.region_size ||
+	    s.usable_size != m->lay.usable_size ||
+	    s.block_size != m->lay.block_size || s.nr_blocks != m->nr_blocks ||
+	    s.requested_size % m->lay.block_size ||
+	    s.requested_size > m->lay.usable_size)
+		return -EINVAL;
+	map = malloc(words * 8); /* nr_blocks >= 1 (virtio_mem_init) */
+	if (!map)
+		return -ENOMEM;
+	memcpy(map, bits, words * 8);
+	/* No bit past the last block; the plugged size is what the bits
+	 * say. */
+	if (m->nr_blocks % 64 && words &&
+	    (map[words - 1] >> (m->nr_blocks % 64))) {
+		free(map);
+		return -EINVAL;
+	}
+	for (size_t w = 0; w < words; w++)
+		count += (uint64_t)__builtin_popcountll(map[w]);
+	if (count * m->lay.block_size != s.plugged_size) {
+		free(map);
+		return -EINVAL;
+	}
+	/* Unplug what this device had (nothing on a fresh board; -EBUSY if
+	 * the VMM holds a pointer into it), then take the saved blocks:
+	 * guest memory's translations follow. */
+	if (virtio_mem_unmark(m, 0, m->nr_blocks)) {
+		free(map);
+		return -EBUSY;
+	}
+	memcpy(m->plugged, map, words * 8);
+	free(map);
+	for (uint64_t b = 0; b < m->nr_blocks;) {
+		uint64_t e = b;
+
+		while (e < m->nr_blocks && virtio_mem_test(m, e))
+			e++;
+		if (e > b)
+			virtio_mem_mark(m, b, e - b);
+		b = e + 1;
+	}
+	m->requested_size = s.requested_size;
+	m->plugged_size = s.plugged_size;
+	m->c = s.c;
+	return 0;
+}
+
 static const struct virtio_mmio_ops virtio_mem_ops = {
 	.device_id = VIRTIO_MEM_DEVICE_ID,
 	.num_queues = 1,
@@ -546,9 +656,9 @@ static const struct virtio_mmio_ops virtio_mem_ops = {
 	 * only drops a PLUG still with the workers. */
 	.reset = virtio_mem_reset,
 	.features_ok = virtio_mem_features_ok,
-	/* Snapshot (devices/virtio_mmio.h): not written yet. */
-	.save = NULL,
-	.load = NULL,
+	/* Snapshot (devices/virtio_mmio.h): blocks and sizes. */
+	.save = virtio_mem_save,
+	.load = virtio_mem_load,
 };
 
 int virtio_mem_init(struct virtio_mem *m, const struct virtio_mem_cfg *cfg)

@@ -122,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(fd);
 	memset(err, 0x5a, sizeof(err));
-	ret = memsnap_restore(&fuzz_gm, fuzz_dir, mode, &lazy, NULL, err,
+	ret = memsnap_restore(&fuzz_gm, fuzz_dir, mode, &lazy, NULL, NULL, err,
 			      sizeof(err));
 	fuzz_check(ret <= 0, "positive return");
 	if (ret) {

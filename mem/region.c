@@ -629,6 +629,33 @@ int region_unmap(struct region *r)
 	return ret;
 }
 
+/*
+ * A discard where the region maps a file privately: fresh anonymous
+ * memory over [off, off+len), so the range reads zeros as after any
+ * discard. Each such range may split the file mapping in two; when the
+ * process has no mappings left (ENOMEM, vm.max_map_count), the range is
+ * zeroed in place: the right content, memory not returned.
+ */
+static int region_discard_remap(struct region *r, uint64_t off, uint64_t len,
+				uint64_t *returned)
+{
+	void *m = mmap(r->hva + off, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		       -1, 0);
+
+	if (m == MAP_FAILED) {
+		if (errno != ENOMEM)
+			return -errno;
+		memset(r->hva + off, 0, len);
+		return 0;
+	}
+	/* As the region's own anonymous memory: base pages, not dumped. */
+	(void)madvise(m, len, MADV_NOHUGEPAGE);
+	(void)madvise(m, len, MADV_DONTDUMP);
+	*returned = len;
+	return 0;
+}
+
 int region_discard(struct region *r, uint64_t off, uint64_t len,
 		   uint64_t *returned)
 {
@@ -647,6 +674,8 @@ int region_discard(struct region *r, uint64_t off, uint64_t len,
 			      (off_t)(r->fd_offset + start),
 			      (off_t)(end - start)))
 			return -errno;
+	} else if (r->file_behind) {
+		return region_discard_remap(r, start, end - start, returned);
 	} else if (madvise(r->hva + start, end - start, MADV_DONTNEED)) {
 		return -errno;
 	}

@@ -70,6 +70,11 @@ struct region {
 	 * region_try_unplug refuses pinned ones. NULL: every byte usable. */
 	uint32_t *plug_state;
 	uint64_t plug_block;
+	/* 1: anonymous private memory that now maps a file privately (a
+	 * lazy restore on base pages, mem/snapshot.c): MADV_DONTNEED would
+	 * show the file's bytes again, so a discard maps fresh anonymous
+	 * memory over the range instead. */
+	int file_behind;
 };
 
 /* Page size in bytes for a policy (4K, 2M, 2M, 1G). */
@@ -144,7 +149,9 @@ int region_sync(struct region *r) __attribute__((warn_unused_result));
  * memfd/hugetlb/file. Only whole discard granules (4K for base and thp, the
  * huge page for hugetlb) inside the range are returned; *returned gets the
  * bytes actually released (may be 0). Touching them again later gives
- * zero-filled pages of the same size.
+ * zero-filled pages of the same size. A region with file_behind gets
+ * anonymous memory mapped over the range (zeroed in place, nothing
+ * returned, when the process is out of mappings).
  * Returns 0 or a negative errno.
  */
 int region_discard(struct region *r, uint64_t off, uint64_t len,

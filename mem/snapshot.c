@@ -948,10 +948,16 @@ static void memsnap_lazy_fail(struct memsnap_lazy *l, int ret, const char *what,
 	if (!__atomic_compare_exchange_n(&l->error, &zero, ret, 0,
 					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		return;
-	snprintf(l->error_msg, sizeof(l->error_msg),
-		 "lazy restore: %s at host address %#" PRIx64 ": %s", what,
-		 addr,
-		 ret == -ENODATA ? "memory file truncated" : strerror(-ret));
+	const char *why =
+		ret == -ENODATA ? "memory file truncated" : strerror(-ret);
+
+	if (addr)
+		snprintf(l->error_msg, sizeof(l->error_msg),
+			 "%s at host address %#" PRIx64 ": %s", what, addr,
+			 why);
+	else
+		snprintf(l->error_msg, sizeof(l->error_msg), "%s: %s", what,
+			 why);
 	if (write(l->error_fd, &one, sizeof(one)) < 0) {
 		/* the counter cannot overflow from one write */
 	}
@@ -1204,6 +1210,16 @@ static void *memsnap_handler(void *arg)
 	struct memsnap_lazy *l = arg;
 	struct uffd_msg msg[16];
 
+	/* Before any page is served: a guest that could take this thread
+	 * over through a page finds it already confined. */
+	if (l->on_start.fn) {
+		int ret = l->on_start.fn(l->on_start.opaque);
+
+		if (ret) {
+			memsnap_lazy_fail(l, ret, "setting up its thread", 0);
+			return NULL;
+		}
+	}
 	for (;;) {
 		struct pollfd p[2] = {{.fd = l->uffd, .events = POLLIN},
 				      {.fd = l->stop_fd, .events = POLLIN}};
@@ -1250,6 +1266,11 @@ static void *memsnap_handler(void *arg)
 			}
 		}
 	}
+}
+
+int memsnap_lazy_failed(const struct memsnap_lazy *l)
+{
+	return l->active && __atomic_load_n(&l->error, __ATOMIC_RELAXED) != 0;
 }
 
 void memsnap_lazy_stop(struct memsnap_lazy *l)
@@ -1467,7 +1488,7 @@ static int memsnap_anon_holes(const struct region *r, int fd, uint64_t off,
 
 /* Base pages, anonymous private memory: the file itself, privately, over
  * the region. Clean pages stay the page cache's, shared by every clone. */
-static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
+static int memsnap_map_private(struct region *r, int fd, uint64_t off,
 			       char *err, size_t errlen)
 {
 	void *m = mmap(r->hva, r->size, PROT_READ | PROT_WRITE,
@@ -1482,12 +1503,15 @@ static int memsnap_map_private(const struct region *r, int fd, uint64_t off,
 	/* The page cache may hold the file in large folios and map them
 	 * with 2 MiB entries: base is 4K pages, as at boot. */
 	(void)madvise(r->hva, r->size, MADV_NOHUGEPAGE);
+	/* A page given back later must read zeros, not the file again. */
+	r->file_behind = 1;
 	return memsnap_anon_holes(r, fd, off, err, errlen);
 }
 
 int memsnap_restore(struct guest_mem *gm, const char *dir,
 		    enum memsnap_mode mode, struct memsnap_lazy *lazy,
-		    struct memsnap_stats *st, char *err, size_t errlen)
+		    const struct memsnap_hook *hook, struct memsnap_stats *st,
+		    char *err, size_t errlen)
 {
 	struct memsnap_entry *e;
 	struct memsnap_src src[GUEST_MEM_MAX_REGIONS];
@@ -1505,6 +1529,8 @@ int memsnap_restore(struct guest_mem *gm, const char *dir,
 	memset(st, 0, sizeof(*st));
 	memset(lazy, 0, sizeof(*lazy));
 	lazy->uffd = lazy->stop_fd = lazy->error_fd = -1;
+	if (hook)
+		lazy->on_start = *hook;
 	for (unsigned i = 0; i < GUEST_MEM_MAX_REGIONS; i++)
 		src[i].fd = lazy->regions[i].src_fd = -1;
 	if (mode == MEMSNAP_LAZY && lazy == &local_lazy)

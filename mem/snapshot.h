@@ -39,6 +39,17 @@ struct memsnap_stats {
 	uint64_t ns;		  /* wall time of the call */
 };
 
+/*
+ * Run first thing on the lazy restore's handler thread, before it serves a
+ * page: the caller's per-thread setup (vmm/ loads the thread's seccomp
+ * list with it; mem/ knows no seccomp). 0, or a negative errno: the handler
+ * then stops with that error (error_fd).
+ */
+struct memsnap_hook {
+	int (*fn)(void *opaque);
+	void *opaque;
+};
+
 /* One region served by the lazy handler (internal to mem/snapshot.c). */
 struct memsnap_lazy_region {
 	uint8_t *hva;
@@ -84,6 +95,7 @@ struct memsnap_lazy {
 	uint64_t units_moved;	    /* THP units moved in whole */
 	uint64_t collapse_failed;   /* THP units copied and left on 4K */
 	uint64_t start_ns, first_fault_ns;
+	struct memsnap_hook on_start; /* fn NULL: none */
 	int error; /* first negative errno of the handler, 0 if none */
 	char error_msg[160];
 };
@@ -110,7 +122,7 @@ int memsnap_save(const struct guest_mem *gm, const struct memsnap_lazy *lazy,
  * reads every data extent now on prefault-style workers; LAZY arranges for
  * every page to come from the files at first touch, at the region's page
  * size (see the file comment), and starts the handler thread in *lazy when
- * a region needs one. A region whose memory file is the one recorded in the
+ * a region needs one; the thread calls hook->fn first (hook may be NULL). A region whose memory file is the one recorded in the
  * snapshot is left alone; a --mem-file target that is not is copied now.
  * Without userfaultfd (EPERM, ENOSYS) the error names the fix. Any damage
  * (bad CRC or version, truncated file, a layout that does not match gm) is
@@ -120,13 +132,20 @@ int memsnap_save(const struct guest_mem *gm, const struct memsnap_lazy *lazy,
  */
 int memsnap_restore(struct guest_mem *gm, const char *dir,
 		    enum memsnap_mode mode, struct memsnap_lazy *lazy,
-		    struct memsnap_stats *st, char *err, size_t errlen)
+		    const struct memsnap_hook *hook, struct memsnap_stats *st,
+		    char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /* Stop and join a lazy restore's handler thread and close its files; safe
  * on a zeroed struct and when called twice. Pages not yet faulted in read
- * as zero afterwards: call it only when the guest is done. */
+ * as zero afterwards: call it only when the guest is done. Closing the
+ * userfaultfd also releases every thread still waiting for a page (it
+ * then reads zeros): after a handler failure, call it before joining the
+ * vCPUs, which may wait for a page that never comes. */
 void memsnap_lazy_stop(struct memsnap_lazy *lazy);
+
+/* 1 once the handler failed (error_fd readable, error_msg set). */
+int memsnap_lazy_failed(const struct memsnap_lazy *lazy);
 
 /* "lazy" or "copy"; memsnap_mode_parse returns 0 or -EINVAL. */
 const char *memsnap_mode_name(enum memsnap_mode mode);

@@ -212,8 +212,8 @@ static int bms_policy(enum region_pages pages, uint64_t size, unsigned fill,
 		if (ret)
 			goto out_dir;
 		t0 = clock_wall_ns();
-		ret = memsnap_restore(&c, dir, MEMSNAP_COPY, &l, NULL, err,
-				      errlen);
+		ret = memsnap_restore(&c, dir, MEMSNAP_COPY, &l, NULL, NULL,
+				      err, errlen);
 		t[1][r] = bms_ms(t0);
 		(void)guest_mem_destroy(&c);
 		if (ret)
@@ -223,8 +223,8 @@ static int bms_policy(enum region_pages pages, uint64_t size, unsigned fill,
 		if (ret)
 			goto out_dir;
 		t0 = clock_wall_ns();
-		ret = memsnap_restore(&c, dir, MEMSNAP_LAZY, &l, NULL, err,
-				      errlen);
+		ret = memsnap_restore(&c, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, errlen);
 		t[2][r] = bms_ms(t0);
 		if (!ret) {
 			sum = ((volatile uint8_t *)c.regions[0].hva)[0];

@@ -51,6 +51,8 @@ struct machine {
 	struct console_in con; /* terminal -> serial, when it is ours */
 	int con_ready;
 	struct seccomp_filters seccomp; /* built unless --no-seccomp */
+	/* what the vCPU threads get: &seccomp, or NULL (--no-seccomp) */
+	const struct seccomp_filters *vcpu_filters;
 	struct kvm_stats_src stats;
 	int setup_stopped; /* a stop signal came before the guest ran */
 	struct machine_timing first_run; /* vCPU 0 entered the guest */
@@ -96,15 +98,41 @@ static void machine_restore_opts(struct machine *m)
 		r->policy.pages = (enum region_pages)c->pages;
 		r->policy.has_fallback = 0;
 	}
-	/* One zone of the saved size and the (possibly overridden) policy,
-	 * populated lazily: memsnap_restore fills it. Snapshots keep no zone
-	 * list yet, so a VM made of several --mem-zone zones restores only
-	 * if its layout matches one zone (memsnap_restore checks it). */
-	r->nr_zones = 1;
-	r->zones[0] = (struct memmap_zone){.id = "mem",
-					   .size = c->mem_size,
-					   .policy = r->policy,
-					   .host_node = -1};
+	/* The zones as saved, populated from the snapshot (no prefault),
+	 * each with its saved page policy unless --pages overrides them
+	 * all. A --mem-file zone restores as anonymous memory filled from
+	 * the file (lazily or by copy, as the rest): the file stays the
+	 * first VM's (clones must not share it), the snapshot only names
+	 * it. */
+	r->nr_zones = c->nr_zones;
+	memset(r->zones, 0, sizeof(r->zones));
+	for (unsigned i = 0; i < c->nr_zones; i++) {
+		const struct snapshot_zone *sz = &c->zones[i];
+		struct memmap_zone *z = &r->zones[i];
+
+		snprintf(z->id, sizeof(z->id), "%s", sz->id);
+		z->size = sz->size;
+		z->policy = r->policy;
+		if (!m->o->pages_set)
+			z->policy.pages = (enum region_pages)sz->pages;
+		z->policy.has_fallback = 0;
+		z->policy.backing = sz->backing == REGION_BACKING_SHARED
+					    ? REGION_BACKING_SHARED
+					    : REGION_BACKING_ANON;
+		z->policy.path = NULL;
+		z->policy.origin = NULL;
+		z->host_node = sz->host_node;
+	}
+	r->has_hotplug = (int)c->has_hotplug;
+	memset(&r->hotplug, 0, sizeof(r->hotplug));
+	if (c->has_hotplug) {
+		r->hotplug.size = c->hotplug_size;
+		r->hotplug.pages = (enum region_pages)c->hotplug_pages;
+		r->hotplug.plugged = c->hotplug_plugged;
+		r->hotplug.host_node = c->hotplug_node;
+		snprintf(r->hotplug.id, sizeof(r->hotplug.id), "%s",
+			 c->hotplug_id);
+	}
 	r->cpus = c->cpus;
 	r->boot_timer = (int)c->boot_timer;
 	r->nr_disks = c->nr_disks;
@@ -163,6 +191,11 @@ static int machine_open(struct machine *m, char *err, size_t errlen)
 	}
 	ret = vm_open(&m->vm, err, errlen);
 	m->vm_open = !ret;
+	/* The seccomp lists, compiled now: a lazy restore's handler thread
+	 * (machine_memory) loads its own as it starts. */
+	if (!ret)
+		ret = seccomp_setup(&m->seccomp, m->o, &m->vcpu_filters, err,
+				    errlen);
 	return ret;
 }
 
@@ -188,11 +221,15 @@ static int machine_memory(struct machine *m, char *err, size_t errlen)
 		ret = machine_setup_check(m, err, errlen);
 	if (!ret && o->restore) {
 		struct memsnap_stats st = {0};
+		/* The handler thread loads its own seccomp list first thing
+		 * (the lists are built in machine_open). */
+		struct memsnap_hook hook = {.fn = seccomp_enter_uffd,
+					    .opaque = &m->seccomp};
 
-		ret = memsnap_restore(&m->mem.gm, o->restore,
-				      o->restore_copy ? MEMSNAP_COPY
-						      : MEMSNAP_LAZY,
-				      &m->lazy, &st, err, errlen);
+		ret = memsnap_restore(
+			&m->mem.gm, o->restore,
+			o->restore_copy ? MEMSNAP_COPY : MEMSNAP_LAZY, &m->lazy,
+			m->vcpu_filters ? &hook : NULL, &st, err, errlen);
 		if (!ret)
 			log_info("guest memory restored (%s) from %s in %.1f "
 				 "ms",
@@ -365,6 +402,38 @@ static void machine_snapshot_config(const struct machine *m,
 	c->balloon_reporting = o->balloon.reporting ? 1 : 0;
 	c->balloon_deflate_on_oom = o->balloon.deflate_on_oom ? 1 : 0;
 	c->balloon_stats = o->balloon.stats_interval;
+	c->nr_zones = o->nr_zones;
+	for (unsigned z = 0; z < o->nr_zones; z++) {
+		struct snapshot_zone *sz = &c->zones[z];
+
+		snprintf(sz->id, sizeof(sz->id), "%s", o->zones[z].id);
+		sz->size = o->zones[z].size;
+		sz->pages = (uint32_t)o->zones[z].policy.pages;
+		sz->backing = (uint32_t)o->zones[z].policy.backing;
+		sz->host_node = o->zones[z].host_node;
+		/* Where it landed and the policy in use (a fallback may
+		 * have downgraded it): its first region's. */
+		for (unsigned i = 0; i < gm->nr; i++)
+			if (!gm->regions[i].hotplug &&
+			    gm->regions[i].zone == z) {
+				sz->gpa = gm->regions[i].gpa;
+				sz->pages = (uint32_t)gm->regions[i].pages;
+				break;
+			}
+		if (o->zones[z].policy.backing == REGION_BACKING_FILE &&
+		    o->zones[z].policy.path)
+			snprintf(sz->path, sizeof(sz->path), "%s",
+				 o->zones[z].policy.path);
+	}
+	c->has_hotplug = o->has_hotplug ? 1 : 0;
+	if (o->has_hotplug) {
+		c->hotplug_size = o->hotplug.size;
+		c->hotplug_pages = (uint32_t)o->hotplug.pages;
+		c->hotplug_plugged = o->hotplug.plugged;
+		c->hotplug_node = o->hotplug.host_node;
+		snprintf(c->hotplug_id, sizeof(c->hotplug_id), "%s",
+			 o->hotplug.id);
+	}
 }
 
 /* Everything but memory into s, with the vCPUs paused. */
@@ -472,7 +541,9 @@ static void machine_lazy_failed(void *opaque, uint32_t revents)
 	char why[256];
 
 	(void)revents;
-	snprintf(why, sizeof(why), "lazy memory restore failed: %s",
+	snprintf(why, sizeof(why),
+		 "lazy memory restore failed: %s (keep the snapshot's memory "
+		 "files unchanged while a restore runs)",
 		 m->lazy.error_msg[0] ? m->lazy.error_msg : "handler error");
 	vm_request_stop(&m->vm, 1, why);
 	vcpu_kick_all(m->vcpus, m->nr_vcpus);
@@ -485,16 +556,14 @@ static void machine_on_quit(void *opaque)
 			"stopped from the console (Ctrl-A x)");
 }
 
-/* Seccomp lists built, vCPU threads started (each loads its list), then
- * the main thread's list: from here on it serves the guest. Background
- * prefault workers stay unfiltered: see vmm/seccomp.h. */
+/* vCPU threads started (each loads its list, built in machine_open),
+ * then the main thread's list: from here on it serves the guest.
+ * Background prefault workers stay unfiltered: see vmm/seccomp.h. */
 static int machine_threads(struct machine *m, char *err, size_t errlen)
 {
-	const struct seccomp_filters *vcpu;
-	int ret = seccomp_setup(&m->seccomp, m->o, &vcpu, err, errlen);
+	int ret = vcpu_start_all(m->vcpus, m->nr_vcpus, m->vcpu_filters, err,
+				 errlen);
 
-	if (!ret)
-		ret = vcpu_start_all(m->vcpus, m->nr_vcpus, vcpu, err, errlen);
 	return ret ? ret : seccomp_enter_vmm(&m->seccomp, err, errlen);
 }
 
@@ -571,6 +640,18 @@ static int machine_stats(struct machine *m, char *err, size_t errlen)
 				m->o->stats_json, err, errlen);
 }
 
+/* Stop and join every vCPU. After a lazy restore's handler failed, a vCPU
+ * may wait for a page forever, where no kick reaches it (a fault taken in
+ * user mode retries after the signal): the handler's userfaultfd goes
+ * first, which releases it. The loop has ended, so no device works on
+ * what the guest does after that. */
+static void machine_vcpus_stop(struct machine *m)
+{
+	if (memsnap_lazy_failed(&m->lazy))
+		memsnap_lazy_stop(&m->lazy);
+	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+}
+
 /* After the loop: stop every vCPU and a background prefault, flush what
  * the guest wrote (--mem-file), report; *status from why the VM stopped. */
 static int machine_stop(struct machine *m, int *status, char *err,
@@ -579,7 +660,7 @@ static int machine_stop(struct machine *m, int *status, char *err,
 	int ret;
 
 	memory_prefault_stop(&m->mem);
-	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+	machine_vcpus_stop(m);
 	ret = memory_prefault_join(&m->mem, 1, err, errlen);
 	if (!ret)
 		ret = memory_sync(&m->mem, m->o->zones, err, errlen);
@@ -614,7 +695,7 @@ static void machine_free(struct machine *m)
 	memory_prefault_stop(&m->mem);
 	if (m->vm_open)
 		vm_request_stop(&m->vm, 1, "teardown");
-	vcpu_stop_all(m->vcpus, m->nr_vcpus);
+	machine_vcpus_stop(m);
 	memsnap_lazy_stop(&m->lazy); /* the guest is done with its pages */
 	if (memory_prefault_join(&m->mem, 0, err, sizeof(err)))
 		log_err("%s", err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <linux/userfaultfd.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -21,6 +22,19 @@
 #include "vmm/console.h"
 #include "vmm/seccomp_rules.h"
 #include "vmm/vcpu.h"
+
+/* UFFDIO_MOVE (Linux 6.8), for headers that predate it; the handler uses
+ * it when the kernel has it (mem/snapshot.c). */
+#ifdef UFFDIO_MOVE
+#define SECCOMP_UFFDIO_MOVE UFFDIO_MOVE
+#else
+#define SECCOMP_UFFDIO_MOVE            \
+	_IOWR(                         \
+		UFFDIO, 0x05, struct { \
+			__u64 a[4];    \
+			__s64 m;       \
+		})
+#endif
 
 /* si_code of a SIGSYS sent by SECCOMP_RET_TRAP (not in every libc). */
 #ifndef SYS_SECCOMP
@@ -57,7 +71,8 @@ static const struct seccomp_rule seccomp_vmm_rules[] = {
 	/* vcpu_destroy (kvm_run), region_unmap, glibc free() of big blocks. */
 	ALLOW(munmap),
 	/* glibc malloc: heap growth, and big blocks as anonymous maps, never
-	 * executable. */
+	 * executable; region_discard over a lazily restored base region
+	 * (anonymous memory mapped over the snapshot file). */
 	ALLOW(brk),
 	ALLOW_IF(mmap, 2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0),
 	/* Teardown: device, vCPU, VM, epoll and signalfd descriptors. */
@@ -178,6 +193,50 @@ static const struct seccomp_rule seccomp_vcpu_rules[] = {
 };
 
 /*
+ * The lazy restore's userfaultfd handler thread (mem/snapshot.c), from its
+ * start hook on: it waits on the userfaultfd and its stop eventfd, reads
+ * fault messages, reads the snapshot's memory files and places pages with
+ * the userfaultfd ioctls; docs/snapshot-memory.md lists the calls.
+ */
+static const struct seccomp_rule seccomp_uffd_rules[] = {
+	/* memsnap_handler: wait for faults or the stop (glibc may use
+	 * either), and read the fault messages. */
+	ALLOW(poll),
+	ALLOW(ppoll),
+	ALLOW(read),
+	/* memsnap_serve*: place pages, wake the faulting threads. */
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, UFFDIO_COPY, 0),
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, UFFDIO_ZEROPAGE, 0),
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, UFFDIO_WAKE, 0),
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, UFFDIO_CONTINUE, 0),
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, SECCOMP_UFFDIO_MOVE, 0),
+	/* memsnap_unit_has_data: SEEK_DATA and the file's size; the data
+	 * itself (pread64). */
+	ALLOW(lseek),
+	ALLOW(fstat),
+	ALLOW(newfstatat),
+	ALLOW(pread64),
+	/* hugetlb holes: the unit allocated zeroed in the memfd. */
+	ALLOW(fallocate),
+	/* THP: MADV_COLLAPSE, the stage page emptied (MADV_DONTNEED); and
+	 * glibc's thread exit (the stack). */
+	ALLOW(madvise),
+	/* memsnap_lazy_fail: the error eventfd. */
+	ALLOW(write),
+	/* lib/clock.h: the first fault's time (vDSO, else the syscall). */
+	ALLOW(clock_gettime),
+	/* glibc's thread exit and pthread_join's wakeup. */
+	ALLOW(futex),
+	ALLOW(rt_sigprocmask),
+	ALLOW(exit),
+	/* The SIGSYS and fatal-signal handlers: the terminal back, and a
+	 * fatal signal raised again. */
+	ALLOW_IF(ioctl, 1, SCMP_CMP_EQ, TCSETS, 0),
+	ALLOW_FATAL_RERAISE,
+	ALLOW(rt_sigreturn),
+};
+
+/*
  * AddressSanitizer builds (make check-asan) only: its runtime sets and
  * clears each thread's alternate signal stack and maps and unmaps its
  * per-thread data as the thread exits. Added to both lists.
@@ -200,6 +259,7 @@ static const struct seccomp_rule seccomp_asan_rules[] = {
 static const char *const seccomp_names[SECCOMP_THREAD_KINDS] = {
 	[SECCOMP_THREAD_VMM] = "VMM",
 	[SECCOMP_THREAD_VCPU] = "vCPU",
+	[SECCOMP_THREAD_UFFD] = "lazy restore",
 };
 
 /* Read by the SIGSYS handler: which list the trapping thread had. Per
@@ -431,6 +491,9 @@ int seccomp_build(struct seccomp_filters *f, unsigned flags, char *err,
 		[SECCOMP_THREAD_VCPU] = {seccomp_vcpu_rules,
 					 sizeof(seccomp_vcpu_rules) /
 						 sizeof(seccomp_vcpu_rules[0])},
+		[SECCOMP_THREAD_UFFD] = {seccomp_uffd_rules,
+					 sizeof(seccomp_uffd_rules) /
+						 sizeof(seccomp_uffd_rules[0])},
 	};
 	int ret;
 
@@ -509,6 +572,11 @@ int seccomp_enter_vmm(const struct seccomp_filters *f, char *err, size_t errlen)
 			 "--no-seccomp on kernels without seccomp)",
 			 strerror(-ret));
 	return ret;
+}
+
+int seccomp_enter_uffd(void *f)
+{
+	return seccomp_apply(f, SECCOMP_THREAD_UFFD);
 }
 
 void seccomp_free(struct seccomp_filters *f)

@@ -2,7 +2,8 @@
  * Seccomp: one allowlist per thread kind, installed by each thread on itself
  * just before it first serves the guest. The VMM (main, event loop) thread
  * gets its list right before the loop; each vCPU thread in its on_start
- * hook. A syscall outside the list traps: a SIGSYS handler writes one line
+ * hook; a lazy restore's userfaultfd handler thread in its start hook
+ * (mem/snapshot.h), before it serves a page. A syscall outside the list traps: a SIGSYS handler writes one line
  * naming the thread kind and the syscall number, then the process dies of
  * SIGSYS (exit status 159 in a shell).
  *
@@ -33,6 +34,7 @@
 enum seccomp_thread {
 	SECCOMP_THREAD_VMM,  /* main thread: event loop, device work */
 	SECCOMP_THREAD_VCPU, /* KVM_RUN and the exit path */
+	SECCOMP_THREAD_UFFD, /* a lazy restore's userfaultfd handler */
 	SECCOMP_THREAD_KINDS,
 };
 
@@ -55,7 +57,7 @@ struct seccomp_filters {
 #define SECCOMP_VMM_FILES 1u
 
 /*
- * Compile the allowlists of both thread kinds (flags: SECCOMP_VMM_*) and
+ * Compile the allowlists of every thread kind (flags: SECCOMP_VMM_*) and
  * install the SIGSYS reporter. Call on the main thread before any thread
  * installs a filter. Returns 0, or a negative errno with a one-line reason
  * in err.
@@ -91,7 +93,14 @@ int seccomp_enter_vmm(const struct seccomp_filters *f, char *err, size_t errlen)
 /* Free the compiled programs (filters already loaded stay loaded). */
 void seccomp_free(struct seccomp_filters *f);
 
-/* Human name of a thread kind ("VMM", "vCPU"). */
+/*
+ * A lazy restore handler's start hook (struct memsnap_hook's fn): load the
+ * SECCOMP_THREAD_UFFD list of `f` (a struct seccomp_filters *) on the
+ * calling thread. 0 or a negative errno.
+ */
+int seccomp_enter_uffd(void *f) __attribute__((warn_unused_result));
+
+/* Human name of a thread kind ("VMM", "vCPU", "lazy restore"). */
 const char *seccomp_thread_name(enum seccomp_thread kind);
 
 #ifdef MICROVM_SECCOMP_SELFTEST

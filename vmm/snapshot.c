@@ -147,6 +147,26 @@ static void snap_encode_config(struct snap_buf *b,
 	sb_u32(b, c->balloon_reporting);
 	sb_u32(b, c->balloon_deflate_on_oom);
 	sb_u32(b, c->balloon_stats);
+	sb_u32(b, c->nr_zones);
+	for (unsigned i = 0; i < c->nr_zones; i++) {
+		const struct snapshot_zone *z = &c->zones[i];
+		uint32_t n = (uint32_t)strlen(z->path);
+
+		sb_put(b, z->id, sizeof(z->id));
+		sb_u64(b, z->size);
+		sb_u64(b, z->gpa);
+		sb_u32(b, z->pages);
+		sb_u32(b, z->backing);
+		sb_u32(b, (uint32_t)z->host_node);
+		sb_u32(b, n);
+		sb_put(b, z->path, n);
+	}
+	sb_u32(b, c->has_hotplug);
+	sb_u64(b, c->hotplug_size);
+	sb_u64(b, c->hotplug_plugged);
+	sb_u32(b, c->hotplug_pages);
+	sb_u32(b, (uint32_t)c->hotplug_node);
+	sb_put(b, c->hotplug_id, sizeof(c->hotplug_id));
 	sb_end(b, r);
 }
 
@@ -299,6 +319,68 @@ static int rd_bool(struct snap_rd *r, uint32_t *v)
 	return ret ? ret : *v > 1 ? rd_fail(r, "a flag that is not 0 or 1") : 0;
 }
 
+/* A host NUMA node as recorded: -1 (none) or 0..1023, as the CLI. */
+static int snap_node_ok(uint32_t v)
+{
+	return (int32_t)v >= -1 && (int32_t)v < 1024;
+}
+
+static int snap_decode_zones(struct snap_rd *r, struct snapshot_config *c)
+{
+	uint64_t total = 0;
+	uint32_t node;
+	int ret;
+
+	if ((ret = rd_u32(r, &c->nr_zones)))
+		return ret;
+	if (!c->nr_zones || c->nr_zones > MEMMAP_MAX_ZONES)
+		return rd_fail(r, "a zone count out of range");
+	for (unsigned i = 0; i < c->nr_zones; i++) {
+		struct snapshot_zone *z = &c->zones[i];
+		uint32_t n;
+
+		if ((ret = rd_get(r, z->id, sizeof(z->id))) ||
+		    (ret = rd_u64(r, &z->size)) || (ret = rd_u64(r, &z->gpa)) ||
+		    (ret = rd_u32(r, &z->pages)) ||
+		    (ret = rd_u32(r, &z->backing)) ||
+		    (ret = rd_u32(r, &node)) || (ret = rd_u32(r, &n)))
+			return ret;
+		if (!memchr(z->id, '\0', sizeof(z->id)) || !z->id[0])
+			return rd_fail(r, "a zone without an id");
+		if (!z->size || z->pages > REGION_PAGES_HUGE1G ||
+		    z->backing > REGION_BACKING_FILE || !snap_node_ok(node) ||
+		    __builtin_add_overflow(total, z->size, &total))
+			return rd_fail(r, "a zone field out of range");
+		z->host_node = (int32_t)node;
+		if (n >= sizeof(z->path) ||
+		    (z->backing == REGION_BACKING_FILE) != (n != 0))
+			return rd_fail(r, "a zone file path of a bad length");
+		if ((ret = rd_get(r, z->path, n)))
+			return ret;
+		z->path[n] = '\0';
+		if (strlen(z->path) != n)
+			return rd_fail(r, "a zone file path with a NUL byte");
+	}
+	if (total != c->mem_size)
+		return rd_fail(r, "zones that do not add up to the memory "
+				  "size");
+	if ((ret = rd_bool(r, &c->has_hotplug)) ||
+	    (ret = rd_u64(r, &c->hotplug_size)) ||
+	    (ret = rd_u64(r, &c->hotplug_plugged)) ||
+	    (ret = rd_u32(r, &c->hotplug_pages)) || (ret = rd_u32(r, &node)) ||
+	    (ret = rd_get(r, c->hotplug_id, sizeof(c->hotplug_id))))
+		return ret;
+	c->hotplug_node = (int32_t)node;
+	if (!memchr(c->hotplug_id, '\0', sizeof(c->hotplug_id)))
+		return rd_fail(r, "a hotplug zone id without its end");
+	if (c->has_hotplug &&
+	    (!c->hotplug_size || c->hotplug_plugged > c->hotplug_size ||
+	     c->hotplug_pages > REGION_PAGES_HUGE1G || !snap_node_ok(node) ||
+	     !c->hotplug_id[0]))
+		return rd_fail(r, "a hotplug zone field out of range");
+	return 0;
+}
+
 static int snap_decode_config(struct snap_rd *r, struct snapshot_config *c)
 {
 	size_t end;
@@ -354,6 +436,8 @@ static int snap_decode_config(struct snap_rd *r, struct snapshot_config *c)
 		return rd_fail(r, "a TAP name without its end");
 	if (c->has_net && !c->tap[0])
 		return rd_fail(r, "a network device without a TAP name");
+	if ((ret = snap_decode_zones(r, c)))
+		return ret;
 	return rd_record_end(r, end);
 }
 

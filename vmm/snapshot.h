@@ -9,7 +9,10 @@
  *           bytes, in this fixed order:
  *     CONFIG   memory size, page policy, vCPUs, boot timer, regions
  *              (gpa, size), disks (path, ro), net (TAP, MAC), rng,
- *              balloon options: enough to build the same board
+ *              balloon options; the memory zones (id, size, gpa, page
+ *              policy in use, backing, host node, --mem-file path) and
+ *              the --mem-hotplug zone (size, pages, plugged at start,
+ *              host node, id): enough to build the same board
  *     VM       KVM_GET_PIT2, KVM_GET_IRQCHIP (PIC master, slave, IOAPIC),
  *              KVM_GET_CLOCK
  *     VCPU     per vCPU, in index order: MP state, regs, sregs, XSAVE
@@ -33,10 +36,11 @@
 
 #include "devices/bus.h"
 #include "mem/guest_mem.h"
+#include "mem/memmap.h"
 #include "vmm/cli.h"
 
 #define SNAPSHOT_MAGIC	    "MVMSNAP\n"
-#define SNAPSHOT_VERSION    1
+#define SNAPSHOT_VERSION    2 /* 2: zones and the hotplug zone */
 #define SNAPSHOT_STATE_FILE "state"
 #define SNAPSHOT_MAX_VCPUS  64
 #define SNAPSHOT_MAX_DEVS   (2 * BUS_MAX_DEVS)
@@ -45,6 +49,17 @@
 #define SNAPSHOT_BLOB_MAX   65536
 #define SNAPSHOT_NAME_MAX   24
 #define SNAPSHOT_FILE_MAX   (64u << 20) /* a state file larger is damage */
+
+/* One memory zone (--mem-zone, or the --mem shorthand "mem"). */
+struct snapshot_zone {
+	char id[MEMMAP_ZONE_ID_MAX];
+	uint64_t size;
+	uint64_t gpa;	     /* where its first region starts */
+	uint32_t pages;	     /* enum region_pages in use */
+	uint32_t backing;    /* enum region_backing */
+	int32_t host_node;   /* -1: not bound */
+	char path[PATH_MAX]; /* backing file: --mem-file as given, else "" */
+};
 
 /* The configuration the board and memory are rebuilt from. */
 struct snapshot_config {
@@ -64,6 +79,13 @@ struct snapshot_config {
 	uint32_t rng;
 	uint32_t has_balloon;
 	uint32_t balloon_reporting, balloon_deflate_on_oom, balloon_stats;
+	uint32_t nr_zones; /* 1..MEMMAP_MAX_ZONES; sizes add up to mem_size */
+	struct snapshot_zone zones[MEMMAP_MAX_ZONES];
+	uint32_t has_hotplug; /* --mem-hotplug */
+	uint64_t hotplug_size, hotplug_plugged;
+	uint32_t hotplug_pages;
+	int32_t hotplug_node;
+	char hotplug_id[MEMMAP_ZONE_ID_MAX];
 };
 
 /* The saved KVM state is x86_64's (vmm/snapshot.c is built for x86 only;

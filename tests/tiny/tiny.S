@@ -13,6 +13,12 @@
  *      counter at 2 MiB incremented and printed as "TICK xxxxxxxx" (hex).
  *      For snapshot tests: a restored guest goes on from its count, with
  *      its memory intact (needs --mem 32M or more).
+ *   5  counts as 4, and before each tick reads the balloon's target
+ *      (num_pages, config offset 0 of the first virtio-mmio device at
+ *      0xc0001000: run with --balloon as the only virtio device); when it
+ *      is not 0, reads a dword of the 2 MiB page at 20 MiB + 2 MiB *
+ *      (num_pages / 256 % 4): memory the guest never touched otherwise, on
+ *      demand from the host (`ctl SOCK balloon set MIB`).
  * Built by tests/tiny/build.sh.
  */
 	.section .note.Xen, "a", @note
@@ -69,7 +75,7 @@ _start:
 5:	out %al, (%dx)
 	jmp 4b
 .endif
-.if MODE == 4			/* count in memory, check a pattern */
+.if MODE >= 4			/* count in memory, check a pattern */
 	mov $0x400000, %edi
 	xor %ebx, %ebx
 10:	mov %ebx, %eax
@@ -80,7 +86,18 @@ _start:
 	cmp $0x1000, %ebx
 	jb 10b
 	movl $0, 0x200000
-11:	mov $400000, %ecx	/* delay */
+11:
+.if MODE == 5			/* touch a page the host asks for */
+	mov 0xc0001100, %eax
+	test %eax, %eax
+	jz 19f
+	shr $8, %eax
+	and $3, %eax
+	shl $21, %eax
+	mov 0x1400000(%eax), %eax
+19:
+.endif
+	mov $400000, %ecx	/* delay */
 12:	dec %ecx
 	jnz 12b
 	mov $0x400000, %edi	/* check every page's pattern */

@@ -286,8 +286,8 @@ static void snap_roundtrip(enum region_pages pages)
 
 	/* copy */
 	ck_assert_int_eq(snap_build(&c1, pages), 0);
-	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_COPY, &l1, &st, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_COPY, &l1, NULL, &st,
+				      err, sizeof(err)) == 0,
 		      "copy restore: %s", err);
 	ck_assert_int_eq(l1.active, 0);
 	ck_assert_uint_eq(st.bytes_populated, SNAP_SIZE / 1024 * 4);
@@ -299,11 +299,11 @@ static void snap_roundtrip(enum region_pages pages)
 	/* two lazy clones at once */
 	ck_assert_int_eq(snap_build(&c1, pages), 0);
 	ck_assert_int_eq(snap_build(&c2, pages), 0);
-	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_LAZY, &l1, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c1, dir, MEMSNAP_LAZY, &l1, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "lazy restore: %s", err);
-	ck_assert_msg(memsnap_restore(&c2, dir, MEMSNAP_LAZY, &l2, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c2, dir, MEMSNAP_LAZY, &l2, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "second lazy restore: %s", err);
 	ck_assert_int_eq(l1.active, 1);
 	if (pages == REGION_PAGES_BASE) {
@@ -367,15 +367,15 @@ static void snap_roundtrip(enum region_pages pages)
 	ck_assert_int_eq(guest_mem_destroy(&c2), 0);
 
 	ck_assert_int_eq(snap_build(&c3, pages), 0);
-	ck_assert_msg(memsnap_restore(&c3, dir2, MEMSNAP_LAZY, &l3, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&c3, dir2, MEMSNAP_LAZY, &l3, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "restore of the clone's snapshot: %s", err);
 	snap_check(&c3);
 	memsnap_lazy_stop(&l3);
 	ck_assert_int_eq(guest_mem_destroy(&c3), 0);
 	ck_assert_int_eq(snap_build(&c3, pages), 0);
 	ck_assert_int_eq(memsnap_restore(&c3, dir3, MEMSNAP_COPY, NULL, NULL,
-					 err, sizeof(err)),
+					 NULL, err, sizeof(err)),
 			 0);
 	snap_check(&c3);
 	ck_assert_int_eq(guest_mem_destroy(&c3), 0);
@@ -417,8 +417,8 @@ START_TEST(policy_change)
 	ck_assert_int_eq(guest_mem_destroy(&g), 0);
 	if (snap_build(&g, REGION_PAGES_THP))
 		HARNESS_SKIP("--pages thp unavailable: %s", err);
-	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "%s", err);
 	snap_check(&g);
 	snap_check_pages(&g, REGION_PAGES_THP);
@@ -463,7 +463,7 @@ static void snap_refused(const char *dir, const char *why, uint64_t size)
 		ck_assert_int_lt(
 			memsnap_restore(&g, dir,
 					m ? MEMSNAP_COPY : MEMSNAP_LAZY, &l,
-					NULL, err, sizeof(err)),
+					NULL, NULL, err, sizeof(err)),
 			0);
 		ck_assert_msg(strstr(err, why), "'%s' does not say '%s'", err,
 			      why);
@@ -548,8 +548,8 @@ START_TEST(lazy_source_truncated)
 			 0);
 	ck_assert_int_eq(guest_mem_destroy(&g), 0);
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_THP), 0);
-	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
-				      sizeof(err)) == 0,
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, sizeof(err)) == 0,
 		      "%s", err);
 	ck_assert_int_eq(truncate(snap_path(dir, "mem-0"), 0), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, snap_toucher,
@@ -607,9 +607,9 @@ START_TEST(mem_file_recorded)
 
 	for (int m = 0; m < 2; m++) {
 		ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
-		ck_assert_msg(memsnap_restore(&g, dir,
-					      m ? MEMSNAP_LAZY : MEMSNAP_COPY,
-					      &l, NULL, err, sizeof(err)) == 0,
+		ck_assert_msg(memsnap_restore(
+				      &g, dir, m ? MEMSNAP_LAZY : MEMSNAP_COPY,
+				      &l, NULL, NULL, err, sizeof(err)) == 0,
 			      "%s", err);
 		snap_check(&g);
 		memsnap_lazy_stop(&l);
@@ -619,8 +619,8 @@ START_TEST(mem_file_recorded)
 	ck_assert_int_eq(memmap_build(&g, SNAP_SIZE, HOLE_START, HOLE_END, &pol,
 				      &info, err, sizeof(err)),
 			 0);
-	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, &st, err,
-					 sizeof(err)),
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, &st,
+					 err, sizeof(err)),
 			 0);
 	ck_assert_int_eq(l.active, 0);
 	ck_assert_uint_eq(st.bytes_populated, 0);
@@ -654,8 +654,8 @@ START_TEST(lazy_base_keeps_holes)
 	snprintf(file, sizeof(file), "%s/mem-0", dir);
 	ck_assert_int_eq(stat(file, &before), 0);
 	ck_assert_int_eq(snap_build(&g, REGION_PAGES_BASE), 0);
-	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, err,
-					 sizeof(err)),
+	ck_assert_int_eq(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+					 err, sizeof(err)),
 			 0);
 	snap_check(&g); /* reads every byte */
 	ck_assert_int_eq(stat(file, &after), 0);
@@ -665,6 +665,81 @@ START_TEST(lazy_base_keeps_holes)
 	memsnap_lazy_stop(&l);
 	ck_assert_int_eq(guest_mem_destroy(&g), 0);
 	snap_rmdir(dir);
+}
+END_TEST
+
+/*
+ * A page given back after a lazy restore (the balloon, free page
+ * reporting: region_discard) reads as zeros again, as without a
+ * snapshot, never the snapshot's bytes: base pages map the file privately
+ * (a plain MADV_DONTNEED would show the file again), THP and hugetlb
+ * answer a later fault on a filled unit with zeros. Pages next to it keep
+ * their data.
+ */
+static void snap_discard_after_lazy(enum region_pages pages)
+{
+	struct guest_mem g;
+	struct memsnap_lazy l;
+	struct region *r;
+	uint64_t got, unit, first = 1024 * PAGE; /* page 1024: touched */
+	const char *dir;
+
+	if (snap_build(&g, pages))
+		HARNESS_SKIP("--pages %s unavailable: %s",
+			     region_pages_name(pages), err);
+	snap_fill(&g);
+	dir = snap_tmpdir(0);
+	ck_assert_int_eq(memsnap_save(&g, NULL, dir, NULL, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	ck_assert_int_eq(snap_build(&g, pages), 0);
+	ck_assert_msg(memsnap_restore(&g, dir, MEMSNAP_LAZY, &l, NULL, NULL,
+				      err, sizeof(err)) == 0,
+		      "%s", err);
+	r = &g.regions[0];
+	unit = r->discard_granule;
+	/* Read in from the snapshot, then given back. */
+	ck_assert_uint_eq(r->hva[first + 5], snap_byte(first + 5));
+	ck_assert_int_eq(region_discard(r, first, unit, &got), 0);
+	ck_assert_uint_eq(got, unit);
+	for (uint64_t o = first; o < first + unit; o++)
+		if (r->hva[o])
+			ck_abort_msg("%s: byte %#" PRIx64 " is %#x after the "
+				     "discard, want 0",
+				     region_pages_name(pages), o, r->hva[o]);
+	/* The unit after it is untouched by the discard. */
+	ck_assert_uint_eq(r->hva[first + unit + 5],
+			  snap_byte(first + unit + 5));
+	/* Given back before it was ever read in: zeros too. */
+	first = 2048 * PAGE + (pages == REGION_PAGES_BASE ? 0 : 2 * unit);
+	first -= first % unit;
+	ck_assert_int_eq(region_discard(r, first, unit, &got), 0);
+	if (pages == REGION_PAGES_BASE)
+		for (uint64_t o = first; o < first + unit; o++)
+			if (r->hva[o])
+				ck_abort_msg("byte %#" PRIx64 " is %#x after "
+					     "the discard, want 0",
+					     o, r->hva[o]);
+	memsnap_lazy_stop(&l);
+	ck_assert_int_eq(guest_mem_destroy(&g), 0);
+	snap_rmdir(dir);
+}
+
+START_TEST(discard_after_lazy_base)
+{
+	snap_discard_after_lazy(REGION_PAGES_BASE);
+}
+END_TEST
+
+START_TEST(discard_after_lazy_thp)
+{
+	snap_discard_after_lazy(REGION_PAGES_THP);
+}
+END_TEST
+
+START_TEST(discard_after_lazy_huge)
+{
+	snap_discard_after_lazy(REGION_PAGES_HUGE);
 }
 END_TEST
 
@@ -697,6 +772,9 @@ Suite *memsnap_suite(void)
 	tcase_add_test(tc, lazy_source_truncated);
 	tcase_add_test(tc, mem_file_recorded);
 	tcase_add_test(tc, lazy_base_keeps_holes);
+	tcase_add_test(tc, discard_after_lazy_base);
+	tcase_add_test(tc, discard_after_lazy_thp);
+	tcase_add_test(tc, discard_after_lazy_huge);
 	tcase_add_test(tc, mode_names);
 	suite_add_tcase(s, tc);
 	return s;

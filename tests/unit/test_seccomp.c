@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/kvm.h>
+#include <linux/userfaultfd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -73,7 +75,7 @@ static void run_filtered(enum seccomp_thread kind, int (*fn)(void),
 		if (seccomp_apply(&f, kind))
 			_exit(91);
 		code = fn();
-		if (kind == SECCOMP_THREAD_VCPU)
+		if (kind != SECCOMP_THREAD_VMM)
 			syscall(SYS_exit, code);
 		/* Not _exit(): under ASan its interceptor makes syscalls
 		 * (sigaltstack) the filter rightly kills. */
@@ -236,6 +238,78 @@ START_TEST(seccomp_vcpu_other_signal_kills)
 }
 END_TEST
 
+/* What a lazy restore's userfaultfd handler does (mem/snapshot.c): every
+ * call gets through the filter (bad descriptors: the kernel says EBADF). */
+static int uffd_allowed(void)
+{
+	struct uffdio_copy cp = {0};
+	struct uffdio_range w = {0};
+	struct pollfd pf = {.fd = -1};
+	struct stat sb;
+	char b;
+	int futex_word = 0;
+
+	if (write(STDERR_FILENO, "uffd-ok\n", 8) != 8)
+		return 10;
+	if (poll(&pf, 1, 0) != 0)
+		return 11;
+	if (read(-1, &b, 1) != -1 || errno != EBADF)
+		return 12;
+	if (ioctl(-1, UFFDIO_COPY, &cp) != -1 || errno != EBADF)
+		return 13;
+	if (ioctl(-1, UFFDIO_WAKE, &w) != -1 || errno != EBADF)
+		return 14;
+	if (pread(-1, &b, 1, 0) != -1 || errno != EBADF)
+		return 15;
+	if (lseek(-1, 0, SEEK_DATA) != -1 || errno != EBADF)
+		return 16;
+	if (fstat(-1, &sb) != -1 || errno != EBADF)
+		return 17;
+	if (fallocate(-1, 0, 0, 4096) != -1 || errno != EBADF)
+		return 18;
+	if (syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+		    0) != 0)
+		return 19;
+	if (madvise((void *)((uintptr_t)&futex_word & ~4095UL), 0,
+		    MADV_DONTNEED))
+		return 20;
+	return 0;
+}
+
+START_TEST(seccomp_uffd_allows_its_calls)
+{
+	struct child c;
+
+	run_filtered(SECCOMP_THREAD_UFFD, uffd_allowed, &c);
+	expect_exit0(&c);
+	ck_assert_ptr_nonnull(strstr(c.out, "uffd-ok"));
+}
+END_TEST
+
+/* The handler runs no KVM ioctl and opens nothing. */
+static int uffd_kvm_run(void)
+{
+	return ioctl(-1, KVM_RUN, NULL) ? 21 : 20;
+}
+
+START_TEST(seccomp_uffd_kvm_ioctl_kills)
+{
+	struct child c;
+
+	run_filtered(SECCOMP_THREAD_UFFD, uffd_kvm_run, &c);
+	expect_sigsys(&c, "lazy restore", SYS_ioctl);
+}
+END_TEST
+
+START_TEST(seccomp_uffd_openat_kills)
+{
+	struct child c;
+
+	run_filtered(SECCOMP_THREAD_UFFD, vcpu_openat, &c);
+	expect_sigsys(&c, "lazy restore", SYS_openat);
+}
+END_TEST
+
 /* Setup-only calls (here memfd_create) are not in the VMM list. */
 static int vmm_memfd(void)
 {
@@ -376,6 +450,9 @@ Suite *seccomp_suite(void)
 	tcase_add_test(tc, seccomp_vcpu_openat_kills);
 	tcase_add_test(tc, seccomp_vcpu_other_ioctl_kills);
 	tcase_add_test(tc, seccomp_vcpu_other_signal_kills);
+	tcase_add_test(tc, seccomp_uffd_allows_its_calls);
+	tcase_add_test(tc, seccomp_uffd_kvm_ioctl_kills);
+	tcase_add_test(tc, seccomp_uffd_openat_kills);
 	tcase_add_test(tc, seccomp_vmm_setup_call_kills);
 	tcase_add_test(tc, seccomp_vmm_allows_device_io);
 	tcase_add_test(tc, seccomp_vmm_exec_mapping_kills);

@@ -489,6 +489,81 @@ START_TEST(vm_unplug_all_and_reset)
 }
 END_TEST
 
+/* Snapshot: the transport's blob carries the device's blocks, sizes and
+ * counters; a fresh device over the same region (a restored board) loads
+ * them: plugged blocks translate again, unplugged ones do not, the driver
+ * goes on. A blob that does not match the device is refused. */
+START_TEST(vm_snapshot_round_trip)
+{
+	static uint8_t blob[65536];
+	struct virtio_mem_cfg cfg;
+	struct virtio_mem_info in;
+	struct irq_line irq;
+	const uint64_t a = 128 * MiB;
+	ssize_t n;
+
+	hp_region(REGION_PAGES_BASE, REGION_BACKING_ANON);
+	start(16 * MiB);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + BLK, 2),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + 5 * BLK, 1),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_int_eq(virtio_mem_set_requested(&vm, 12 * MiB), 0);
+	memset(hp_hva(5 * BLK), 0x5c, BLK);
+	n = virtio_mmio_bus_ops.save(&vm.mmio, blob, sizeof(blob));
+	ck_assert_int_gt(n, 0);
+
+	/* The restored board: a new device, nothing plugged yet. The
+	 * memory itself is the snapshot's memory files' business. */
+	virtio_mem_close(&vm);
+	region_set_plugged(&gm->regions[1], 0, lay.region_size, 0);
+	cfg = (struct virtio_mem_cfg){.lay = lay, .requested = 0};
+	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), 0);
+	vtest_irq(&irq);
+	ck_assert_int_eq(virtio_mmio_attach(&vm.mmio, gm, 0xc0003000, &irq), 0);
+	/* A flipped block bit no longer matches the plugged size. */
+	blob[n - 8] ^= 0x80;
+	ck_assert_int_eq(virtio_mmio_bus_ops.load(&vm.mmio, blob, (size_t)n),
+			 -EINVAL);
+	blob[n - 8] ^= 0x80;
+	ck_assert_int_eq(virtio_mmio_bus_ops.load(&vm.mmio, blob, (size_t)n),
+			 0);
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.plugged_size, 3 * BLK);
+	ck_assert_uint_eq(in.requested_size, 12 * MiB);
+	ck_assert_uint_eq(in.c.plugs, 2);
+	ck_assert_uint_eq(in.c.plugged_bytes, 3 * BLK);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 3 * BLK);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_REQUESTED_SIZE), 12 * MiB);
+	ck_assert_ptr_eq(guest_mem_ptr(gm, a + BLK, 2 * BLK), hp_hva(BLK));
+	ck_assert_ptr_eq(guest_mem_ptr(gm, a + 5 * BLK, BLK), hp_hva(5 * BLK));
+	ck_assert_uint_eq(*(uint8_t *)guest_mem_ptr(gm, a + 5 * BLK, 1), 0x5c);
+	ck_assert_ptr_null(guest_mem_ptr(gm, a, 1));
+	ck_assert_ptr_null(guest_mem_ptr(gm, a + 3 * BLK, 1));
+	/* The driver goes on with the same blocks. */
+	ck_assert_uint_eq(state_of(a + BLK, 2), VIRTIO_MEM_STATE_PLUGGED);
+	ck_assert_uint_eq(state_of(a, 8), VIRTIO_MEM_STATE_MIXED);
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_PLUG, a + BLK, 1),
+			  VIRTIO_MEM_RESP_ERROR); /* already plugged */
+	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_UNPLUG, a + 5 * BLK, 1),
+			  VIRTIO_MEM_RESP_ACK);
+	ck_assert_uint_eq(cfg64(VIRTIO_MEM_CFG_PLUGGED_SIZE), 2 * BLK);
+	n = virtio_mmio_bus_ops.save(&vm.mmio, blob, sizeof(blob));
+	ck_assert_int_gt(n, 0);
+
+	/* Another layout (a board built differently) refuses the blob. */
+	virtio_mem_close(&vm);
+	cfg.lay.region_size = 64 * MiB;
+	cfg.lay.usable_size = 64 * MiB;
+	ck_assert_int_eq(virtio_mem_init(&vm, &cfg), 0);
+	ck_assert_int_eq(virtio_mmio_attach(&vm.mmio, gm, 0xc0003000, &irq), 0);
+	ck_assert_int_eq(virtio_mmio_bus_ops.load(&vm.mmio, blob, (size_t)n),
+			 -EINVAL);
+	virtio_mem_get(&vm, &in);
+	ck_assert_uint_eq(in.plugged_size, 0);
+}
+END_TEST
+
 /* A chain with no room for the response: the device fails, the VMM
  * does not. */
 START_TEST(vm_no_response_room)
@@ -761,6 +836,8 @@ static int wait_done(void)
  * workers signal. A device reset meanwhile: no answer, the memory goes
  * back.
  */
+static uint8_t snap_blob[64 * 1024];
+
 START_TEST(vm_plug_off_the_loop)
 {
 	struct virtio_mem_info in;
@@ -784,8 +861,16 @@ START_TEST(vm_plug_off_the_loop)
 	ck_assert_ptr_null(guest_mem_ptr(gm, a, 1));
 	/* A request behind it waits in the ring (one at a time). */
 	ck_assert_uint_eq(req(VIRTIO_MEM_REQ_STATE, a, 1), 0xffff);
+	/* No snapshot meanwhile: it would hold the PLUG as taken and never
+	 * answered, and a restored guest would wait for it forever. */
+	ck_assert_int_eq(virtio_mmio_bus_ops.save(&vm.mmio, snap_blob,
+						  sizeof(snap_blob)),
+			 -EBUSY);
 	ck_assert_msg(wait_done(), "the workers never signalled");
 	virtio_mem_done(&vm);
+	ck_assert_int_gt(virtio_mmio_bus_ops.save(&vm.mmio, snap_blob,
+						  sizeof(snap_blob)),
+			 0);
 	ck_assert_uint_eq(vtest_used_idx(0), (uint16_t)(used + 1));
 	memcpy(&rt, vtest_gpa(RESP_GPA), 2);
 	ck_assert_uint_eq(le16toh(rt), VIRTIO_MEM_RESP_ACK);
@@ -846,6 +931,7 @@ Suite *virtio_mem_suite(void)
 	tcase_add_test(dev, vm_hugetlb_pool);
 	tcase_add_test(dev, vm_unplug_memory_in_use);
 	tcase_add_test(dev, vm_plug_off_the_loop);
+	tcase_add_test(dev, vm_snapshot_round_trip);
 	suite_add_tcase(s, dev);
 	return s;
 }

@@ -10,8 +10,18 @@
 # The host snapshots, kills and restores the VM: the ticks go on from <n>.
 # mvtest.pattern_mib=N sets the pattern's size (0: none, sum=skip; the
 # restore benchmark, scripts/bench-restore, times the first tick).
+# mvtest.ip=ADDR gives eth0 ADDR/24 first (the snapshot's TAP case):
+#   CTR-NET <addr>|fail
 tok=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^mvtest\.token=//p')
 pmib=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^mvtest\.pattern_mib=//p')
+ip4=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^mvtest\.ip=//p')
+if [ -n "$ip4" ]; then
+	if ip link set eth0 up && ip addr add "$ip4/24" dev eth0; then
+		echo "CTR-NET $ip4"
+	else
+		echo "CTR-NET fail"
+	fi
+fi
 pat=/ctr-pattern
 sum=none
 if [ "${pmib:-32}" = 0 ]; then
