@@ -65,7 +65,7 @@ START_TEST(ab_parse_rejects)
 {
 	static const struct {
 		const char *what;
-		const char *bytes; /* at offset 0 */
+		const char bytes[8]; /* at offset 0 */
 		const char *why;
 	} notimage[] = {
 		{"vmlinux ELF",
