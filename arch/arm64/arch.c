@@ -279,6 +279,7 @@ int arch_load(const struct arch_vm *a, const struct guest_mem *gm,
 	bi->kernel_size = img.image_size;
 	bi->initrd = initrd ? p.initrd : 0;
 	bi->initrd_size = initrd ? initrd->len : 0;
+	bi->gic_version = a->gic_version;
 	return 0;
 }
 
@@ -286,10 +287,11 @@ void arch_boot_describe(const struct arch_boot *bi, char *buf, size_t len)
 {
 	snprintf(buf, len,
 		 "arm64 Image (%llu KiB) entry at %#llx, device tree (%llu "
-		 "bytes) at %#llx",
+		 "bytes) at %#llx, GICv%d",
 		 (unsigned long long)(bi->kernel_size >> 10),
 		 (unsigned long long)bi->entry,
-		 (unsigned long long)bi->dtb_size, (unsigned long long)bi->dtb);
+		 (unsigned long long)bi->dtb_size, (unsigned long long)bi->dtb,
+		 bi->gic_version);
 }
 
 static int arch_set_reg(int fd, uint64_t id, uint64_t val)

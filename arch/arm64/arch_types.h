@@ -25,6 +25,7 @@ struct arch_boot {
 	uint64_t kernel_size; /* image_size, BSS included */
 	uint64_t initrd;      /* 0: none */
 	uint64_t initrd_size;
+	int gic_version; /* the GIC the device tree describes */
 };
 
 #endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# arm64: the GICv2 fallback. tests/boot/run runs this file in a second arm64
+# L1 whose board has a GICv2 only (scripts/nested --gic 2), so KVM there
+# cannot make a vGICv3: microvm must fall back to a vGICv2 and describe it
+# in the device tree, and Linux must boot on it with 2 vCPUs. On an arm64
+# host (direct) the host's GIC decides: SKIP unless it lacks a GICv3.
+# Prints BOOT-TEST arm64-gicv2 PASS|FAIL|SKIP [why].
+# Needs: MICROVM, KERNEL (the arm64 Image), INITRD, a writable TMPDIR.
+KERNEL=${KERNEL:-${VMLINUX:-}}
+: "${MICROVM:?}" "${KERNEL:?}" "${INITRD:?}"
+echo "BOOT-EXPECT arm64-gicv2"
+if [ "${ARCH:-arm64}" != arm64 ]; then
+	echo "BOOT-TEST arm64-gicv2 SKIP an arm64 case, and ARCH is $ARCH"
+	exit 0
+fi
+log=${TMPDIR:-/tmp}/microvm-gicv2.$$.log
+timeout 180 "$MICROVM" --boot-timer --verbose --kernel "$KERNEL" --initrd "$INITRD" \
+	--mem 256M --cpus 2 --cmdline "console=ttyS0 panic=1" </dev/null >"$log" 2>&1
+rc=$?
+gic=$(grep -o 'GICv[23]' "$log" | head -n 1)
+if [ "$gic" = GICv3 ] && [ "${BOOT_GIC:-}" != 2 ]; then
+	echo "BOOT-TEST arm64-gicv2 SKIP this host's KVM offers a GICv3 (the fallback needs a host without one)"
+elif [ $rc -ne 0 ]; then
+	echo "BOOT-TEST arm64-gicv2 FAIL exit status $rc: $(grep 'microvm: error' "$log" | tail -n 1)"
+	tail -n 20 "$log" | sed 's/^/  arm64-gicv2| /'
+elif [ "$gic" != GICv2 ]; then
+	echo "BOOT-TEST arm64-gicv2 FAIL microvm described '${gic:-no GIC}', not GICv2"
+elif ! grep -q 'MICROVM-INIT cpus=2' "$log" || ! grep -q 'MICROVM-INIT done' "$log"; then
+	echo "BOOT-TEST arm64-gicv2 FAIL the guest did not reach init with 2 CPUs"
+	tail -n 20 "$log" | sed 's/^/  arm64-gicv2| /'
+else
+	echo "BOOT-TEST arm64-gicv2 PASS GICv2 in the device tree, 2 CPUs up, init done, $(grep -o 'guest boot time: [0-9]* ms wall' "$log")"
+fi
+rm -f "$log"
