@@ -21,8 +21,8 @@
 /* PSTATE at entry: EL1 with SP_EL1 (EL1h), D, A, I and F masked. */
 #define ARM64_PSTATE_EL1H_DAIF 0x3c5ULL
 
-#define ARM64_CORE_REG(x)                                                      \
-	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |                 \
+#define ARM64_CORE_REG(x)                                      \
+	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 	 KVM_REG_ARM_CORE_REG(x))
 
 struct arch_cap {
@@ -42,8 +42,7 @@ int arch_vm_open(struct arch_vm *a, int kvm_fd, char *err, size_t errlen)
 	memset(a, 0, sizeof(*a));
 	a->vm_fd = -1;
 	a->gic_fd = -1;
-	for (unsigned i = 0; i < sizeof(arch_caps) / sizeof(arch_caps[0]);
-	     i++)
+	for (unsigned i = 0; i < sizeof(arch_caps) / sizeof(arch_caps[0]); i++)
 		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, arch_caps[i].cap) <= 0)
 			return err_set(err, errlen, -ENOTSUP,
 				       "KVM lacks %s, which microvm needs: "
@@ -59,8 +58,7 @@ unsigned long arch_vm_type(const struct arch_vm *a)
 	return 0;
 }
 
-static int arch_gic_attr(int fd, uint32_t group, uint64_t attr,
-			 const void *val)
+static int arch_gic_attr(int fd, uint32_t group, uint64_t attr, const void *val)
 {
 	struct kvm_device_attr da = {
 		.group = group,
@@ -230,8 +228,8 @@ int arch_load(const struct arch_vm *a, const struct guest_mem *gm,
 	      struct arch_boot *bi, char *err, size_t errlen)
 {
 	uint8_t hdr[ARM64_IMAGE_HDR_LEN];
-	size_t hdr_len = kernel->len < sizeof(hdr) ? (size_t)kernel->len
-						   : sizeof(hdr);
+	size_t hdr_len =
+		kernel->len < sizeof(hdr) ? (size_t)kernel->len : sizeof(hdr);
 	struct arm64_image img;
 	struct arm64_boot_plan p;
 	const struct region *ram = NULL;
@@ -249,7 +247,8 @@ int arch_load(const struct arch_vm *a, const struct guest_mem *gm,
 	if (ret)
 		return err_set(err, errlen, ret, "reading the kernel: %s",
 			       strerror(-ret));
-	ret = arm64_boot_parse_image(hdr, hdr_len, kernel->len, &img, err, errlen);
+	ret = arm64_boot_parse_image(hdr, hdr_len, kernel->len, &img, err,
+				     errlen);
 	if (!ret)
 		ret = arm64_boot_plan(ram->gpa, ram->size, &img,
 				      initrd ? initrd->len : 0, LAYOUT_DTB_MAX,
@@ -289,8 +288,8 @@ void arch_boot_describe(const struct arch_boot *bi, char *buf, size_t len)
 		 "arm64 Image (%llu KiB) entry at %#llx, device tree (%llu "
 		 "bytes) at %#llx",
 		 (unsigned long long)(bi->kernel_size >> 10),
-		 (unsigned long long)bi->entry, (unsigned long long)bi->dtb_size,
-		 (unsigned long long)bi->dtb);
+		 (unsigned long long)bi->entry,
+		 (unsigned long long)bi->dtb_size, (unsigned long long)bi->dtb);
 }
 
 static int arch_set_reg(int fd, uint64_t id, uint64_t val)

@@ -8,9 +8,13 @@
 #define ARCH_NAME "arm64"
 /* The 16550 on MMIO from the first instruction (earlycon), then as
  * ttyS0; reboot and poweroff go through PSCI, which ends the VM. */
-#define ARCH_DEFAULT_CMDLINE                                                   \
-	"console=ttyS0 reboot=k panic=1 nomodule "                           \
+#define ARCH_DEFAULT_CMDLINE                       \
+	"console=ttyS0 reboot=k panic=1 nomodule " \
 	"earlycon=uart8250,mmio,0x9000000 swiotlb=noforce cryptomgr.notests"
+
+/* What --kernel takes (microvm --help, the missing-kernel error). */
+#define ARCH_KERNEL_HELP  "arm64 kernel Image (arch/arm64/boot/Image)"
+#define ARCH_KERNEL_FILES "Image (arch/arm64/boot/Image)"
 
 struct arch_vm {
 	int vm_fd;	 /* not owned */
@@ -19,11 +23,11 @@ struct arch_vm {
 };
 
 struct arch_boot {
-	uint64_t entry;	       /* the kernel's first instruction */
-	uint64_t dtb;	       /* x0 */
+	uint64_t entry; /* the kernel's first instruction */
+	uint64_t dtb;	/* x0 */
 	uint64_t dtb_size;
-	uint64_t kernel_size;  /* image_size, BSS included */
-	uint64_t initrd;       /* 0: none */
+	uint64_t kernel_size; /* image_size, BSS included */
+	uint64_t initrd;      /* 0: none */
 	uint64_t initrd_size;
 };
 

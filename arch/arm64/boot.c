@@ -30,8 +30,9 @@ static uint32_t le32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
-int arm64_boot_parse_image(const uint8_t *hdr, size_t hdr_len, uint64_t file_len,
-		      struct arm64_image *out, char *err, size_t errlen)
+int arm64_boot_parse_image(const uint8_t *hdr, size_t hdr_len,
+			   uint64_t file_len, struct arm64_image *out,
+			   char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	if (hdr_len < ARM64_IMAGE_HDR_LEN || file_len < ARM64_IMAGE_HDR_LEN ||
@@ -87,7 +88,8 @@ int arm64_boot_plan(uint64_t ram, uint64_t ram_size,
 
 	memset(out, 0, sizeof(*out));
 	if (__builtin_add_overflow(ram, ram_size, &ram_end) ||
-	    dtb_max > ARM64_IMAGE_ALIGN || align_up(ram, ARM64_IMAGE_ALIGN, &base))
+	    dtb_max > ARM64_IMAGE_ALIGN ||
+	    align_up(ram, ARM64_IMAGE_ALIGN, &base))
 		return err_set(err, errlen, -EINVAL,
 			       "internal: bad RAM range or DTB size");
 	if (__builtin_add_overflow(base, img->text_offset, &out->kernel) ||
@@ -97,7 +99,8 @@ int arm64_boot_plan(uint64_t ram, uint64_t ram_size,
 		goto too_big;
 	out->initrd = out->initrd_end = next;
 	if (initrd_len) {
-		if (__builtin_add_overflow(next, initrd_len, &out->initrd_end) ||
+		if (__builtin_add_overflow(next, initrd_len,
+					   &out->initrd_end) ||
 		    align_up(out->initrd_end, ARM64_IMAGE_ALIGN, &next))
 			goto too_big;
 	}
@@ -105,17 +108,17 @@ int arm64_boot_plan(uint64_t ram, uint64_t ram_size,
 	if (__builtin_add_overflow(next, dtb_max, &need))
 		goto too_big;
 	if (need > ram_end)
-		return err_set(err, errlen, -ENOMEM,
-			       "the kernel (%llu MiB with its BSS)%s and the "
-			       "device tree need %llu MiB of RAM from its "
-			       "start, the first RAM range has %llu MiB: give "
-			       "more --mem",
-			       (unsigned long long)(img->image_size >> 20),
-			       initrd_len ? ", the initrd" : "",
-			       (unsigned long long)((need - ram + (1 << 20) -
-						     1) >>
-						    20),
-			       (unsigned long long)(ram_size >> 20));
+		return err_set(
+			err, errlen, -ENOMEM,
+			"the kernel (%llu MiB with its BSS)%s and the "
+			"device tree need %llu MiB of RAM from its "
+			"start, the first RAM range has %llu MiB: give "
+			"more --mem",
+			(unsigned long long)(img->image_size >> 20),
+			initrd_len ? ", the initrd" : "",
+			(unsigned long long)((need - ram + (1 << 20) - 1) >>
+					     20),
+			(unsigned long long)(ram_size >> 20));
 	return 0;
 too_big:
 	return err_set(err, errlen, -ENOMEM,
@@ -126,8 +129,7 @@ too_big:
 /* The guest's RAM: every region but the hotplug one (virtio-mem announces
  * that), adjacent ones merged. */
 static int arm64_boot_dtb_memory(const struct guest_mem *gm,
-				 struct dtb_config *c, char *err,
-				 size_t errlen)
+				 struct dtb_config *c, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < gm->nr; i++) {
 		const struct region *r = &gm->regions[i];
@@ -164,8 +166,8 @@ int arm64_boot_dtb_config(const struct guest_mem *gm, const char *cmdline,
 	if (ret)
 		return ret;
 	c->gic = gic_version == 3 ? DTB_GIC_V3 : DTB_GIC_V2;
-	c->gic_dist = (struct dtb_range){LAYOUT_GIC_DIST_ADDR,
-					 LAYOUT_GIC_DIST_SIZE};
+	c->gic_dist =
+		(struct dtb_range){LAYOUT_GIC_DIST_ADDR, LAYOUT_GIC_DIST_SIZE};
 	if (c->gic == DTB_GIC_V3)
 		c->gic_cpu = (struct dtb_range){
 			LAYOUT_GIC_REDIST_ADDR,

@@ -37,8 +37,9 @@ struct arm64_image {
  * an x86 bzImage), a big-endian kernel, image_size 0 (pre-3.17 kernels),
  * or a file longer than image_size.
  */
-int arm64_boot_parse_image(const uint8_t *hdr, size_t hdr_len, uint64_t file_len,
-		      struct arm64_image *out, char *err, size_t errlen)
+int arm64_boot_parse_image(const uint8_t *hdr, size_t hdr_len,
+			   uint64_t file_len, struct arm64_image *out,
+			   char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /* Where everything goes (guest-physical). */

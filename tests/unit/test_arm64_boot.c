@@ -68,7 +68,10 @@ START_TEST(ab_parse_rejects)
 		const char *bytes; /* at offset 0 */
 		const char *why;
 	} notimage[] = {
-		{"vmlinux ELF", "\x7f" "ELF\x02\x01\x01", "not an arm64 kernel Image"},
+		{"vmlinux ELF",
+		 "\x7f"
+		 "ELF\x02\x01\x01",
+		 "not an arm64 kernel Image"},
 		{"Image.gz", "\x1f\x8b\x08\x00", "not an arm64 kernel Image"},
 		{"EFI zboot", "MZ\0\0zimg", "not an arm64 kernel Image"},
 	};
@@ -95,9 +98,9 @@ START_TEST(ab_parse_rejects)
 			 -ENOEXEC);
 	/* A file shorter than the header. */
 	ab_header(h, 0, 10 * MiB, 0xa);
-	ck_assert_int_eq(arm64_boot_parse_image(h, 40, 40, &img, err,
-						sizeof(err)),
-			 -ENOEXEC);
+	ck_assert_int_eq(
+		arm64_boot_parse_image(h, 40, 40, &img, err, sizeof(err)),
+		-ENOEXEC);
 	/* Big-endian kernel. */
 	ab_header(h, 0, 10 * MiB, 0xb);
 	err[0] = 0;
@@ -179,8 +182,8 @@ START_TEST(ab_plan)
 			 0);
 	img.image_size = 10 * MiB;
 	ck_assert_int_lt(arm64_boot_plan(2 * GiB, 512 * MiB, &img,
-					 UINT64_MAX - 2 * GiB, 64 << 10, &p, err,
-					 sizeof(err)),
+					 UINT64_MAX - 2 * GiB, 64 << 10, &p,
+					 err, sizeof(err)),
 			 0);
 	ck_assert_int_lt(arm64_boot_plan(UINT64_MAX - MiB, 512 * MiB, &img, 0,
 					 64 << 10, &p, err, sizeof(err)),
