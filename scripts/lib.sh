@@ -52,6 +52,18 @@ mv_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# mv_arch [NAME]: prints the canonical guest architecture, x86 or arm64, for
+# NAME (x86, x86_64, amd64, arm64, aarch64); empty NAME means the host's.
+mv_arch() {
+	local a=${1:-}
+	[ -n "$a" ] || a=$(uname -m)
+	case "$a" in
+	x86 | x86_64 | amd64) printf 'x86\n' ;;
+	arm64 | aarch64) printf 'arm64\n' ;;
+	*) die "unknown architecture '$a': use x86 or arm64" ;;
+	esac
+}
+
 # need_cmd CMD PACKAGE: dies unless CMD is on PATH.
 need_cmd() {
 	command -v "$1" >/dev/null 2>&1 ||
@@ -90,7 +102,17 @@ newc_node() {
 	head -c "$pad" /dev/zero
 }
 
-# busybox_path: prints the path of Debian's static busybox or dies.
+# busybox_for ARCH: prints the path of Debian's static busybox for ARCH (x86
+# or arm64) or dies: the host's own (busybox_path) or busybox_foreign's.
+busybox_for() {
+	if [ "$(mv_arch "$1")" != "$(mv_arch)" ]; then
+		busybox_foreign "$(mv_arch "$1")"
+	else
+		busybox_path
+	fi
+}
+
+# busybox_path: prints the path of the host's Debian static busybox or dies.
 busybox_path() {
 	local bb
 	bb=$(dpkg-query -L busybox-static 2>/dev/null | grep -m1 '/bin/busybox$') ||
@@ -99,11 +121,75 @@ busybox_path() {
 	printf '%s\n' "$bb"
 }
 
-# stage_busybox BUSYBOX DIR: copies busybox to DIR/bin/busybox with one
-# relative symlink per applet (busybox --install -s would point them at the
-# host's path).
+# busybox_foreign ARCH: prints the path of Debian's busybox-static for a
+# foreign ARCH (arm64 on an x86 host), fetched with apt-get download and
+# cached as busybox-<arch>-<version>/busybox. Not installed with apt:
+# busybox-static:arm64 conflicts with the amd64 package the x86 tests need.
+# Offline, the newest cached one serves.
+busybox_foreign() {
+	local arch=$1 debarch cache ver dir tmp
+	case "$arch" in
+	arm64) debarch=arm64 ;;
+	x86) debarch=amd64 ;;
+	esac
+	cache=$(mv_cache_dir)
+	ver=$(apt-cache policy "busybox-static:$debarch" 2>/dev/null | awk '$1 == "Candidate:" {print $2}')
+	[ "$ver" != "(none)" ] || ver=
+	if [ -z "$ver" ]; then
+		dir=$(find "$cache" -maxdepth 1 -name "busybox-$arch-*" -type d ! -name '*.tmp.*' 2>/dev/null |
+			sort -V | tail -n1)
+		if [ -z "$dir" ] || [ ! -f "$dir/busybox" ]; then
+			die "apt-cache offers no busybox-static:$debarch and none is cached: run scripts/install-deps (it adds the $debarch architecture) or apt-get update"
+		fi
+		printf '%s\n' "$dir/busybox"
+		return
+	fi
+	dir=$cache/busybox-$arch-${ver//[:\/]/_}
+	if [ ! -f "$dir/busybox" ]; then
+		tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+		note "fetching busybox-static:$debarch $ver"
+		(cd "$tmp" && apt-get download -q "busybox-static:$debarch=$ver" >/dev/null 2>"$tmp/apt.err") || {
+			cat "$tmp/apt.err" >&2
+			rm -rf "$tmp"
+			die "apt-get download busybox-static:$debarch=$ver failed: check network access and run apt-get update"
+		}
+		dpkg-deb -x "$tmp"/*.deb "$tmp/x" || {
+			rm -rf "$tmp"
+			die "dpkg-deb could not unpack busybox-static:$debarch: delete $tmp and retry"
+		}
+		mkdir "$tmp/out"
+		[ -f "$tmp/x/bin/busybox" ] || {
+			rm -rf "$tmp"
+			die "busybox-static:$debarch has no /bin/busybox: check the package"
+		}
+		cp "$tmp/x/bin/busybox" "$tmp/out/busybox"
+		chmod 755 "$tmp/out/busybox"
+		printf 'busybox-static:%s %s\n' "$debarch" "$ver" >"$tmp/out/package"
+		publish_dir "$tmp/out" "$dir"
+		rm -rf "$tmp"
+	fi
+	printf '%s\n' "$dir/busybox"
+}
+
+# busybox_version BUSYBOX: prints the package version of a busybox_path
+# result (for cache hashes).
+busybox_version() {
+	local d
+	d=$(dirname "$1")
+	if [ -f "$d/package" ]; then
+		cut -d' ' -f2 "$d/package"
+	else
+		pkg_version busybox-static
+	fi
+}
+
+# stage_busybox BUSYBOX DIR [LISTER]: copies busybox to DIR/bin/busybox with
+# one relative symlink per applet (busybox --install -s would point them at
+# the host's path). LISTER is a busybox this host can run that lists the
+# applets (the host's own, when BUSYBOX is for another architecture: Debian
+# builds busybox-static with one configuration for all of them).
 stage_busybox() {
-	local applet
+	local applet lister=${3:-$1}
 	mkdir -p "$2/bin"
 	cp "$1" "$2/bin/busybox"
 	chmod 755 "$2/bin/busybox"
@@ -112,6 +198,6 @@ stage_busybox() {
 		busybox | */*) continue ;;
 		esac
 		ln -s busybox "$2/bin/$applet"
-	done < <("$1" --list)
-	[ -L "$2/bin/sh" ] || die "busybox at $1 has no sh applet: install Debian's busybox-static"
+	done < <("$lister" --list)
+	[ -L "$2/bin/sh" ] || die "busybox at $lister has no sh applet: install Debian's busybox-static"
 }

@@ -28,8 +28,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PREFIX		 "MICROVM-INIT "
-#define BOOT_TIMER_GPA	 0xC0000000UL
+#define PREFIX "MICROVM-INIT "
+/* The boot timer page: on x86 below the 32-bit PCI hole, on arm64 in the
+ * MMIO window below RAM (arch/arm64/layout.h). */
+#if defined(__aarch64__)
+#define BOOT_TIMER_GPA 0x0A000000UL
+#else
+#define BOOT_TIMER_GPA 0xC0000000UL
+#endif
 #define BOOT_TIMER_MAGIC 123
 #define MAX_CMDLINE	 4096
 #define MAX_NAME	 64
@@ -85,8 +91,8 @@ static void mount_one(const char *src, const char *dir, const char *type)
 		say("mount %s on %s failed: %s", type, dir, strerror(errno));
 }
 
-/* The boot timer: a byte 123 written at guest physical 0xC0000000 tells the
- * VMM that init has started (the Firecracker convention). */
+/* The boot timer: a byte 123 written at guest physical BOOT_TIMER_GPA tells
+ * the VMM that init has started (the Firecracker convention). */
 static void boot_timer(void)
 {
 	volatile uint8_t *p;
