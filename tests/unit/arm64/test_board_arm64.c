@@ -217,8 +217,8 @@ START_TEST(arm64_board_full)
 		 CLI_DEFAULT_CMDLINE);
 	ck_assert_str_eq(bt_board.cmdline, want);
 	ck_assert_ptr_null(strstr(bt_board.cmdline, "virtio_mmio"));
-	ck_assert_ptr_nonnull(strstr(bt_board.cmdline,
-				     "earlycon=uart8250,mmio,0x9000000"));
+	ck_assert_ptr_nonnull(
+		strstr(bt_board.cmdline, "earlycon=uart8250,mmio,0x9000000"));
 	ck_assert_ptr_null(strstr(bt_board.cmdline, "i8042"));
 	board_free(&bt_board);
 	bt_disks_rm();
