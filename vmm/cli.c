@@ -84,8 +84,7 @@ void cli_usage(FILE *f)
 		"       microvm ctl SOCKET ping|pause|resume|snapshot DIR|"
 		"balloon ...\n"
 		"\n"
-		"  --kernel FILE        vmlinux (ELF, PVH or 64-bit entry) or "
-		"bzImage\n"
+		"  --kernel FILE        " ARCH_KERNEL_HELP "\n"
 		"  --initrd FILE        initial ramdisk (cpio, optionally "
 		"compressed)\n"
 		"  --cmdline STR        kernel command line (replaces the "
@@ -892,7 +891,7 @@ static int cli_check(struct cli_opts *o, const char *conflict, char *err,
 	}
 	if (!o->kernel && !o->restore) {
 		snprintf(err, errlen,
-			 "no kernel given: use --kernel vmlinux (or bzImage)");
+			 "no kernel given: use --kernel " ARCH_KERNEL_FILES);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {

@@ -12,6 +12,10 @@
 	"console=ttyS0 reboot=k panic=1 nomodule " \
 	"earlycon=uart8250,mmio,0x9000000 swiotlb=noforce cryptomgr.notests"
 
+/* What --kernel takes (microvm --help, the missing-kernel error). */
+#define ARCH_KERNEL_HELP  "arm64 kernel Image (arch/arm64/boot/Image)"
+#define ARCH_KERNEL_FILES "Image (arch/arm64/boot/Image)"
+
 struct arch_vm {
 	int vm_fd;	 /* not owned */
 	int gic_fd;	 /* the vGIC device, -1 until created */

@@ -13,6 +13,10 @@
 	"console=ttyS0 reboot=k panic=1 nomodule i8042.noaux i8042.nomux " \
 	"i8042.nopnp i8042.dumbkbd swiotlb=noforce cryptomgr.notests"
 
+/* What --kernel takes (microvm --help, the missing-kernel error). */
+#define ARCH_KERNEL_HELP  "vmlinux (ELF, PVH or 64-bit entry) or bzImage"
+#define ARCH_KERNEL_FILES "vmlinux (or bzImage)"
+
 struct arch_vm {
 	struct kvm_cpuid2 *supported_cpuid; /* owned; NULL until opened */
 };

@@ -85,6 +85,37 @@ START_TEST(layout_around_gap)
 }
 END_TEST
 
+/* arm64: RAM from 2 GiB, everything below it devices. The "gap" is
+ * [0, 2 GiB): every zone of every page policy goes above it, contiguous
+ * where their page sizes allow, none below. */
+START_TEST(layout_ram_from_2g)
+{
+	struct memmap_zone z[4] = {zone("base", 12 * 1024, REGION_PAGES_BASE),
+				   zone("thp", 6 * MiB, REGION_PAGES_THP),
+				   zone("h2m", 4 * MiB, REGION_PAGES_HUGE),
+				   zone("h1g", 1 * GiB, REGION_PAGES_HUGE1G)};
+	struct memmap_piece pc[8];
+
+	ck_assert_int_eq(
+		memmap_layout(z, 4, 0, 2 * GiB, pc, 8, err, sizeof(err)), 4);
+	ck_assert_uint_eq(pc[0].gpa, 2 * GiB);
+	ck_assert_uint_eq(pc[0].size, 12 * 1024);
+	ck_assert_uint_eq(pc[1].gpa, 2 * GiB + 2 * MiB);
+	ck_assert_uint_eq(pc[1].size, 6 * MiB);
+	ck_assert_uint_eq(pc[2].gpa, 2 * GiB + 8 * MiB);
+	ck_assert_uint_eq(pc[2].size, 4 * MiB);
+	ck_assert_uint_eq(pc[3].gpa, 3 * GiB);
+	ck_assert_uint_eq(pc[3].size, 1 * GiB);
+	for (int i = 0; i < 4; i++)
+		ck_assert_uint_eq(pc[i].zone, (unsigned)i);
+	/* One zone of 1G pages: exactly at 2 GiB, in one piece. */
+	ck_assert_int_eq(
+		memmap_layout(&z[3], 1, 0, 2 * GiB, pc, 8, err, sizeof(err)),
+		1);
+	ck_assert_uint_eq(pc[0].gpa, 2 * GiB);
+}
+END_TEST
+
 START_TEST(layout_alignment)
 {
 	struct memmap_zone z[3] = {zone("small", 12 * 1024, REGION_PAGES_BASE),
@@ -547,6 +578,7 @@ Suite *memmap_suite(void)
 
 	tcase_add_test(tc, layout_around_gap);
 	tcase_add_test(tc, layout_alignment);
+	tcase_add_test(tc, layout_ram_from_2g);
 	tcase_add_test(tc, build_two_zones_congruent);
 	tcase_add_test(tc, build_short_pool_second_zone);
 	tcase_add_test(tc, build_later_failure_releases);
