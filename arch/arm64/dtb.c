@@ -169,9 +169,11 @@ static int check_cpus(const struct dtb_config *c, char *err, size_t errlen)
 			       DTB_MAX_CPUS);
 	if (c->gic == DTB_GIC_V2 && c->nr_cpus > DTB_GICV2_MAX_CPUS)
 		return err_set(err, errlen, -EINVAL,
-			       "device tree: %u CPUs with a GICv2, which "
-			       "reaches at most %d",
-			       c->nr_cpus, DTB_GICV2_MAX_CPUS);
+			       "device tree: %u CPUs with a GICv2 (this "
+			       "host's KVM has no GICv3), which reaches at "
+			       "most %d: use --cpus %d or fewer",
+			       c->nr_cpus, DTB_GICV2_MAX_CPUS,
+			       DTB_GICV2_MAX_CPUS);
 	for (i = 0; i < c->nr_cpus; i++) {
 		uint64_t r = cpu_reg(c, i);
 

@@ -8,9 +8,10 @@
 # Needs: MICROVM, KERNEL (the arm64 Image), INITRD, a writable TMPDIR.
 KERNEL=${KERNEL:-${VMLINUX:-}}
 : "${MICROVM:?}" "${KERNEL:?}" "${INITRD:?}"
-echo "BOOT-EXPECT arm64-gicv2"
+echo "BOOT-EXPECT arm64-gicv2 arm64-gicv2-9cpus"
 if [ "${ARCH:-arm64}" != arm64 ]; then
 	echo "BOOT-TEST arm64-gicv2 SKIP an arm64 case, and ARCH is $ARCH"
+	echo "BOOT-TEST arm64-gicv2-9cpus SKIP an arm64 case, and ARCH is $ARCH"
 	exit 0
 fi
 log=${TMPDIR:-/tmp}/microvm-gicv2.$$.log
@@ -30,5 +31,17 @@ elif ! grep -q 'MICROVM-INIT cpus=2' "$log" || ! grep -q 'MICROVM-INIT done' "$l
 	tail -n 20 "$log" | sed 's/^/  arm64-gicv2| /'
 else
 	echo "BOOT-TEST arm64-gicv2 PASS GICv2 in the device tree, 2 CPUs up, init done, $(grep -o 'guest boot time: [0-9]* ms wall' "$log")"
+fi
+# More vCPUs than a GICv2 serves: one clear line, exit 1, before any runs.
+if [ "$gic" = GICv2 ]; then
+	timeout 60 "$MICROVM" --kernel "$KERNEL" --initrd "$INITRD" --mem 256M --cpus 9 </dev/null >"$log" 2>&1
+	rc=$?
+	if [ $rc -eq 1 ] && [ "$(grep -c 'microvm: error' "$log")" = 1 ] && grep -q 'at most 8: use --cpus 8 or fewer' "$log"; then
+		echo "BOOT-TEST arm64-gicv2-9cpus PASS exit 1: $(grep 'microvm: error' "$log")"
+	else
+		echo "BOOT-TEST arm64-gicv2-9cpus FAIL exit $rc, want 1 and one line naming the 8-vCPU limit: $(tail -n 3 "$log" | tr '\n' ' ')"
+	fi
+else
+	echo "BOOT-TEST arm64-gicv2-9cpus SKIP the host offers a GICv3 (${gic:-no GIC line})"
 fi
 rm -f "$log"
