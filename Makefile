@@ -61,7 +61,8 @@ LIB := $(BUILD)/libmicrovm.a
 
 # Tests of one arch's code live in tests/unit/ARCH/.
 UNIT_SRCS := $(wildcard tests/unit/test_*.c tests/unit/$(ARCH)/test_*.c)
-UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/main.o \
+	$(BUILD)/tests/unit/board_fixture.o
 # The arm64 device tree builder and boot plan are portable C with no KVM:
 # the unit tests build and test them on every host (libfdt). Left out when
 # LIB has them.

@@ -18,156 +18,9 @@
 
 #include "devices/serial8250.h"
 #include "tests/harness/harness.h"
+#include "tests/unit/board_fixture.h"
 #include "vmm/board.h"
 #include "vmm/cli.h"
-
-#define BT_MAX 64
-
-/* What the fake VM and loop saw. */
-struct bt_fake {
-	int irqfd_ok;	/* irqfd hands out eventfds (else -ENOSYS) */
-	int ioevent_ok; /* ioeventfd accepts (else -ENOSYS) */
-	int watch_fail; /* fail the watch call with this number (1-based) */
-	unsigned irq_sets, last_gsi;
-	int last_level;
-	void *irq_opaque;
-	unsigned nr_irqfd;
-	unsigned irqfd_gsi[BT_MAX];
-	int irqfd_fd[BT_MAX];
-	unsigned nr_ioevent;
-	int ioevent_fd[BT_MAX];
-	uint64_t ioevent_addr[BT_MAX];
-	unsigned ioevent_len[BT_MAX];
-	unsigned nr_watch;
-	struct event_source watched[BT_MAX];
-	unsigned resets;
-};
-
-static struct bt_fake fake;
-static struct bt_fake vm_token; /* what the board must pass as `vm` */
-
-static void bt_irq_line(void *vm, unsigned gsi, int level)
-{
-	fake.irq_opaque = vm;
-	fake.irq_sets++;
-	fake.last_gsi = gsi;
-	fake.last_level = level;
-}
-
-static int bt_irqfd(void *vm, unsigned gsi)
-{
-	int fd;
-
-	ck_assert_ptr_eq(vm, &vm_token);
-	if (!fake.irqfd_ok)
-		return -ENOSYS;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ck_assert_int_ge(fd, 0);
-	fake.irqfd_gsi[fake.nr_irqfd] = gsi;
-	fake.irqfd_fd[fake.nr_irqfd++] = fd;
-	return fd;
-}
-
-static int bt_ioeventfd(void *vm, int fd, uint64_t addr, unsigned len)
-{
-	ck_assert_ptr_eq(vm, &vm_token);
-	if (!fake.ioevent_ok)
-		return -ENOSYS;
-	fake.ioevent_fd[fake.nr_ioevent] = fd;
-	fake.ioevent_addr[fake.nr_ioevent] = addr;
-	fake.ioevent_len[fake.nr_ioevent++] = len;
-	return 0;
-}
-
-static int bt_watch(void *opaque, const struct event_source *s)
-{
-	ck_assert_ptr_eq(opaque, &fake);
-	if (fake.watch_fail && fake.nr_watch + 1 == (unsigned)fake.watch_fail)
-		return -ENOSPC;
-	ck_assert_uint_lt(fake.nr_watch, BT_MAX);
-	fake.watched[fake.nr_watch++] = *s;
-	return 0;
-}
-
-static void bt_reset(void *opaque)
-{
-	ck_assert_ptr_eq(opaque, &fake);
-	fake.resets++;
-}
-
-static const struct board_hooks bt_hooks = {
-	.vm = &vm_token,
-	.irq_line = bt_irq_line,
-	.irqfd = bt_irqfd,
-	.ioeventfd = bt_ioeventfd,
-	.opaque = &fake,
-	.watch = bt_watch,
-	.reset = bt_reset,
-};
-
-static struct guest_mem bt_gm;
-static struct bus bt_pio, bt_mmio;
-static struct board bt_board;
-static char bt_err[512];
-static char bt_disk[2][64];
-
-/* Two small disk images. */
-static void bt_disks(void)
-{
-	char zero[4096] = {0};
-
-	for (unsigned i = 0; i < 2; i++) {
-		int fd;
-
-		snprintf(bt_disk[i], sizeof(bt_disk[i]),
-			 "/tmp/microvm-board-XXXXXX");
-		fd = mkstemp(bt_disk[i]);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(write(fd, zero, sizeof(zero)),
-				 (ssize_t)sizeof(zero));
-		close(fd);
-	}
-}
-
-static void bt_disks_rm(void)
-{
-	for (unsigned i = 0; i < 2; i++)
-		unlink(bt_disk[i]);
-}
-
-/* cli_parse "microvm" + the NULL-terminated arguments into *o. */
-static void bt_parse(struct cli_opts *o, const char *first, ...)
-{
-	char *argv[40];
-	const char *a;
-	va_list ap;
-	int n = 0;
-
-	unsetenv("MICROVM_NO_IOEVENTFD");
-	unsetenv("MICROVM_NO_IRQFD");
-	argv[n++] = (char *)(uintptr_t) "microvm";
-	va_start(ap, first);
-	for (a = first; a && n < 39; a = va_arg(ap, const char *))
-		argv[n++] = (char *)(uintptr_t)a;
-	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_msg(cli_parse(n, argv, o, bt_err, sizeof(bt_err)) == 0, "%s",
-		      bt_err);
-}
-
-/* A fresh board, buses and fakes; returns board_build's result. */
-static int bt_build(const struct cli_opts *o)
-{
-	memset(&fake, 0, sizeof(fake));
-	fake.irqfd_ok = fake.ioevent_ok = 1;
-	guest_mem_init(&bt_gm);
-	bus_init(&bt_pio, "pio");
-	bus_init(&bt_mmio, "mmio");
-	board_init(&bt_board);
-	memset(bt_err, 0, sizeof(bt_err));
-	return board_build(&bt_board, o, &bt_gm, &bt_pio, &bt_mmio, &bt_hooks,
-			   1000, 2000, bt_err, sizeof(bt_err));
-}
 
 static const char *bt_name(const struct bus *b, uint64_t addr)
 {
@@ -193,7 +46,7 @@ START_TEST(arm64_board_full)
 
 		ck_assert_ptr_nonnull(d);
 		ck_assert_uint_eq(d->base, base);
-		ck_assert_uint_eq(fake.irqfd_gsi[i], 16 + i);
+		ck_assert_uint_eq(bt_seen.irqfd_gsi[i], 16 + i);
 	}
 	ck_assert_str_eq(bt_name(&bt_mmio, 0x0a001000ULL), "virtio-blk0");
 	ck_assert_str_eq(bt_name(&bt_mmio, 0x0a003000ULL), "virtio-rng");
@@ -209,9 +62,9 @@ START_TEST(arm64_board_full)
 	 * transmitter-empty interrupt (IER bit 1). */
 	v = 0x02;
 	serial8250_ops.write(&bt_board.serial, 1, &v, 1);
-	ck_assert_uint_ge(fake.irq_sets, 1);
-	ck_assert_uint_eq(fake.last_gsi, 1);
-	ck_assert_ptr_eq(fake.irq_opaque, &vm_token);
+	ck_assert_uint_ge(bt_seen.irq_sets, 1);
+	ck_assert_uint_eq(bt_seen.last_gsi, 1);
+	ck_assert_ptr_eq(bt_seen.irq_opaque, &bt_vm_token);
 	/* The command line is the user's plus root=: no virtio fragment. */
 	snprintf(want, sizeof(want), "%s root=/dev/vda rw",
 		 CLI_DEFAULT_CMDLINE);

@@ -1,6 +1,6 @@
 /*
  * The board (vmm/board.h) built from a parsed command line without KVM:
- * fake hooks record the interrupt routing, ioeventfd/irqfd requests and
+ * bt_seen hooks record the interrupt routing, ioeventfd/irqfd requests and
  * the event sources handed to the loop. Checks the virtio slots and IRQs,
  * the legacy devices on their ports, the command line fragments, and the
  * error paths (too many devices, a command line too long, a device that
@@ -17,156 +17,9 @@
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+#include "tests/unit/board_fixture.h"
 #include "vmm/board.h"
 #include "vmm/cli.h"
-
-#define BT_MAX 64
-
-/* What the fake VM and loop saw. */
-struct bt_fake {
-	int irqfd_ok;	/* irqfd hands out eventfds (else -ENOSYS) */
-	int ioevent_ok; /* ioeventfd accepts (else -ENOSYS) */
-	int watch_fail; /* fail the watch call with this number (1-based) */
-	unsigned irq_sets, last_gsi;
-	int last_level;
-	void *irq_opaque;
-	unsigned nr_irqfd;
-	unsigned irqfd_gsi[BT_MAX];
-	int irqfd_fd[BT_MAX];
-	unsigned nr_ioevent;
-	int ioevent_fd[BT_MAX];
-	uint64_t ioevent_addr[BT_MAX];
-	unsigned ioevent_len[BT_MAX];
-	unsigned nr_watch;
-	struct event_source watched[BT_MAX];
-	unsigned resets;
-};
-
-static struct bt_fake fake;
-static struct bt_fake vm_token; /* what the board must pass as `vm` */
-
-static void bt_irq_line(void *vm, unsigned gsi, int level)
-{
-	fake.irq_opaque = vm;
-	fake.irq_sets++;
-	fake.last_gsi = gsi;
-	fake.last_level = level;
-}
-
-static int bt_irqfd(void *vm, unsigned gsi)
-{
-	int fd;
-
-	ck_assert_ptr_eq(vm, &vm_token);
-	if (!fake.irqfd_ok)
-		return -ENOSYS;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ck_assert_int_ge(fd, 0);
-	fake.irqfd_gsi[fake.nr_irqfd] = gsi;
-	fake.irqfd_fd[fake.nr_irqfd++] = fd;
-	return fd;
-}
-
-static int bt_ioeventfd(void *vm, int fd, uint64_t addr, unsigned len)
-{
-	ck_assert_ptr_eq(vm, &vm_token);
-	if (!fake.ioevent_ok)
-		return -ENOSYS;
-	fake.ioevent_fd[fake.nr_ioevent] = fd;
-	fake.ioevent_addr[fake.nr_ioevent] = addr;
-	fake.ioevent_len[fake.nr_ioevent++] = len;
-	return 0;
-}
-
-static int bt_watch(void *opaque, const struct event_source *s)
-{
-	ck_assert_ptr_eq(opaque, &fake);
-	if (fake.watch_fail && fake.nr_watch + 1 == (unsigned)fake.watch_fail)
-		return -ENOSPC;
-	ck_assert_uint_lt(fake.nr_watch, BT_MAX);
-	fake.watched[fake.nr_watch++] = *s;
-	return 0;
-}
-
-static void bt_reset(void *opaque)
-{
-	ck_assert_ptr_eq(opaque, &fake);
-	fake.resets++;
-}
-
-static const struct board_hooks bt_hooks = {
-	.vm = &vm_token,
-	.irq_line = bt_irq_line,
-	.irqfd = bt_irqfd,
-	.ioeventfd = bt_ioeventfd,
-	.opaque = &fake,
-	.watch = bt_watch,
-	.reset = bt_reset,
-};
-
-static struct guest_mem bt_gm;
-static struct bus bt_pio, bt_mmio;
-static struct board bt_board;
-static char bt_err[512];
-static char bt_disk[2][64];
-
-/* Two small disk images. */
-static void bt_disks(void)
-{
-	char zero[4096] = {0};
-
-	for (unsigned i = 0; i < 2; i++) {
-		int fd;
-
-		snprintf(bt_disk[i], sizeof(bt_disk[i]),
-			 "/tmp/microvm-board-XXXXXX");
-		fd = mkstemp(bt_disk[i]);
-		ck_assert_int_ge(fd, 0);
-		ck_assert_int_eq(write(fd, zero, sizeof(zero)),
-				 (ssize_t)sizeof(zero));
-		close(fd);
-	}
-}
-
-static void bt_disks_rm(void)
-{
-	for (unsigned i = 0; i < 2; i++)
-		unlink(bt_disk[i]);
-}
-
-/* cli_parse "microvm" + the NULL-terminated arguments into *o. */
-static void bt_parse(struct cli_opts *o, const char *first, ...)
-{
-	char *argv[40];
-	const char *a;
-	va_list ap;
-	int n = 0;
-
-	unsetenv("MICROVM_NO_IOEVENTFD");
-	unsetenv("MICROVM_NO_IRQFD");
-	argv[n++] = (char *)(uintptr_t) "microvm";
-	va_start(ap, first);
-	for (a = first; a && n < 39; a = va_arg(ap, const char *))
-		argv[n++] = (char *)(uintptr_t)a;
-	va_end(ap);
-	argv[n] = NULL;
-	ck_assert_msg(cli_parse(n, argv, o, bt_err, sizeof(bt_err)) == 0, "%s",
-		      bt_err);
-}
-
-/* A fresh board, buses and fakes; returns board_build's result. */
-static int bt_build(const struct cli_opts *o)
-{
-	memset(&fake, 0, sizeof(fake));
-	fake.irqfd_ok = fake.ioevent_ok = 1;
-	guest_mem_init(&bt_gm);
-	bus_init(&bt_pio, "pio");
-	bus_init(&bt_mmio, "mmio");
-	board_init(&bt_board);
-	memset(bt_err, 0, sizeof(bt_err));
-	return board_build(&bt_board, o, &bt_gm, &bt_pio, &bt_mmio, &bt_hooks,
-			   1000, 2000, bt_err, sizeof(bt_err));
-}
 
 /* Same, with the fakes already set up by the caller. */
 static int bt_build_keep(const struct cli_opts *o)
@@ -225,40 +78,41 @@ START_TEST(board_full)
 
 		ck_assert_uint_eq(d->base, base);
 		ck_assert_uint_eq(d->irq.gsi, 5 + i);
-		ck_assert_ptr_eq(d->irq.opaque, &vm_token);
+		ck_assert_ptr_eq(d->irq.opaque, &bt_vm_token);
 		ck_assert_str_eq(bt_name(&bt_mmio, base), names[i]);
 		ck_assert_str_eq(bt_name(&bt_mmio, base + 0xfff), names[i]);
 		/* irqfd: asked for this slot's gsi, handed to the device,
 		 * owned by the board. */
-		ck_assert_uint_eq(fake.irqfd_gsi[i], 5 + i);
-		ck_assert_int_eq(d->irq.irqfd, fake.irqfd_fd[i]);
-		ck_assert_int_eq(bt_board.irqfds[i], fake.irqfd_fd[i]);
+		ck_assert_uint_eq(bt_seen.irqfd_gsi[i], 5 + i);
+		ck_assert_int_eq(d->irq.irqfd, bt_seen.irqfd_fd[i]);
+		ck_assert_int_eq(bt_board.irqfds[i], bt_seen.irqfd_fd[i]);
 		/* ioeventfd: QueueNotify, 4 bytes, the device's notify fd. */
-		ck_assert_uint_eq(fake.ioevent_addr[i], base + 0x50);
-		ck_assert_uint_eq(fake.ioevent_len[i], 4);
-		ck_assert_int_eq(fake.ioevent_fd[i], virtio_mmio_event_fd(d));
+		ck_assert_uint_eq(bt_seen.ioevent_addr[i], base + 0x50);
+		ck_assert_uint_eq(bt_seen.ioevent_len[i], 4);
+		ck_assert_int_eq(bt_seen.ioevent_fd[i],
+				 virtio_mmio_event_fd(d));
 	}
-	ck_assert_uint_eq(fake.nr_irqfd, 4);
-	ck_assert_uint_eq(fake.nr_ioevent, 4);
+	ck_assert_uint_eq(bt_seen.nr_irqfd, 4);
+	ck_assert_uint_eq(bt_seen.nr_ioevent, 4);
 	ck_assert_str_eq(bt_name(&bt_mmio, 0xc0005000ULL), "(none)");
 
 	/* Watched: each transport's notify fd, level-triggered (its handler
 	 * drains it), and the balloon's stats timer right after the balloon.
 	 * Nothing else. */
-	ck_assert_uint_eq(fake.nr_watch, 5);
+	ck_assert_uint_eq(bt_seen.nr_watch, 5);
 	for (unsigned i = 0; i < 3; i++) {
-		ck_assert_int_eq(fake.watched[i].fd,
+		ck_assert_int_eq(bt_seen.watched[i].fd,
 				 virtio_mmio_event_fd(bt_board.vdevs[i]));
-		ck_assert_uint_eq(fake.watched[i].events, EPOLLIN);
-		ck_assert_ptr_eq(fake.watched[i].opaque, bt_board.vdevs[i]);
-		ck_assert_ptr_nonnull(fake.watched[i].handle);
+		ck_assert_uint_eq(bt_seen.watched[i].events, EPOLLIN);
+		ck_assert_ptr_eq(bt_seen.watched[i].opaque, bt_board.vdevs[i]);
+		ck_assert_ptr_nonnull(bt_seen.watched[i].handle);
 	}
-	ck_assert_int_eq(fake.watched[3].fd,
+	ck_assert_int_eq(bt_seen.watched[3].fd,
 			 virtio_mmio_event_fd(bt_board.vdevs[3]));
-	ck_assert_int_eq(fake.watched[4].fd,
+	ck_assert_int_eq(bt_seen.watched[4].fd,
 			 virtio_balloon_timer_fd(bt_board.balloon));
-	ck_assert_int_ge(fake.watched[4].fd, 0);
-	ck_assert_uint_eq(fake.watched[4].events, EPOLLIN);
+	ck_assert_int_ge(bt_seen.watched[4].fd, 0);
+	ck_assert_uint_eq(bt_seen.watched[4].events, EPOLLIN);
 
 	/* The legacy devices. */
 	ck_assert_str_eq(bt_name(&bt_pio, 0x3f8), "serial8250");
@@ -272,14 +126,14 @@ START_TEST(board_full)
 	 * empty interrupt. */
 	v = 0x02;
 	serial8250_ops.write(&bt_board.serial, 1, &v, 1);
-	ck_assert_uint_ge(fake.irq_sets, 1);
-	ck_assert_uint_eq(fake.last_gsi, 4);
-	ck_assert_int_eq(fake.last_level, 1);
-	ck_assert_ptr_eq(fake.irq_opaque, &vm_token);
+	ck_assert_uint_ge(bt_seen.irq_sets, 1);
+	ck_assert_uint_eq(bt_seen.last_gsi, 4);
+	ck_assert_int_eq(bt_seen.last_level, 1);
+	ck_assert_ptr_eq(bt_seen.irq_opaque, &bt_vm_token);
 	/* The i8042's reset pulse (command 0xfe) reaches the VMM. */
 	v = 0xfe;
 	i8042_cmd_ops.write(&bt_board.i8042, 0, &v, 1);
-	ck_assert_uint_eq(fake.resets, 1);
+	ck_assert_uint_eq(bt_seen.resets, 1);
 
 	snprintf(want, sizeof(want),
 		 "%s virtio_mmio.device=4K@0xc0001000:5"
@@ -291,7 +145,7 @@ START_TEST(board_full)
 
 	board_free(&bt_board);
 	for (unsigned i = 0; i < 4; i++)
-		ck_assert(!bt_fd_open(fake.irqfd_fd[i]));
+		ck_assert(!bt_fd_open(bt_seen.irqfd_fd[i]));
 	ck_assert_ptr_null(bt_board.rng);
 	board_free(&bt_board); /* twice is fine */
 	bt_disks_rm();
@@ -309,8 +163,8 @@ START_TEST(board_hotplug)
 
 	bt_parse(&o, "--kernel", "k", "--balloon", "--mem-hotplug",
 		 "size=1G,pages=huge,plugged=256M", NULL);
-	memset(&fake, 0, sizeof(fake));
-	fake.irqfd_ok = fake.ioevent_ok = 1;
+	memset(&bt_seen, 0, sizeof(bt_seen));
+	bt_seen.irqfd_ok = bt_seen.ioevent_ok = 1;
 	guest_mem_init(&bt_gm);
 	bt_gm.nr = 2;
 	bt_gm.regions[0] = (struct region){
@@ -369,26 +223,26 @@ START_TEST(board_options)
 	ck_assert_msg(bt_build(&o) == 0, "%s", bt_err);
 	ck_assert_str_eq(bt_board.cmdline,
 			 "a=1 b=2 virtio_mmio.device=4K@0xc0001000:5");
-	ck_assert_uint_eq(fake.nr_irqfd, 0);
-	ck_assert_uint_eq(fake.nr_ioevent, 0);
+	ck_assert_uint_eq(bt_seen.nr_irqfd, 0);
+	ck_assert_uint_eq(bt_seen.nr_ioevent, 0);
 	ck_assert_int_eq(bt_board.vdevs[0]->irq.irqfd, -1);
 	ck_assert_int_eq(bt_board.irqfds[0], -1);
-	ck_assert_uint_eq(fake.nr_watch, 1);
+	ck_assert_uint_eq(bt_seen.nr_watch, 1);
 	ck_assert_str_eq(bt_name(&bt_mmio, 0xc0000000ULL), "(none)");
 	board_free(&bt_board);
 
 	/* The VM offers neither: same paths, and still one watch. */
 	snprintf(spec, sizeof(spec), "%s,ro", bt_disk[0]);
 	bt_parse(&o, "--kernel", "k", "--cmdline", "c", "--disk", spec, NULL);
-	memset(&fake, 0, sizeof(fake));
+	memset(&bt_seen, 0, sizeof(bt_seen));
 	ck_assert_msg(bt_build_keep(&o) == 0, "%s", bt_err);
 	ck_assert_str_eq(bt_board.cmdline,
 			 "c virtio_mmio.device=4K@0xc0001000:5 "
 			 "root=/dev/vda ro");
-	ck_assert_uint_eq(fake.nr_irqfd, 0);
-	ck_assert_uint_eq(fake.nr_ioevent, 0);
+	ck_assert_uint_eq(bt_seen.nr_irqfd, 0);
+	ck_assert_uint_eq(bt_seen.nr_ioevent, 0);
 	ck_assert_int_eq(bt_board.vdevs[0]->irq.irqfd, -1);
-	ck_assert_uint_eq(fake.nr_watch, 1);
+	ck_assert_uint_eq(bt_seen.nr_watch, 1);
 	board_free(&bt_board);
 
 	/* Nothing but the legacy devices. */
@@ -396,7 +250,7 @@ START_TEST(board_options)
 	ck_assert_msg(bt_build(&o) == 0, "%s", bt_err);
 	ck_assert_str_eq(bt_board.cmdline, CLI_DEFAULT_CMDLINE);
 	ck_assert_uint_eq(bt_board.nr_vdevs, 0);
-	ck_assert_uint_eq(fake.nr_watch, 0);
+	ck_assert_uint_eq(bt_seen.nr_watch, 0);
 	ck_assert_uint_eq(bt_pio.nr, 3);
 	ck_assert_uint_eq(bt_mmio.nr, 0);
 	board_free(&bt_board);
@@ -515,28 +369,28 @@ START_TEST(board_device_errors)
 	ck_assert_ptr_nonnull(strstr(bt_err, "/nonexistent/microvm-disk"));
 	ck_assert_uint_eq(bt_board.nr_vdevs, 1);
 	ck_assert_uint_eq(bt_board.nr_disks, 1);
-	fd = fake.irqfd_fd[0];
+	fd = bt_seen.irqfd_fd[0];
 	ck_assert(bt_fd_open(fd));
 	board_free(&bt_board);
 	ck_assert(!bt_fd_open(fd));
 
 	/* The loop refuses the second source (the rng's). */
 	bt_parse(&o, "--kernel", "k", "--disk", bt_disk[0], "--rng", NULL);
-	memset(&fake, 0, sizeof(fake));
-	fake.irqfd_ok = fake.ioevent_ok = 1;
-	fake.watch_fail = 2;
+	memset(&bt_seen, 0, sizeof(bt_seen));
+	bt_seen.irqfd_ok = bt_seen.ioevent_ok = 1;
+	bt_seen.watch_fail = 2;
 	ck_assert_int_eq(bt_build_keep(&o), -ENOSPC);
 	ck_assert_str_eq(bt_err, "setting up virtio-rng: No space left on "
 				 "device");
 	ck_assert_uint_eq(bt_board.nr_vdevs, 2);
 	board_free(&bt_board);
-	for (unsigned i = 0; i < fake.nr_irqfd; i++)
-		ck_assert(!bt_fd_open(fake.irqfd_fd[i]));
+	for (unsigned i = 0; i < bt_seen.nr_irqfd; i++)
+		ck_assert(!bt_fd_open(bt_seen.irqfd_fd[i]));
 
 	/* The balloon's timer refused. */
 	bt_parse(&o, "--kernel", "k", "--balloon=stats=2", NULL);
-	memset(&fake, 0, sizeof(fake));
-	fake.watch_fail = 2;
+	memset(&bt_seen, 0, sizeof(bt_seen));
+	bt_seen.watch_fail = 2;
 	ck_assert_int_eq(bt_build_keep(&o), -ENOSPC);
 	ck_assert_str_eq(bt_err, "epoll_ctl: No space left on device");
 	board_free(&bt_board);
