@@ -50,7 +50,8 @@ static int bt_ioeventfd(void *vm, int fd, uint64_t addr, unsigned len)
 static int bt_watch(void *opaque, const struct event_source *s)
 {
 	ck_assert_ptr_eq(opaque, &bt_seen);
-	if (bt_seen.watch_fail && bt_seen.nr_watch + 1 == (unsigned)bt_seen.watch_fail)
+	if (bt_seen.watch_fail &&
+	    bt_seen.nr_watch + 1 == (unsigned)bt_seen.watch_fail)
 		return -ENOSPC;
 	ck_assert_uint_lt(bt_seen.nr_watch, BT_MAX);
 	bt_seen.watched[bt_seen.nr_watch++] = *s;
@@ -123,11 +124,15 @@ void bt_parse(struct cli_opts *o, const char *first, ...)
 		      bt_err);
 }
 
-/* A fresh board, buses and fakes; returns board_build's result. */
 int bt_build(const struct cli_opts *o)
 {
 	memset(&bt_seen, 0, sizeof(bt_seen));
 	bt_seen.irqfd_ok = bt_seen.ioevent_ok = 1;
+	return bt_build_keep(o);
+}
+
+int bt_build_keep(const struct cli_opts *o)
+{
 	guest_mem_init(&bt_gm);
 	bus_init(&bt_pio, "pio");
 	bus_init(&bt_mmio, "mmio");

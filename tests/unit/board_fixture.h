@@ -53,5 +53,7 @@ void bt_disks_rm(void);
 void bt_parse(struct cli_opts *o, const char *first, ...);
 /* A fresh board, buses and fakes; returns board_build's result. */
 int bt_build(const struct cli_opts *o);
+/* Same, with the fakes already set up by the caller. */
+int bt_build_keep(const struct cli_opts *o);
 
 #endif

@@ -21,18 +21,6 @@
 #include "vmm/board.h"
 #include "vmm/cli.h"
 
-/* Same, with the fakes already set up by the caller. */
-static int bt_build_keep(const struct cli_opts *o)
-{
-	guest_mem_init(&bt_gm);
-	bus_init(&bt_pio, "pio");
-	bus_init(&bt_mmio, "mmio");
-	board_init(&bt_board);
-	memset(bt_err, 0, sizeof(bt_err));
-	return board_build(&bt_board, o, &bt_gm, &bt_pio, &bt_mmio, &bt_hooks,
-			   1000, 2000, bt_err, sizeof(bt_err));
-}
-
 static int bt_fd_open(int fd)
 {
 	return fcntl(fd, F_GETFD) >= 0;
