@@ -14,6 +14,12 @@
 #       stdout and stderr in $T/NAME.log, killed after 20 s (124); the
 #       exit status in rc.
 #   one_error NAME  $T/NAME.log holds exactly one "microvm: error:" line.
+#   host_start NAME MICROVM-ARGS...  the hanging tiny kernel ($KHANG) in the
+#       background, output in $T/NAME.log; its pid in pid (and in
+#       host_pids) once it printed its line.
+#   host_stop  SIGTERM to $pid, and waits for it.
+#   host_kill_all  SIGKILL to every host_start'ed process (for EXIT traps).
+#   host_kib FIELD FILE  the kB value of "FIELD: N kB" in a /proc file.
 host_dir=$(dirname "$0")
 
 result() {
@@ -59,4 +65,28 @@ host_run() {
 
 one_error() {
 	[ "$(grep -c 'microvm: error:' "$T/$1.log")" -eq 1 ]
+}
+
+host_pids=
+host_start() {
+	host_log=$T/$1.log
+	shift
+	"$MICROVM" --kernel "$KHANG" "$@" </dev/null >"$host_log" 2>&1 &
+	pid=$!
+	host_pids="$host_pids $pid"
+	wait_hello "$host_log"
+}
+
+host_stop() {
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+host_kill_all() {
+	for host_p in $host_pids; do kill -KILL "$host_p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+
+host_kib() {
+	sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "$2"
 }

@@ -9,20 +9,18 @@
 set -u
 : "${MICROVM:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-hotplug.XXXXXX")
-pids=()
 # shellcheck source=scripts/hugepool.sh
 . "$(dirname "$0")/../../scripts/hugepool.sh"
 cleanup() {
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	host_kill_all
 	wait 2>/dev/null
 	hugepool_restore
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
-result() {
-	echo "BOOT-TEST $*"
-}
+# shellcheck source=tests/boot/host.sh
+. "$(dirname "$0")/host.sh"
 
 names="hotplug-bad-options hotplug-ctl-usage hotplug-huge-noreserve hotplug-base-unpopulated"
 echo "BOOT-EXPECT $names"
@@ -78,33 +76,6 @@ if ! why=$(sh "$(dirname "$0")/../tiny/build.sh" "$T" 2>&1); then
 fi
 KHANG=$T/tiny1.elf
 
-wait_hello() {
-	local i=0
-	while [ $i -lt 100 ] && ! grep -q "PVH-TINY hello" "$1" 2>/dev/null; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-
-# start NAME MICROVM-ARGS...: the hanging tiny kernel in the background.
-start() {
-	local name=$1
-	shift
-	"$MICROVM" --kernel "$KHANG" "$@" </dev/null >"$T/$name.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	wait_hello "$T/$name.log"
-}
-
-stop() {
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-kib() {
-	sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "$2"
-}
-
 # --- hugetlb hotplug zone of 1G with a pool of 8M: nothing reserved ---
 name=hotplug-huge-noreserve
 if ! hugepool_reserve huge 8 >/dev/null; then
@@ -113,7 +84,7 @@ else
 	free0=$(sed -n 's/^HugePages_Free:[[:space:]]*//p' /proc/meminfo)
 	rsvd0=$(sed -n 's/^HugePages_Rsvd:[[:space:]]*//p' /proc/meminfo)
 	S=$T/$name.sock
-	start $name --mem 256M --verbose --control-socket "$S" \
+	host_start $name --mem 256M --verbose --control-socket "$S" \
 		--mem-hotplug size=1G,pages=huge,plugged=128M,id=hp
 	rsvd1=$(sed -n 's/^HugePages_Rsvd:[[:space:]]*//p' /proc/meminfo)
 	st1=$("$MICROVM" ctl "$S" mem stats 2>&1)
@@ -124,7 +95,7 @@ else
 	big=$("$MICROVM" ctl "$S" mem set 2048 2>&1)
 	big_rc=$?
 	st2=$("$MICROVM" ctl "$S" mem stats 2>&1)
-	stop
+	host_stop
 	# RAM ends at 256M: the region starts there (128M aligned), 1G.
 	if printf '%s' "$st1" | grep -q '"requested_mib":128,"plugged_mib":0,"driver_ok":false,"region_addr":268435456,"region_mib":1024,"usable_mib":1024,"block_bytes":2097152,"page_bytes":2097152,' &&
 		[ "$set_rc" -eq 0 ] && printf '%s' "$st2" | grep -q '"requested_mib":512,' &&
@@ -142,9 +113,9 @@ fi
 
 # --- base hotplug zone of 4G: mapped, not populated (RSS stays small) ---
 name=hotplug-base-unpopulated
-start $name --mem 128M --mem-hotplug size=4G
-rss=$(kib VmRSS "/proc/$pid/status")
-stop
+host_start $name --mem 128M --mem-hotplug size=4G
+rss=$(host_kib VmRSS "/proc/$pid/status")
+host_stop
 if [ -n "${rss:-}" ] && [ "$rss" -lt 524288 ]; then
 	result "$name" PASS "VmRSS $rss kB with a 4G hotplug zone"
 else

@@ -7,11 +7,10 @@
 set -u
 : "${MICROVM:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-zones.XXXXXX")
-pids=()
 # shellcheck source=scripts/hugepool.sh
 . "$(dirname "$0")/../../scripts/hugepool.sh"
 cleanup() {
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	host_kill_all
 	wait 2>/dev/null
 	hugepool_restore
 	rm -rf "$T"
@@ -28,26 +27,6 @@ fail() {
 	sed "s/^/  $1| /" "$T/$1.log" 2>/dev/null | tail -n 8
 }
 
-# start NAME MICROVM-ARGS...: the hanging tiny kernel in the background,
-# its pid in $pid once the guest runs.
-start() {
-	local name=$1
-	shift
-	"$MICROVM" --kernel "$KHANG" "$@" </dev/null >"$T/$name.log" 2>&1 &
-	pid=$!
-	pids+=("$pid")
-	wait_hello "$T/$name.log"
-}
-
-stop() {
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
-
-# kib FIELD FILE: the kB value of "FIELD: N kB" in a /proc status file.
-kib() {
-	sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "$2"
-}
 
 # --- two zones side by side: hugetlb and base, each really backed so ---
 name=zones-backing
@@ -92,10 +71,10 @@ fi
 
 # --- lock=on: populated and locked at start, VmLck shows it ---
 name=zones-lock-vmlck
-start $name --mem-zone size=64M,lock=on --stats-json "$T/$name.json"
-lck=$(kib VmLck "/proc/$pid/status")
-rss=$(kib VmRSS "/proc/$pid/status")
-stop
+host_start $name --mem-zone size=64M,lock=on --stats-json "$T/$name.json"
+lck=$(host_kib VmLck "/proc/$pid/status")
+rss=$(host_kib VmRSS "/proc/$pid/status")
+host_stop
 if [ "${lck:-0}" -ge 65536 ] && [ "${rss:-0}" -ge 65536 ] &&
 	grep -q '"locked_bytes":67108864,"bytes_4k":67108864,' "$T/$name.json"; then
 	result "$name" PASS "VmLck $lck kB, VmRSS $rss kB for a 64M locked zone"
@@ -105,10 +84,10 @@ fi
 
 # --- lock=onfault: locked, but only what is touched is resident ---
 name=zones-lock-onfault
-start $name --mem-zone size=64M,lock=onfault
-lck=$(kib VmLck "/proc/$pid/status")
-rss=$(kib VmRSS "/proc/$pid/status")
-stop
+host_start $name --mem-zone size=64M,lock=onfault
+lck=$(host_kib VmLck "/proc/$pid/status")
+rss=$(host_kib VmRSS "/proc/$pid/status")
+host_stop
 if [ "${lck:-0}" -ge 65536 ] && [ "${rss:-65536}" -lt 32768 ]; then
 	result "$name" PASS "VmLck $lck kB, VmRSS $rss kB: locked on fault, not populated"
 else
@@ -121,11 +100,11 @@ if ! grep -qw 0 /sys/devices/system/node/has_memory 2>/dev/null &&
 	! grep -q '^0' /sys/devices/system/node/has_memory 2>/dev/null; then
 	result "$name" SKIP "no NUMA node 0 with memory in sysfs"
 else
-	start $name --mem-zone size=32M,host-node=0,prefault=on,id=n0 \
+	host_start $name --mem-zone size=32M,host-node=0,prefault=on,id=n0 \
 		--stats-json "$T/$name.json"
 	bound=$(grep -c 'bind:0 ' "/proc/$pid/numa_maps")
 	n0=$(grep 'bind:0 ' "/proc/$pid/numa_maps" | grep -o 'N0=[0-9]*' | head -1)
-	stop
+	host_stop
 	if [ "${bound:-0}" -ge 1 ] && [ "${n0#N0=}" -ge 8192 ] 2>/dev/null &&
 		grep -q '{"id":"n0",[^}]*}\],"bytes":33554432,"pages":"base","host_node":0,' "$T/$name.json"; then
 		result "$name" PASS "numa_maps: bind:0, $n0 pages on node 0; host_node 0 in the stats"
