@@ -6,6 +6,10 @@
 # host's. arch/$(ARCH)/ holds what differs; everything else is shared.
 HOST_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 ARCH ?= $(HOST_ARCH)
+# The names uname -m gives are taken too (ARCH=aarch64, ARCH=x86_64).
+override ARCH := $(patsubst aarch64,arm64,$(patsubst x86_64,x86,$(ARCH)))
+# Scripts the recipes run (run-vm, bench-boot, ...) read it too.
+export ARCH
 ifeq ($(filter x86 arm64,$(ARCH)),)
 $(error ARCH=$(ARCH): microvm builds for ARCH=x86 or ARCH=arm64)
 endif
