@@ -38,12 +38,69 @@ void console_restore_signal_safe(void)
 		ioctl(fd, TCSETS, &console_saved);
 }
 
-/* Restore, then let the default action run: SA_RESETHAND put it back. A
- * synchronous fault re-executes the faulting instruction and abort() raises
- * again by itself; a signal sent with kill() is raised again here. */
+/* "0x" and v in hex into p; returns the end. Async-signal-safe. */
+static char *console_hex(char *p, uint64_t v)
+{
+	char tmp[16];
+	int n = 0;
+
+	*p++ = '0';
+	*p++ = 'x';
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* One line on stderr before the process dies of a fatal signal, so a crash
+ * in a log (CI, a pipe) says what and where, not only the exit status. */
+static void console_crash_line(int sig, const siginfo_t *si)
+{
+	static const char *const names[] = {
+		[SIGSEGV] = "SIGSEGV", [SIGBUS] = "SIGBUS",
+		[SIGABRT] = "SIGABRT", [SIGFPE] = "SIGFPE",
+		[SIGILL] = "SIGILL",
+	};
+	char line[128], *p = line;
+	const char *name =
+		sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])) &&
+				names[sig]
+			? names[sig]
+			: "signal";
+	const char *head = "\nmicrovm: fatal: ", *at = " at address ";
+	int addr = sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
+		   sig == SIGILL;
+
+	while (*head)
+		*p++ = *head++;
+	while (*name)
+		*p++ = *name++;
+	if (si->si_code == SI_USER || si->si_code == SI_TKILL ||
+	    si->si_code == SI_QUEUE) {
+		at = " sent by another process";
+		addr = 0;
+	} else if (!addr) {
+		at = "";
+	}
+	while (*at)
+		*p++ = *at++;
+	if (addr)
+		p = console_hex(p, (uint64_t)(uintptr_t)si->si_addr);
+	*p++ = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)(p - line));
+}
+
+/* Report, restore, then let the default action run: SA_RESETHAND put it
+ * back. A synchronous fault re-executes the faulting instruction and
+ * abort() raises again by itself; a signal sent with kill() is raised
+ * again here. */
 static void console_fatal(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
+	console_crash_line(sig, si);
 	console_restore_signal_safe();
 	if (si->si_code == SI_USER || si->si_code == SI_TKILL ||
 	    si->si_code == SI_QUEUE)
@@ -64,19 +121,6 @@ static void console_arm_fatal(void)
 		sigaction(console_fatal_signals[i], &sa, NULL);
 }
 
-static void console_disarm_fatal(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(console_fatal_signals) /
-				       sizeof(console_fatal_signals[0]);
-	     i++)
-		sigaction(console_fatal_signals[i], &sa, NULL);
-}
-
 void console_open(struct console *c, int fd)
 {
 	struct termios t;
@@ -84,6 +128,8 @@ void console_open(struct console *c, int fd)
 
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	/* With or without a terminal: a crash says so on stderr. */
+	console_arm_fatal();
 	if (!isatty(fd))
 		return;
 	/* In the background the terminal is not ours to change or read. A
@@ -107,10 +153,8 @@ void console_open(struct console *c, int fd)
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
 	console_saved_fd = fd;
-	console_arm_fatal();
 	if (ioctl(fd, TCSETS, &t)) {
 		console_saved_fd = -1;
-		console_disarm_fatal();
 		return;
 	}
 	c->fd = fd;

@@ -22,7 +22,7 @@
 T=$(mktemp -d "${TMPDIR:-/tmp}/microvm-reliability.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
-names="console-pipe-closed sigterm-during-prefault stderr-pipe-full prefault-stops-at-exit oom-virtio-net oom-virtio-rng oom-virtio-balloon oom-control-socket"
+names="fatal-signal-reported console-pipe-closed sigterm-during-prefault stderr-pipe-full prefault-stops-at-exit oom-virtio-net oom-virtio-rng oom-virtio-balloon oom-control-socket"
 # shellcheck source=tests/boot/host.sh
 . "$(dirname "$0")/host.sh"
 host_begin "$names"
@@ -51,6 +51,23 @@ gone_within() {
 show() {
 	sed "s/^/  $1| /" "$2" | tail -n 8
 }
+
+# A fatal signal (here SIGSEGV sent with kill) without a terminal: one
+# "microvm: fatal:" line on stderr naming it, then death by that signal
+# (139), so a crash in a CI log says what happened.
+name=fatal-signal-reported
+"$MICROVM" --kernel "$KHANG" --mem 64M </dev/null >"$T/$name.log" 2>&1 &
+pid=$!
+wait_for "$T/$name.log" "PVH-TINY hello"
+kill -SEGV "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" = 139 ] && grep -q "^microvm: fatal: SIGSEGV sent by another process$" "$T/$name.log"; then
+	result $name PASS "exit 139, $(grep 'microvm: fatal:' "$T/$name.log")"
+else
+	show $name "$T/$name.log"
+	result $name FAIL "exit status $rc (want 139) or no 'microvm: fatal: SIGSEGV' line"
+fi
 
 # The console's reader goes away after one byte: the guest keeps printing
 # 64 KB and resets; microvm must not die of SIGPIPE (141) but end as the
