@@ -133,7 +133,7 @@ fi
 wait_out() {
 	local i=0
 	while [ "$i" -lt "$2" ]; do
-		tr -d '\r' <"$T/$name.log" 2>/dev/null | grep -aqE -- "$1" && return 0
+		tr -d '\r' 2>/dev/null <"$T/$name.log" | grep -aqE -- "$1" && return 0
 		sleep 1
 		i=$((i + 1))
 	done
