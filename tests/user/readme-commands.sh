@@ -36,8 +36,8 @@ cmd readme-bench-cmdline '^microvm-plain +[0-9]+ +[0-9]+' make -s bench-cmdline 
 cmd readme-bench-restore '^base +lazy +[0-9]+ +[0-9]+ +[0-9.]+' make -s bench-restore BENCH_ARGS="--runs 1 --policies base"
 cmd readme-bench-hotplug '^base +virtio-mem +plug +[0-9]+ ' make -s bench-hotplug BENCH_ARGS="--quick"
 # arm64: the boot benchmark of the arm64 build and guest (nested on x86).
-if [ "$(scripts/kvm-mode --arch arm64 2>/dev/null)" = none ]; then
-	echo "USER-TEST readme-bench-arm64 SKIP $(scripts/kvm-mode --arch arm64 2>&1 >/dev/null | sed 's/^kvm-mode: none: //')"
+if [ "$(scripts/kvm-mode --arch arm64 2>"$T/arm64.why")" = none ]; then
+	echo "USER-TEST readme-bench-arm64 SKIP $(sed 's/^kvm-mode: none: //' "$T/arm64.why")"
 else
 	cmd readme-bench-arm64 '^512M +1cpu +lazy +huge +1/1' make -s bench ARCH=arm64 BENCH_ARGS="--quick --runs 1 --pages base,huge --modes lazy"
 fi
