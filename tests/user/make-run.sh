@@ -181,6 +181,18 @@ EOF
 	tm kill-session -t "$name" 2>/dev/null
 }
 
+# A tired user's ARCH (32-bit arm): one line naming the choices, non-zero,
+# before anything is built.
+name=make-run-bad-arch
+timeout 60 make -s run ARCH=arm </dev/null >"$T/$name.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'ARCH=arm: microvm builds for ARCH=x86 or ARCH=arm64' "$T/$name.log" &&
+	[ "$(grep -cv '^$' "$T/$name.log")" -eq 1 ]; then
+	result "$name" PASS "make run ARCH=arm: exit $rc, $(cat "$T/$name.log")"
+else
+	fail "$name" "make run ARCH=arm exited $rc, want non-zero and the one ARCH line"
+fi
+
 # 6. The arm64 VMM and guest, as the README's arm64 section says: without a
 # terminal, bare and with the mission's hugepages.
 arm64_mode=$(scripts/kvm-mode --arch arm64 2>"$T/arm64.why")
